@@ -1,0 +1,234 @@
+"""The Python API: ``run`` a config, ``load_run`` a stored one. The CLI calls exactly these.
+
+Example:
+    >>> import convscope
+    >>> run = convscope.run("examples/digits-cnn.yaml", overrides=["train.epochs=2"])  # doctest: +SKIP
+    >>> run.test_metrics["test_accuracy"] > 0.9                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+import convscope
+from convscope.config import Config, load_config
+from convscope.data import build_augment, load_data
+from convscope.data.base import Dataset
+from convscope.errors import ConfigError, ConvscopeError
+from convscope.inspect.curves import plot_curves
+from convscope.models import build_model
+from convscope.store import Store, load_weights, save_weights
+from convscope.train import metrics as M
+from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
+from convscope.train.trainer import Trainer
+
+
+@dataclass
+class Run:
+    """A stored run: its config, per-epoch history and test metrics; ``model`` loads the best weights."""
+
+    id: int
+    name: str
+    status: str
+    reason: str | None
+    config: Config
+    history: list[dict[str, Any]]
+    test_metrics: dict[str, float]
+    best_epoch: int | None
+    dir: Path
+    home: Path
+    notes: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def model(self) -> torch.nn.Module:
+        """The model with the best-validation epoch's weights (what the test metrics were measured on)."""
+        shape = self.info.get("input_shape") or self.config.model.input
+        model = build_model(self.config.model, tuple(shape), num_classes=len(self.info.get("class_names", [])) or None)
+        weights = self.dir / "best.safetensors"
+        if not weights.exists():
+            raise ConvscopeError(f"run {self.id} has no stored weights ({weights})",
+                                 hint="it stopped before its first epoch finished")
+        return load_weights(model, weights).eval()
+
+
+def environment(trainer: Trainer | None = None) -> dict[str, Any]:
+    return {
+        "convscope": convscope.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": str(trainer.device) if trainer else "cpu",
+        "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+    }
+
+
+class Recorder(Callback):
+    """Writes each finished epoch to the store and keeps ``best.safetensors`` current."""
+
+    def __init__(self, store: Store, run_id: int) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.folder = store.run_dir(run_id)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        metrics = {k: v for k, v in logs.items() if k != "seconds"}
+        if trainer.best_epoch == epoch:
+            save_weights(trainer.model, self.folder / "best.safetensors")
+        self.store.log_epoch(self.run_id, epoch, metrics, logs["seconds"], health=getattr(trainer, "health", None),
+                             best_epoch=trainer.best_epoch, best_value=trainer.best_value)
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
+    """Load the data and build the model for ``cfg`` (seeded), validating that they fit together."""
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    _seed_everything(cfg.seed)
+    data = load_data(cfg.data, seed=cfg.seed)
+    shape = tuple(cfg.model.input) if cfg.model.input else data.input_shape
+    if tuple(shape) != data.input_shape:
+        raise ConfigError(f"model.input: {list(shape)} does not match the data's sample shape {list(data.input_shape)}",
+                          hint="remove model.input (it is taken from the data) or fix it")
+    _seed_everything(cfg.seed)  # the model's init does not depend on how much randomness loading used
+    model = build_model(cfg.model, shape, num_classes=data.num_classes)
+    return data, model
+
+
+def final_evaluation(trainer: Trainer, data: Dataset) -> tuple[dict[str, float], dict[str, Any]]:
+    """Test metrics on the best-validation weights, with the decision threshold chosen on validation."""
+    trainer.restore_best()
+    cfg = trainer.cfg
+    info: dict[str, Any] = {}
+    threshold = 0.5
+    _, val_prob = trainer.predict(data.x_val)
+    val_prob = val_prob.cpu().numpy()
+    y_val = data.y_val.numpy()
+    if cfg.threshold == "youden":
+        if data.num_classes != 2:
+            raise ConfigError("train.threshold: youden needs a binary task", hint="remove threshold:")
+        threshold = M.youden_threshold(y_val, val_prob)
+    elif data.num_classes == 2:
+        threshold = float(cfg.threshold)
+    info["threshold"] = threshold
+    results: dict[str, float] = {}
+    for split, x, y in (("val", data.x_val, data.y_val), ("test", data.x_test, data.y_test)):
+        if x is None:
+            continue
+        scores, prob = trainer.evaluate(x, y, prefix=f"{split}_", threshold=threshold)
+        if split == "test":
+            results.update(scores)
+        info[f"{split}_confusion"] = M.confusion(y.numpy(), prob, threshold=threshold).tolist()
+        how = data.meta.get("aggregate")
+        keys = data.ids.get(split) if data.ids.get(split) is not None else data.groups.get(split)
+        if how and how != "none" and keys is not None and split == "test":
+            from convscope.train.aggregate import aggregate
+
+            rec_prob, rec_y, _ = aggregate(prob, y.numpy(), keys, how=how)
+            rec = M.compute(cfg.metrics, rec_y, rec_prob, threshold=threshold)
+            results.update({f"test_record_{k}": v for k, v in rec.items()})
+    return results, info
+
+
+def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] | None = None,
+        home: str | Path | None = None, callbacks: Sequence[Callback] = (), search: str | None = None,
+        trial: int | None = None, params: dict[str, Any] | None = None, resume: int | None = None) -> Run:
+    """Train the model a config declares, record it in the store, and return the :class:`Run`.
+
+    Args:
+        config: a YAML path, a dict, or a :class:`Config`; ``None`` runs the built-in default experiment.
+        overrides: ``["train.epochs=5", "params.lr=0.01"]``.
+        home: the run store folder (default ``$CONVSCOPE_HOME`` or ``./convscope-runs``).
+        callbacks: extra callbacks (progress bars, pruning) run after the built-in ones.
+        search, trial, params: link the run to a search trial (set by ``convscope.search``).
+        resume: the id of an interrupted run to continue from its last finished epoch.
+    """
+    store = Store(home)
+    if resume is not None:
+        row = store.run(resume)
+        cfg = load_config(_yaml_dict(row["config"]), source=f"run {resume}")
+    else:
+        cfg = load_config(default_config_path() if config is None else config, list(overrides or []))
+    data, model = prepare(cfg)
+    info = {"input_shape": list(data.input_shape), "class_names": data.class_names,
+            "assignment": data.assignment, "data_name": data.name, "meta": _plain(data.meta)}
+    if resume is None:
+        run_id = store.create_run(name=cfg.name, config_yaml=cfg.to_yaml(), seed=cfg.seed, env=environment(),
+                                  notes=data.notes, info=info, monitor=cfg.train.monitor, search=search,
+                                  trial=trial, params=params)
+    else:
+        run_id = resume
+        store.reopen_run(run_id)
+    folder = store.run_dir(run_id)
+    augment = build_augment(cfg.data.augment, rank=len(data.input_shape))
+    builtin: list[Callback] = [Recorder(store, run_id), Checkpoint(folder, every=cfg.train.checkpoint_every)]
+    if cfg.train.early_stopping:
+        builtin.insert(0, EarlyStopping(cfg.train.early_stopping))
+    try:
+        trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[*builtin, *callbacks], augment=augment)
+        if resume is not None and (folder / "last.safetensors").exists():
+            trainer.load_state(folder / "last.safetensors")
+            store.truncate_epochs(run_id, trainer.epoch)
+        elif resume is not None:
+            store.truncate_epochs(run_id, 0)
+        trainer.fit()
+        test, extra = final_evaluation(trainer, data)
+    except KeyboardInterrupt:
+        store.finish_run(run_id, status="interrupted", reason="stopped by the user (Ctrl-C)")
+        raise
+    except ConvscopeError as exc:
+        store.finish_run(run_id, status="failed", reason=exc.message)
+        raise
+    except Exception as exc:
+        store.finish_run(run_id, status="failed", reason=f"{type(exc).__name__}: {exc}")
+        raise
+    status = trainer.stop_status or "completed"
+    reason = trainer.stop_reason or f"ran all {cfg.train.epochs} epochs"
+    curves = plot_curves(trainer.history, folder / "curves.png", title=f"run {run_id}: {cfg.name}",
+                         best_epoch=trainer.best_epoch)
+    store.add_artifact(run_id, "curves", curves)
+    extra["env"] = environment(trainer)
+    store.finish_run(run_id, status=status, reason=reason, test=test, info=extra)
+    return load_run(run_id, home=store.home, _store=store)
+
+
+def load_run(run_id: int | str, *, home: str | Path | None = None, _store: Store | None = None) -> Run:
+    """A stored run by id."""
+    store = _store or Store(home)
+    row = store.run(run_id)
+    cfg = load_config(_yaml_dict(row["config"]), source=f"run {row['id']}")
+    history = store.epochs(row["id"])
+    return Run(id=row["id"], name=row["name"], status=row["status"], reason=row["reason"], config=cfg,
+               history=history, test_metrics=row["test"], best_epoch=row["best_epoch"],
+               dir=store.run_dir(row["id"]), home=store.home, notes=row["notes"], info=row["info"])
+
+
+def default_config_path() -> Path:
+    """The built-in default experiment: the seed notebook's first ConvNet on real MNIST."""
+    return Path(__file__).parent / "examples" / "default.yaml"
+
+
+def _yaml_dict(text: str) -> dict:
+    return yaml.safe_load(text)
+
+
+def _plain(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in meta.items() if isinstance(v, str | int | float | bool) or v is None}
+
+
+__all__ = ["Run", "final_evaluation", "load_run", "prepare", "run"]

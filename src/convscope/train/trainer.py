@@ -1,0 +1,297 @@
+"""The training loop.
+
+Data lives on the device as tensors; each epoch shuffles with one gather and then slices contiguous
+batches, so there is no per-sample Python and no DataLoader in the hot loop. Losses and correct counts
+are summed on the device and read once per epoch: no ``.item()`` per step (each one is a host sync).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convscope.config import TrainConfig
+from convscope.data.base import Dataset
+from convscope.errors import ConfigError
+from convscope.store.checkpoint import load_state, save_state
+from convscope.train import metrics as M
+from convscope.train.callbacks import Callback, improved, make_scheduler
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"train.device: '{name}' is not a device", hint="use auto, cpu, cuda or cuda:0") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device: cuda was asked for but no GPU is available", hint="use device: auto")
+    return device
+
+
+def make_optimizer(params: Any, cfg: Any) -> torch.optim.Optimizer:
+    if cfg.name == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+                               weight_decay=cfg.weight_decay)
+    if cfg.name == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+
+
+def probabilities(logits: torch.Tensor) -> torch.Tensor:
+    """Class probabilities (N, K>=2) from logits: softmax, or [1-p, p] for a single sigmoid unit."""
+    if logits.shape[1] == 1:
+        p = torch.sigmoid(logits.float())  # (N, 1)
+        return torch.cat([1 - p, p], dim=1)
+    return torch.softmax(logits.float(), dim=1)
+
+
+class Trainer:
+    """Trains ``model`` on ``data`` as ``cfg`` says.
+
+    Args:
+        model: a :class:`~convscope.models.build.ConvNet` (or any module returning logits (N, K)).
+        data: train/val(/test) tensors from :func:`convscope.data.load_data`.
+        cfg: the ``train:`` section.
+        seed: seeds the shuffling generator (the model's init is seeded by the caller).
+        callbacks: called in order at each moment (see :class:`Callback`).
+        augment: train-time batch transform ``(x, generator) -> x`` (never applied to val/test).
+
+    Example:
+        >>> trainer = Trainer(model, data, cfg.train, seed=0)   # doctest: +SKIP
+        >>> history = trainer.fit()                             # doctest: +SKIP
+    """
+
+    def __init__(self, model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int,
+                 callbacks: Sequence[Callback] = (),
+                 augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None) -> None:
+        self.cfg = cfg
+        self.data = data
+        self.device = pick_device(cfg.device)
+        self.model = model.to(self.device)
+        self.callbacks = list(callbacks)
+        self.augment = augment
+        self.generator = torch.Generator().manual_seed(seed)
+
+        out_width = self._output_width()
+        self.binary_logit = out_width == 1  # one sigmoid unit: binary cross-entropy on its logit
+        if self.binary_logit and data.num_classes != 2:
+            raise ConfigError(f"model: the last layer has 1 output, but the data has {data.num_classes} classes",
+                              hint=f"end the model with dense: {data.num_classes}")
+        if not self.binary_logit and out_width != data.num_classes:
+            raise ConfigError(
+                f"model: the last layer has {out_width} outputs, but the data has {data.num_classes} classes",
+                hint=f"end the model with dense: {data.num_classes} (or dense: 1 with sigmoid for 2 classes)")
+        if cfg.loss == "bce" and not self.binary_logit:
+            raise ConfigError("train.loss: bce needs a model ending in one sigmoid unit",
+                              hint="end the model with dense: {units: 1, activation: sigmoid}, or use cross_entropy")
+
+        self.x_train = data.x_train.to(self.device)
+        self.y_train = data.y_train.to(self.device)
+        self.x_val = data.x_val.to(self.device)
+        self.y_val = data.y_val.to(self.device)
+        self.class_weight = self._class_weight()
+        self.optimizer = make_optimizer(self.model.parameters(), cfg.optimizer)
+        self.steps_per_epoch = math.ceil(len(self.y_train) / cfg.batch_size)
+        self.scheduler, self.schedule_on = make_scheduler(cfg.schedule, self.optimizer, epochs=cfg.epochs,
+                                                          steps_per_epoch=self.steps_per_epoch)
+        self.history: list[dict[str, float]] = []
+        self.best_epoch: int | None = None
+        self.best_value: float | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.lower_is_better = M.lower_is_better(cfg.monitor)
+        self.stop_status: str | None = None
+        self.stop_reason: str | None = None
+        self.epoch = 0
+        self.step = 0
+
+    # -- set-up helpers ------------------------------------------------------------------------
+
+    def _output_width(self) -> int:
+        was_training = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            out = self.model(self.data.x_train[:1].to(self.device))
+        self.model.train(was_training)
+        if out.dim() != 2:
+            raise ConfigError(f"model: output has shape {tuple(out.shape[1:])}, expected one score per class",
+                              hint="end the model with global_avg_pool or flatten, then dense: N_CLASSES")
+        return int(out.shape[1])
+
+    def _class_weight(self) -> torch.Tensor | None:
+        cw = self.cfg.class_weight
+        if cw is None:
+            return None
+        k = self.data.num_classes
+        if cw == "balanced":
+            counts = torch.bincount(self.data.y_train, minlength=k).float()
+            weights = len(self.data.y_train) / (k * counts.clamp(min=1))  # sklearn's "balanced" formula
+        else:
+            if len(cw) != k:
+                raise ConfigError(f"train.class_weight: {len(cw)} weights for {k} classes",
+                                  hint=f"give {k} numbers, or class_weight: balanced")
+            weights = torch.tensor(cw, dtype=torch.float32)
+        return weights.to(self.device)
+
+    def request_stop(self, status: str, reason: str) -> None:
+        """Ask the loop to stop after this epoch with ``status`` (early_stopped, pruned, ...)."""
+        if self.stop_status is None:
+            self.stop_status, self.stop_reason = status, reason
+
+    # -- loss ------------------------------------------------------------------------------------
+
+    def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.binary_logit:
+            target = y.float()
+            if self.cfg.label_smoothing:
+                target = target * (1 - self.cfg.label_smoothing) + 0.5 * self.cfg.label_smoothing
+            pos_weight = None
+            if self.class_weight is not None:
+                pos_weight = self.class_weight[1] / self.class_weight[0]
+            return F.binary_cross_entropy_with_logits(logits[:, 0].float(), target, pos_weight=pos_weight)
+        return F.cross_entropy(logits.float(), y, weight=self.class_weight, label_smoothing=self.cfg.label_smoothing)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.cfg.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _epoch_order(self) -> torch.Tensor:
+        n = len(self.y_train)
+        if self.cfg.sampler == "balanced":
+            counts = torch.bincount(self.data.y_train, minlength=self.data.num_classes).float()
+            weights = (1.0 / counts.clamp(min=1))[self.data.y_train]
+            return torch.multinomial(weights, n, replacement=True, generator=self.generator)
+        return torch.randperm(n, generator=self.generator)
+
+    def train_epoch(self) -> dict[str, float]:
+        self.model.train()
+        order = self._epoch_order().to(self.device)
+        x_all = self.x_train.index_select(0, order)  # one gather per epoch; batches below are views
+        y_all = self.y_train.index_select(0, order)
+        bs = self.cfg.batch_size
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        for start in range(0, len(y_all), bs):
+            xb = x_all[start:start + bs]  # (B, C, ...) view, no copy
+            yb = y_all[start:start + bs]
+            if self.augment is not None:
+                xb = self.augment(xb, self.generator)
+            with self._autocast():
+                logits = self.model(xb)
+            loss = self.loss(logits, yb)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            for cb in self.callbacks:
+                cb.on_after_backward(self, self.step)
+            self.optimizer.step()
+            if self.schedule_on == "batch":
+                self.scheduler.step()
+            self.step += 1
+            with torch.no_grad():
+                loss_sum += loss.detach() * len(yb)
+                pred = (logits[:, 0] > 0).long() if self.binary_logit else logits.argmax(dim=1)
+                correct += (pred == yb).sum()
+        n = len(y_all)
+        return {"train_loss": float(loss_sum) / n, "train_accuracy": float(correct) / n}
+
+    @torch.inference_mode()
+    def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and class probabilities for ``x``, in eval mode, in chunks of ``eval_batch_size``."""
+        self.model.eval()
+        logits = []
+        for start in range(0, len(x), self.cfg.eval_batch_size):
+            with self._autocast():
+                logits.append(self.model(x[start:start + self.cfg.eval_batch_size].to(self.device)).float())
+        out = torch.cat(logits) if logits else torch.empty(0, 1)
+        return out, probabilities(out)
+
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor, *, prefix: str = "val_",
+                 threshold: float = 0.5) -> tuple[dict[str, float], np.ndarray]:
+        """``prefix``-named loss and metrics on (x, y); also returns the probabilities (N, K)."""
+        logits, prob = self.predict(x)
+        y = y.to(self.device)
+        with torch.inference_mode():
+            loss = float(self.loss(logits, y)) if len(y) else float("nan")
+        prob_np = prob.cpu().numpy()
+        scores = M.compute(self.cfg.metrics, y.cpu().numpy(), prob_np, threshold=threshold)
+        return {f"{prefix}loss": loss, **{f"{prefix}{k}": v for k, v in scores.items()}}, prob_np
+
+    def fit(self) -> list[dict[str, float]]:
+        """Train from ``self.epoch + 1`` to ``cfg.epochs`` (or until a callback stops it)."""
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        while self.epoch < self.cfg.epochs and self.stop_status is None:
+            epoch = self.epoch + 1
+            started = time.perf_counter()
+            logs = self.train_epoch()
+            val, _ = self.evaluate(self.x_val, self.y_val)
+            logs.update(val)
+            logs["lr"] = self.optimizer.param_groups[0]["lr"]
+            logs["seconds"] = time.perf_counter() - started
+            self.epoch = epoch
+            self.history.append({"epoch": epoch, **logs})
+            if not (math.isfinite(logs["train_loss"]) and math.isfinite(logs["val_loss"])):
+                # a NaN/inf loss is a verdict, not a crash: stop and say where it happened
+                self.request_stop("diverged", f"loss became {'NaN' if math.isnan(logs['train_loss']) else 'inf'} "
+                                              f"at epoch {epoch}")
+            elif self.cfg.monitor not in logs:
+                known = ", ".join(k for k in logs if k.startswith("val_"))
+                raise ConfigError(f"train.monitor: '{self.cfg.monitor}' is not logged", hint=f"use one of: {known}")
+            elif improved(logs[self.cfg.monitor], self.best_value, lower=self.lower_is_better):
+                self.best_epoch, self.best_value = epoch, logs[self.cfg.monitor]
+                self.best_state = copy.deepcopy(self.model.state_dict())
+            if self.scheduler is not None and self.schedule_on == "epoch":
+                self.scheduler.step()
+            elif self.scheduler is not None and self.schedule_on == "val_loss" and math.isfinite(logs["val_loss"]):
+                self.scheduler.step(logs["val_loss"])
+            for cb in self.callbacks:
+                cb.on_epoch_end(self, epoch, logs)
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self.history
+
+    def restore_best(self) -> None:
+        """Load the best-validation epoch's weights (test is reported on these: Nielsen's protocol)."""
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+
+    # -- resumable state -------------------------------------------------------------------------
+
+    def save_state(self, path: Path, epoch: int) -> None:
+        extra: dict[str, Any] = {
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "step": self.step,
+            "history": self.history,
+            "best_epoch": self.best_epoch,
+            "best_value": self.best_value,
+        }
+        if self.best_state is not None:
+            extra["best_state"] = self.best_state
+        save_state(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler, epoch=epoch,
+                   extra=extra)
+
+    def load_state(self, path: Path) -> None:
+        """Continue after the epoch saved in ``path`` exactly as if training had not stopped."""
+        epoch, extra = load_state(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler)
+        self.generator.set_state(extra["generator"])
+        torch.set_rng_state(extra["torch_rng"])
+        self.step = int(extra["step"])
+        self.history = [dict(row) for row in extra["history"]]
+        self.best_epoch, self.best_value = extra["best_epoch"], extra["best_value"]
+        self.best_state = extra.get("best_state")
+        self.epoch = epoch
