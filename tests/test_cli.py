@@ -85,7 +85,7 @@ def test_empty_dataset(tmp_path, digits_cfg):
 def test_wrong_number_of_outputs(tmp_path, digits_cfg):
     digits_cfg["model"]["layers"][-1] = {"dense": 3}
     result = runner.invoke(app, ["run", str(_write(tmp_path, digits_cfg))])
-    assert result.exit_code == 2 and "10 classes" in result.output and "dense: 10" in result.output
+    assert result.exit_code == 2 and "10 classes" in result.output and "units: 10" in result.output
 
 
 def test_unknown_run_id():

@@ -3,14 +3,37 @@
     >>> import convscope
     >>> run = convscope.run()                 # doctest: +SKIP  (the default experiment on MNIST)
     >>> run.test_metrics["test_accuracy"]     # doctest: +SKIP
+
+The public names are loaded on first use (PEP 562), so ``import convscope`` and the CLI's start-up
+stay fast and a submodule (e.g. ``convscope.config``) imports without pulling in torch.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-from convscope.api import Run, load_run, run  # noqa: E402
-from convscope.config import Config, load_config  # noqa: E402
-from convscope.errors import ConvscopeError  # noqa: E402
-from convscope.models import build_model, summary  # noqa: E402
+_PUBLIC = {
+    "run": "convscope.api",
+    "load_run": "convscope.api",
+    "Run": "convscope.api",
+    "search": "convscope.search",
+    "load_search": "convscope.search",
+    "Config": "convscope.config",
+    "load_config": "convscope.config",
+    "ConvscopeError": "convscope.errors",
+    "build_model": "convscope.models",
+    "summary": "convscope.models",
+}
 
-__all__ = ["Config", "ConvscopeError", "Run", "__version__", "build_model", "load_config", "load_run", "run",
-           "summary"]
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'convscope' has no attribute {name!r}")

@@ -26,10 +26,12 @@ from convscope.data import build_augment, load_data
 from convscope.data.base import Dataset
 from convscope.errors import ConfigError, ConvscopeError
 from convscope.inspect.curves import plot_curves
+from convscope.inspect.diagnose import diagnose
 from convscope.models import build_model
 from convscope.store import Store, load_weights, save_weights
 from convscope.train import metrics as M
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
+from convscope.train.health import HealthMonitor
 from convscope.train.trainer import Trainer
 
 
@@ -177,6 +179,8 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     folder = store.run_dir(run_id)
     augment = build_augment(cfg.data.augment, rank=len(data.input_shape))
     builtin: list[Callback] = [Recorder(store, run_id), Checkpoint(folder, every=cfg.train.checkpoint_every)]
+    if cfg.train.health:
+        builtin.insert(0, HealthMonitor())  # before the Recorder, which stores trainer.health with the epoch
     if cfg.train.early_stopping:
         builtin.insert(0, EarlyStopping(cfg.train.early_stopping))
     try:
@@ -203,6 +207,9 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
                          best_epoch=trainer.best_epoch)
     store.add_artifact(run_id, "curves", curves)
     extra["env"] = environment(trainer)
+    majority = float(torch.bincount(data.y_val).max()) / len(data.y_val) if len(data.y_val) else None
+    extra["diagnosis"] = [v.to_dict() for v in diagnose(store.epochs(run_id), num_classes=data.num_classes,
+                                                         chance=majority)]
     store.finish_run(run_id, status=status, reason=reason, test=test, info=extra)
     return load_run(run_id, home=store.home, _store=store)
 

@@ -178,6 +178,9 @@ def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only t
     """List stored runs (newest first; a search's leaderboard with --search)."""
     from convscope.store import Store
 
+    if search is not None:
+        _leaderboard(search, home)
+        return
     store = Store(home)
     rows = store.runs(search=search, limit=limit)
     if not rows:
@@ -291,6 +294,67 @@ def data_ls() -> None:
     for r in rows:
         table.add_row(r["name"], str(r.get("samples", "-")), f"{r['size'] / 1e6:.1f} MB", str(r["path"]))
     console.print(table)
+
+
+# -- search (issue 5) ---------------------------------------------------------------------------
+
+
+@app.command("search")
+@friendly
+def search_cmd(
+    config: Annotated[Path | None, typer.Argument(help="Experiment YAML whose params hold ranges "
+                                                       "(optional with --resume).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Parallel workers "
+                                                                         "(default search.workers).")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="local | ray (default search.backend).")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="Ray cluster to join, HOST:PORT.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="The search's name in the store.")] = None,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue a stopped search by name.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set search.trials=40")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Search hyperparameters: every trial is a stored run; a live table shows them as they finish."""
+    from convscope.search import search
+
+    if backend is not None and backend not in ("local", "ray"):
+        raise ConvscopeError(f"--backend: '{backend}' is not a backend", hint="use local or ray")
+    search(config, overrides=set_, name=name, workers=workers, backend=backend, address=address, resume=resume,
+           home=home, progress=True, console=console)
+
+
+def _leaderboard(name: str, home: Path | None) -> None:
+    """A search's trials ranked by its objective; pruned, failed and unfinished ones below, with why."""
+    from convscope.search import load_search
+    from convscope.search.live import format_params, format_seconds, format_value
+
+    result = load_search(name, home=home)
+    objective = result.objective
+    order = {"completed": 0, "early_stopped": 0, "running": 1, "starting": 1, "interrupted": 2, "pruned": 3,
+             "diverged": 4, "failed": 5}
+    trials = sorted(result.trials, key=lambda t: (order.get(t.status, 6), objective.sort_key(t.value), t.number))
+    table = Table(title=f"search {name} ({result.status}): {objective.direction} {objective.metric}, "
+                        f"{result.finished}/{result.budget} trials, {result.epochs} epochs trained")
+    show_reason = any(t.status != "completed" and t.reason for t in trials)
+    columns = ["#", "run", "trial", "params", "epochs", objective.metric, "status", "time"]
+    if show_reason:
+        columns.insert(-1, "reason")
+    for col in columns:
+        wraps = col in ("params", "reason")  # the numbers and the status never wrap; the long texts fold
+        table.add_column(col, justify="left" if wraps or col == "status" else "right", no_wrap=not wraps)
+    rank = 0
+    for t in trials:
+        ranked = t.status in ("completed", "early_stopped") and t.value is not None
+        rank += ranked
+        cells = [str(rank) if ranked else "", str(t.run_id or "-"), str(t.number), format_params(t.params),
+                 str(t.epochs), format_value(t.value), _status(t.status), format_seconds(t.seconds)]
+        if show_reason:
+            cells.insert(-1, "" if t.status == "completed" else (t.reason or ""))
+        table.add_row(*cells)
+    console.print(table)
+    best = result.best
+    if best is not None:
+        console.print(f"best: run {best.run_id} (trial {best.number}), {objective.metric} {format_value(best.value)}"
+                      f" with {format_params(best.params)}; details: convscope show {best.run_id}")
 
 
 def main() -> None:

@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from convscope.errors import ConfigError
 
@@ -165,6 +173,8 @@ class SearchConfig(_Strict):
     workers: int = Field(1, ge=1)
     backend: Literal["local", "ray"] = "local"
     min_epochs: int = Field(1, ge=1)  # pruners never stop a trial before this many epochs
+    name: str | None = None  # the search's name in the store (--name); None: "<config name>-<date-time>"
+    threads_per_worker: int | None = Field(None, ge=1)  # torch threads per worker; None: cores // workers
 
 
 class Config(_Strict):
@@ -269,10 +279,13 @@ def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source:
         name = name.strip()
         if name not in params:
             close = difflib.get_close_matches(name, list(params), n=1)
-            hint = f"did you mean '${{{close[0]}}}'?" if close else "define it under params: (e.g. params: {%s: 0.01})" % name
+            hint = (f"did you mean '${{{close[0]}}}'?" if close
+                    else f"define it under params: (e.g. params: {{{name}: 0.01}})")
             raise ConfigError(f"{source}: {path}: '${{{name}}}' is not defined in params", hint=hint)
         value = params[name]
-        if is_range(value) and not allow_ranges:
+        if is_range(value) and allow_ranges:
+            return representative(value)
+        if is_range(value):
             raise ConfigError(
                 f"{source}: params.{name} is a search range ({_short(value)}), but this run needs one value",
                 hint=f"run it with `convscope search`, or fix it: --set params.{name}=VALUE")
@@ -282,6 +295,16 @@ def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source:
     if whole:
         return lookup(whole.group(1))
     return _REF.sub(lambda m: str(lookup(m.group(1))), node)
+
+
+def representative(space: dict[str, Any]) -> Any:
+    """One value of a search range (its first choice, or its lower bound), to validate the config's shape."""
+    key = next(k for k in RANGE_KEYS if k in space)
+    values = space[key]
+    if not isinstance(values, list) or not values:
+        raise ConfigError(f"a search range needs a non-empty list: {_short(space)}",
+                          hint="e.g. {grid: [1, 2, 4]} or {loguniform: [1.0e-4, 1.0e-1]}")
+    return values[0]
 
 
 def _short(value: Any) -> str:

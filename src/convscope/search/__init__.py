@@ -1,0 +1,42 @@
+"""Hyperparameter search: many runs of one config whose ``params`` hold ranges.
+
+A strategy picks values (grid, random, TPE), a pruner stops the hopeless trials early (median,
+ASHA, Hyperband), workers run them (local processes or a Ray cluster), and every trial is a normal
+run in the store. A killed search continues with ``resume=NAME``.
+
+==============  ================================================================================
+``space.py``    ``params`` ranges → Optuna distributions; the grid
+``study.py``    storage, sampler, pruner, objective, the pruning callback
+``worker.py``   one worker's loop: ask → run → tell
+``local.py``    N spawned worker processes on this machine
+``ray.py``      the same workers as Ray tasks
+``live.py``     the live table and progress bar
+``driver.py``   ``search()`` and ``load_search()``: start, resume, watch, summarize
+==============  ================================================================================
+
+Example:
+    >>> from convscope.search import search
+    >>> result = search("examples/search-digits.yaml", workers=2)   # doctest: +SKIP
+    >>> result.best_params, result.best_value, result.best_run_id   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from convscope.search.driver import Search, TrialResult, load_search, search
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``convscope.search(config)`` work even after ``import convscope.search.space`` has bound the
+    name ``convscope.search`` to this package (the import system does that) instead of the function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Search:
+        return search(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+__all__ = ["Search", "TrialResult", "load_search", "search"]

@@ -1,0 +1,126 @@
+"""Data: a config's ``data:`` section in, train/validation/test tensors out.
+
+:func:`load_data` finds the source loader registered under ``data.source`` (``images.py``,
+``builtin.py``, ``ecg.py`` ...), applies ``data.limit``, splits (``splits.py``) and checks the
+result, so the trainer only ever sees well-formed tensors and the user sees one clear line when
+their data is not.
+
+Example:
+    >>> from convscope.config import DataConfig
+    >>> data = load_data(DataConfig(source="builtin:digits", split={"val": 0.1, "test": 0.2}), seed=0)
+    >>> tuple(data.x_train.shape), data.num_classes
+    ((1258, 1, 8, 8), 10)
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from convscope.config import DataConfig
+from convscope.data.augment import build_augment
+from convscope.data.base import SOURCES, Dataset, Loader, Source, Split, register_source
+from convscope.data.splits import split_source
+from convscope.errors import ConfigError, DataError
+
+__all__ = ["SOURCES", "Dataset", "Source", "Split", "build_augment", "find_source", "load_data", "register_source"]
+
+# Modules that register sources when imported; optional ones may not exist in every checkout.
+_SOURCE_MODULES = ("convscope.data.images", "convscope.data.builtin")
+_OPTIONAL_SOURCE_MODULES = ("convscope.data.ecg", "convscope.data.ecg_synth")
+
+
+def _register_all() -> None:
+    for name in _SOURCE_MODULES:
+        importlib.import_module(name)
+    for name in _OPTIONAL_SOURCE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # the module exists but lacks a dependency: say so, do not hide it
+                raise
+
+
+def find_source(name: str) -> Loader:
+    """The loader registered for ``data.source``; a did-you-mean ConfigError for an unknown name."""
+    _register_all()
+    if name not in SOURCES:
+        close = difflib.get_close_matches(name, list(SOURCES), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ConfigError(f"data.source: unknown source '{name}'", hint=f"{hint}known: {', '.join(sorted(SOURCES))}")
+    return SOURCES[name]
+
+
+def _limit(train: Split, n: int, *, seed: int) -> Split:
+    """The first ``n`` samples' worth of ``train``, class proportions kept (a folder source is sorted
+    by class, so a plain head would hold one class), in the original order."""
+    if n >= len(train):
+        return train
+    try:
+        keep, _ = train_test_split(np.arange(len(train)), train_size=n, random_state=seed, stratify=train.y)
+    except ValueError:  # fewer samples than classes, or a class of one
+        keep = np.arange(n)
+    return train.take(np.sort(keep))
+
+
+def _check(name: str, part: Split, *, num_classes: int, sample_shape: tuple[int, ...], source: str) -> None:
+    if len(part) == 0:
+        raise DataError(f"{source}: the {name} split is empty",
+                        hint="use more data, a larger data.limit, or different data.split fractions")
+    if part.x.shape[1:] != sample_shape:
+        raise DataError(f"{source}: {name} samples have shape {part.x.shape[1:]}, train samples {sample_shape}",
+                        hint="every split must hold samples of one shape")
+    y = part.y
+    if len(y) and (y.min() < 0 or y.max() >= num_classes):
+        bad = int(y[(y < 0) | (y >= num_classes)][0])
+        raise DataError(f"{source}: {name} label {bad} is outside 0..{num_classes - 1} ({num_classes} classes)",
+                        hint="labels must be class indices; check the label files")
+    if not np.isfinite(part.x).all():
+        raise DataError(f"{source}: the {name} split contains NaN or infinite values",
+                        hint="clean the data (e.g. np.nan_to_num) before training")
+
+
+def _tensors(part: Split) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.from_numpy(np.ascontiguousarray(part.x, dtype=np.float32))  # (N, C, L) or (N, C, H, W)
+    y = torch.from_numpy(np.ascontiguousarray(part.y, dtype=np.int64))  # (N,)
+    return x, y
+
+
+def load_data(cfg: DataConfig, *, seed: int) -> Dataset:
+    """Load ``cfg.source``, apply ``limit``, split, validate and return in-memory tensors.
+
+    Args:
+        cfg: the config's ``data:`` section.
+        seed: the experiment's seed; makes ``limit`` and the carved splits repeatable.
+
+    Raises:
+        ConfigError: unknown source or option, impossible split settings.
+        DataError: missing or malformed files, an empty split, labels out of range.
+    """
+    source: Source = find_source(cfg.source)(cfg)
+    source.name = source.name or cfg.source
+    notes = list(source.notes)
+    if len(source.train) == 0:
+        raise DataError(f"{cfg.source}: the training data is empty", hint="check data.path")
+    if cfg.limit is not None and cfg.limit < len(source.train):
+        source.train = _limit(source.train, cfg.limit, seed=seed)
+        notes.append(f"limit: {cfg.limit} training samples")
+    train, val, test, assignment = split_source(source, cfg.split, seed=seed, notes=notes)
+
+    k = len(source.class_names)
+    shape = tuple(train.x.shape[1:])
+    for name, part in (("train", train), ("val", val), ("test", test)):
+        if part is not None:
+            _check(name, part, num_classes=k, sample_shape=shape, source=cfg.source)
+    x_train, y_train = _tensors(train)
+    x_val, y_val = _tensors(val)
+    x_test, y_test = _tensors(test) if test is not None else (None, None)
+    groups = {name: part.groups for name, part in (("train", train), ("val", val), ("test", test))
+              if part is not None and part.groups is not None}
+    return Dataset(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test,
+                   class_names=list(source.class_names), name=source.name, notes=notes, meta=dict(source.meta),
+                   assignment=assignment, groups=groups)

@@ -1,0 +1,412 @@
+"""The search driver: start or resume a search, run its workers, watch them, return the result.
+
+A search is one config whose ``params`` hold ranges. The driver records it in the run store
+(``searches`` table) and creates its Optuna study in a journal file next to the store; the workers
+(local processes or Ray tasks, see ``local.py`` and ``ray.py``) do the trials; the driver only reads
+and draws the live view.
+
+Crash-resume: when a search process is killed, every finished trial is in the journal and the
+store; each trial that was in flight is ``RUNNING`` in the journal and its run ``interrupted`` in the
+store (the store marks runs whose process is gone). ``--resume NAME`` hands each such trial back to
+a worker, which adopts the same Optuna trial and continues its run from the last finished epoch's
+checkpoint; then the workers ask for new trials until the budget is met. So a resumed search ends
+with exactly the trials (numbers, params and count) an uninterrupted one would have.
+
+Example:
+    >>> from convscope.search import search
+    >>> result = search("examples/search-digits.yaml", workers=2)      # doctest: +SKIP
+    >>> result.best_params, result.best_value, result.best_run_id        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from optuna.trial import TrialState
+from rich.console import Console
+
+from convscope.config import Config, apply_overrides, read_yaml
+from convscope.errors import ConfigError, StoreError
+from convscope.search.live import LiveView, print_summary
+from convscope.search.local import LocalBackend, available_cores
+from convscope.search.study import Objective, SearchSetup, check_name, open_storage, open_study, storage_path
+from convscope.search.worker import ResumeTask, WorkerSpec, started, tell_run
+from convscope.store import Store
+
+# Fields a resumed search may change: how much to run and where, never what a trial is.
+RESUMABLE_CHANGES = ("search.trials", "search.workers", "search.backend", "search.threads_per_worker",
+                     "search.name")
+_FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+@dataclass
+class TrialResult:
+    """One trial of a search, as the journal and the run store know it.
+
+    Attributes:
+        number: Optuna's trial number (0-based).
+        status: the run's status (completed, early_stopped, pruned, diverged, failed, interrupted,
+            running), or ``starting`` before its run exists.
+        params: the values it took.
+        value: the objective: the best value its run reached (a pruned run: before it was pruned).
+        run_id: its run in the store (``convscope show RUN_ID``).
+        epochs: epochs trained.
+        seconds: wall time so far.
+        reason: why its run stopped.
+        finished: Optuna has its final state (complete, pruned or failed).
+    """
+
+    number: int
+    status: str
+    params: dict[str, Any]
+    value: float | None
+    run_id: int | None
+    epochs: int
+    seconds: float | None
+    reason: str | None
+    finished: bool
+
+
+@dataclass
+class Search:
+    """A search's outcome: its trials and the best one.
+
+    Attributes:
+        name: the search's name in the store.
+        status: running | finished | interrupted.
+        metric, direction: the objective.
+        budget: how many trials the search runs.
+        trials: every trial, by number.
+        home: the run store.
+
+    Example:
+        >>> result = load_search("digits-grid")                  # doctest: +SKIP
+        >>> result.best_run_id, result.best_params               # doctest: +SKIP
+        (12, {'blocks': 2, 'filters': 30})
+    """
+
+    name: str
+    status: str
+    metric: str
+    direction: str
+    budget: int
+    trials: list[TrialResult]
+    home: Path
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def objective(self) -> Objective:
+        return Objective(self.metric, self.direction)
+
+    @property
+    def best(self) -> TrialResult | None:
+        """The completed trial with the best objective."""
+        done = [t for t in self.trials if t.status in ("completed", "early_stopped") and t.value is not None]
+        return min(done, key=lambda t: self.objective.sort_key(t.value), default=None)
+
+    @property
+    def best_run_id(self) -> int | None:
+        return self.best.run_id if self.best else None
+
+    @property
+    def best_params(self) -> dict[str, Any] | None:
+        return self.best.params if self.best else None
+
+    @property
+    def best_value(self) -> float | None:
+        return self.best.value if self.best else None
+
+    @property
+    def epochs(self) -> int:
+        """Epochs trained over all trials (what a pruner saves)."""
+        return sum(t.epochs for t in self.trials)
+
+    @property
+    def finished(self) -> int:
+        return sum(1 for t in self.trials if t.finished)
+
+
+# -- reading a search -------------------------------------------------------------------------
+
+
+def _trials(store: Store, study: optuna.Study, name: str, objective: Objective) -> list[TrialResult]:
+    runs: dict[int, dict[str, Any]] = {}
+    for row in store.runs(search=name):  # newest first: the latest run of a trial wins
+        if row["trial"] is not None:
+            runs.setdefault(int(row["trial"]), row)
+    now = time.time()
+    out = []
+    for t in study.get_trials(deepcopy=False):
+        row = runs.get(t.number)
+        finished = t.state in _FINISHED_STATES
+        if row is None:
+            out.append(TrialResult(t.number, "failed" if finished else "starting", dict(t.params), None, None, 0,
+                                   None, None, finished))
+            continue
+        if t.state == TrialState.COMPLETE:
+            value = t.value
+        elif "objective" in row["info"]:
+            value = row["info"]["objective"].get("value")
+        else:  # in flight: the best so far
+            value = objective.best(store.epochs(row["id"]))
+        seconds = (row["finished"] or now) - row["created"]
+        out.append(TrialResult(t.number, row["status"], dict(row["params"] or t.params), value, row["id"],
+                               row["epochs"], seconds, row["reason"], finished))
+    return out
+
+
+def load_search(name: str, *, home: str | Path | None = None) -> Search:
+    """A stored search by name (finished, running or interrupted).
+
+    Args:
+        name: the search's name (``convscope search ... --name``, or printed when it started).
+        home: the run store (default ``$CONVSCOPE_HOME`` or ``./convscope-runs``).
+
+    Example:
+        >>> load_search("digits-grid").best_value    # doctest: +SKIP
+        0.9861
+    """
+    store = Store(home)
+    row = store.search(name)
+    info = row["info"]
+    objective = Objective(info["metric"], info["direction"])
+    study = open_study(name, open_storage(row["storage"]))
+    return Search(name=name, status=row["status"], metric=objective.metric, direction=objective.direction,
+                  budget=int(info["budget"]), trials=_trials(store, study, name, objective), home=store.home,
+                  info=info)
+
+
+# -- starting and resuming ----------------------------------------------------------------------
+
+
+def _read(config: str | Path | dict | Config, overrides: list[str]) -> tuple[dict[str, Any], str]:
+    if isinstance(config, Config):
+        raise ConfigError("search() takes the config as a path or a dict (a loaded Config has its ranges resolved)",
+                          hint="pass the YAML path, e.g. search('examples/search-digits.yaml')")
+    if isinstance(config, str | Path):
+        raw, source = read_yaml(config), str(config)
+    elif isinstance(config, dict):
+        raw, source = copy.deepcopy(config), "<config>"
+    else:
+        raise ConfigError(f"expected a config path or dict, got {type(config).__name__}")
+    return apply_overrides(raw, overrides, source=source), source
+
+
+def _difference(old: Any, new: Any, path: str = "") -> str | None:
+    """The first dotted field where ``new`` differs from ``old``, skipping :data:`RESUMABLE_CHANGES`."""
+    if path in RESUMABLE_CHANGES:
+        return None
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [k for k in new if k not in old]:
+            found = _difference(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+        return None
+    return None if old == new else (path or "(the whole config)")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _default_name(store: Store, base: str) -> str:
+    stem = f"{base}-{datetime.now():%Y%m%d-%H%M%S}"
+    name, n = stem, 1
+    known = {s["name"] for s in store.searches()}
+    while name in known:
+        n += 1
+        name = f"{stem}-{n}"
+    return check_name(name)
+
+
+def _wait_for_dead_runs(home: Path, name: str, timeout: float = 15.0) -> Store:
+    """A store in which no run of the search is ``running`` any more.
+
+    Opening the store marks runs whose process is gone ``interrupted``; a worker of a killed search
+    may need a moment to die (it follows its parent), so this retries for a while.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        store = Store(home)
+        alive = [r for r in store.runs(search=name) if r["status"] == "running"]
+        if not alive:
+            return store
+        if time.monotonic() > deadline:
+            r = alive[0]
+            raise StoreError(f"run {r['id']} (trial {r['trial']} of search '{name}') is still training in "
+                             f"process {r['pid']} on {r['host']}",
+                             hint="another process is working on this search: wait for it, or stop it first")
+        store.close()
+        time.sleep(0.2)
+
+
+def _in_flight(home: Path, study: optuna.Study, name: str, objective: Objective) -> list[ResumeTask]:
+    """The trials a killed search left ``RUNNING``, as tasks for the workers.
+
+    A trial whose run had finished (killed between the run's end and telling Optuna) is told here;
+    one with an interrupted run continues it; one killed before its run existed starts afresh.
+    """
+    store = _wait_for_dead_runs(home, name)
+    runs: dict[int, dict[str, Any]] = {}
+    for row in store.runs(search=name):
+        if row["trial"] is not None:
+            runs.setdefault(int(row["trial"]), row)
+    tasks = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        row = runs.get(t.number)
+        if row is None:
+            tasks.append(ResumeTask(t.number, None))
+        elif row["status"] == "interrupted":
+            tasks.append(ResumeTask(t.number, int(row["id"])))
+        else:
+            tell_run(study, t.number, status=row["status"], history=store.epochs(row["id"]), objective=objective,
+                     store=store, run_id=int(row["id"]))
+    store.close()
+    return tasks
+
+
+def _make_backend(kind: str, address: str | None) -> Any:
+    if kind == "ray":
+        from convscope.search.ray import RayBackend
+
+        return RayBackend(address=address)
+    if address:
+        raise ConfigError("--address is for the ray backend", hint="add --backend ray")
+    return LocalBackend()
+
+
+def search(config: str | Path | dict | None = None, *, overrides: list[str] | None = None, name: str | None = None,
+           workers: int | None = None, backend: str | None = None, address: str | None = None,
+           resume: str | None = None, home: str | Path | None = None, progress: bool = True,
+           console: Console | None = None) -> Search:
+    """Run a hyperparameter search over a config's ``params`` ranges; every trial is a stored run.
+
+    Args:
+        config: a YAML path or a dict whose ``params`` hold ranges (see ``convscope.search.space``);
+            optional with ``resume`` (the search's stored config is used).
+        overrides: ``["search.trials=40", "train.epochs=5"]``, applied before anything else. With
+            ``resume`` only ``search.trials``, ``workers`` and ``backend`` may change.
+        name: the search's name in the store (default ``search.name``, else ``<config name>-<date>``).
+        workers: parallel workers (default ``search.workers``).
+        backend: ``local`` (spawned processes) or ``ray`` (default ``search.backend``).
+        address: a Ray cluster to join (``HOST:PORT``); the ray backend only.
+        resume: the name of a stopped search to continue: finished trials are kept, trials that were
+            in flight continue from their last finished epoch, then new trials fill the budget.
+        home: the run store (default ``$CONVSCOPE_HOME`` or ``./convscope-runs``).
+        progress: draw the live table and the progress bar, then the best trial.
+        console: where to draw (default: stdout).
+
+    Returns:
+        The :class:`Search`: its trials, and the best one's run id, params and objective.
+
+    Example:
+        >>> result = search("examples/search-digits.yaml", workers=2)    # doctest: +SKIP
+        >>> result.best_run_id                                           # doctest: +SKIP
+        7
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live view reports trials, not Optuna's log
+    store = Store(home)
+    home_path = store.home.resolve()
+    overrides = list(overrides or [])
+    if resume is not None:
+        name = resume
+        stored = store.search(name)
+        old = yaml.safe_load(stored["config"])
+        source = stored["info"].get("source", f"search {name}")
+        if config is not None:
+            raw, source = _read(config, overrides)
+        else:
+            raw = apply_overrides(copy.deepcopy(old), overrides, source=source)
+        changed = _difference(old, raw)
+        if changed:
+            raise ConfigError(f"--resume {name}: {changed} differs from the config the search started with",
+                              hint="a resumed search may change only search.trials, workers and backend; "
+                                   "start a new search (--name) to change anything else")
+        info = stored["info"]
+        if (stored["status"] == "running" and info.get("host") == socket.gethostname()
+                and info.get("pid") not in (None, os.getpid()) and _pid_alive(info["pid"])):
+            raise StoreError(f"search '{name}' is still running (process {info['pid']})",
+                             hint="wait for it, or stop it, before resuming")
+    else:
+        if config is None:
+            raise ConfigError("search needs a config", hint="convscope search CONFIG.yaml (params with ranges)")
+        raw, source = _read(config, overrides)
+    setup = SearchSetup.from_raw(raw, source=source)
+    n_workers = workers or setup.search.workers
+    kind = backend or setup.search.backend
+    threads = setup.search.threads_per_worker or max(1, available_cores() // n_workers)
+    objective = setup.objective
+
+    if resume is None:
+        name = check_name(name or setup.search.name) if (name or setup.search.name) else _default_name(
+            store, setup.cfg.name)
+        if name in {s["name"] for s in store.searches()}:
+            raise ConfigError(f"a search named '{name}' already exists in {store.home}",
+                              hint=f"continue it with --resume {name}, or pick another --name")
+        path = storage_path(home_path, name)
+        if path.exists():
+            path.unlink()  # a journal whose search never got recorded (killed within its first second)
+        study = open_study(name, open_storage(path), direction=objective.direction)
+        tasks: list[ResumeTask] = []
+    else:
+        path = storage_path(home_path, name)
+        study = open_study(name, open_storage(path))
+        tasks = _in_flight(home_path, study, name, objective)
+    info = {"source": source, "budget": setup.budget, "strategy": setup.search.strategy,
+            "pruner": setup.search.pruner, "metric": objective.metric, "direction": objective.direction,
+            "workers": n_workers, "threads": threads, "backend": kind, "note": setup.note,
+            "pid": os.getpid(), "host": socket.gethostname()}
+    config_yaml = yaml.safe_dump(raw, sort_keys=False)
+    if resume is None:
+        store.create_search(name, config_yaml=config_yaml, storage=str(path), info=info)
+    else:
+        store.set_search_status(name, "running", info=info)
+
+    # no more workers than there are trials to run (a resumed, nearly done search may need one)
+    todo = max(0, setup.budget - started(study)) + len(tasks)
+    count = min(n_workers, todo)
+    specs = [WorkerSpec(name=name, home=str(home_path), config=raw, threads=threads, source=source, index=i,
+                        resume=tuple(tasks[i::count])) for i in range(count)]
+    runner = _make_backend(kind, address)
+    console = console or Console()
+    view = (LiveView(name=name, budget=setup.budget, objective=objective, epochs=setup.cfg.train.epochs,
+                     poll=lambda: _trials(store, study, name, objective), console=console, note=setup.note)
+            if progress else None)
+    try:
+        with view or nullcontext():
+            if specs:
+                runner.start(specs)
+            while runner.running():
+                if view:
+                    view.update()
+                time.sleep(0.5)
+            runner.close()
+    except BaseException:
+        runner.stop()
+        store.set_search_status(name, "interrupted")
+        raise
+    result = load_search(name, home=home_path)
+    result.status = "finished" if result.finished >= setup.budget else "interrupted"
+    store.set_search_status(name, result.status)
+    if progress:
+        print_summary(result, console)
+    return result
+
+
+__all__ = ["Search", "TrialResult", "load_search", "search"]

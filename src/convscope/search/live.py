@@ -1,0 +1,160 @@
+"""The live view of a running search: a table of trials and a progress bar over the budget.
+
+It only reads (the store and the journal, through the ``poll`` function the driver gives it), so it
+costs the workers nothing and works the same for local and Ray workers.
+
+Example:
+    >>> with LiveView(name="demo", budget=6, objective=objective, epochs=3, poll=poll) as view:  # doctest: +SKIP
+    ...     view.update()
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from convscope.search.study import Objective
+
+if TYPE_CHECKING:
+    from convscope.search.driver import Search, TrialResult
+
+# The statuses a leaderboard lists first (they have a final objective), then the ones in flight.
+_RANKED = ("completed", "early_stopped")
+_COLORS = {"completed": "green", "early_stopped": "green", "running": "cyan", "starting": "cyan",
+           "pruned": "yellow", "interrupted": "yellow", "diverged": "red", "failed": "red"}
+_MAX_ROWS = 20
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=_COLORS.get(status, "white"))
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_params(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={format_value(v)}" for k, v in params.items())
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+class LiveView:
+    """A rich ``Live`` table of a search's trials (trial, params, epoch, objective, status, time).
+
+    Args:
+        name: the search name (the title).
+        budget: how many trials the search runs (the progress bar's total).
+        objective: the metric and direction (marks the best trial).
+        epochs: ``train.epochs`` (shown as ``epoch e/E``).
+        poll: returns the current trials (``Search.trials``-like list).
+        console: where to draw (default: a new stdout console).
+        note: one line shown under the title (e.g. the grid-subset note).
+    """
+
+    def __init__(self, *, name: str, budget: int, objective: Objective, epochs: int,
+                 poll: Callable[[], list[TrialResult]], console: Console | None = None,
+                 note: str | None = None) -> None:
+        self.name = name
+        self.budget = budget
+        self.objective = objective
+        self.epochs = epochs
+        self.poll = poll
+        self.console = console or Console()
+        self.note = note
+        self.trials: list[TrialResult] = []
+        self.started = time.monotonic()
+        self._live: Live | None = None
+
+    def __enter__(self) -> LiveView:
+        self._live = Live(self.render(), console=self.console, refresh_per_second=4, transient=False)
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if kind is None:
+            self.update()
+        assert self._live is not None
+        self._live.__exit__(kind, exc, tb)
+        if not self.console.is_terminal:
+            self.console.line()  # a non-terminal Live leaves its last line open
+
+    def update(self) -> None:
+        """Re-read the trials and redraw."""
+        self.trials = self.poll()
+        if self._live is not None:
+            self._live.update(self.render())
+
+    def render(self) -> Group:
+        table = Table(title=f"search [bold]{self.name}[/]: {self.objective.direction} {self.objective.metric}",
+                      caption=self.note, expand=False)
+        for col, justify in (("trial", "right"), ("params", "left"), ("epoch", "right"),
+                             (self.objective.metric, "right"), ("status", "left"), ("time", "right")):
+            table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        best = best_trial(self.trials, self.objective)
+        shown = self.trials
+        if len(shown) > _MAX_ROWS:
+            # the trials in flight, then the most recent finished ones
+            running = [t for t in shown if t.status in ("running", "starting")]
+            rest = [t for t in shown if t not in running][-(_MAX_ROWS - len(running)):]
+            shown = sorted(running + rest, key=lambda t: t.number)
+            table.caption = f"{len(self.trials) - len(shown)} earlier trials not shown" + (
+                f"; {self.note}" if self.note else "")
+        for t in shown:
+            mark = " *" if best is not None and t.number == best.number else ""
+            table.add_row(f"{t.number}{mark}", format_params(t.params), f"{t.epochs}/{self.epochs}",
+                          format_value(t.value), status_text(t.status), format_seconds(t.seconds))
+        finished = sum(1 for t in self.trials if t.finished)
+        bar = Table.grid(padding=(0, 1))
+        bar.add_row(Text(f"trials {finished}/{self.budget}"),
+                    ProgressBar(total=max(self.budget, 1), completed=finished, width=40),
+                    Text(format_seconds(time.monotonic() - self.started)),
+                    Text(f"best {format_value(best.value)} (trial {best.number})" if best else ""))
+        return Group(table, bar)
+
+
+def best_trial(trials: list[TrialResult], objective: Objective) -> TrialResult | None:
+    """The finished trial with the best objective (completed or early-stopped runs only)."""
+    ranked = [t for t in trials if t.status in _RANKED and t.value is not None]
+    return min(ranked, key=lambda t: objective.sort_key(t.value), default=None)
+
+
+def print_summary(result: Search, console: Console) -> None:
+    """The end of a search: counts by status and the best trial's params, objective and run id."""
+    counts: dict[str, int] = {}
+    for t in result.trials:
+        counts[t.status] = counts.get(t.status, 0) + 1
+    shown = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    console.print(f"search [bold]{result.name}[/] {result.status}: {len(result.trials)} trials ({shown}), "
+                  f"{result.epochs} epochs trained", highlight=False)
+    best = result.best
+    if best is None:
+        console.print("[yellow]no trial completed[/]: see `convscope runs --search "
+                      f"{result.name}` for each trial's reason")
+        return
+    console.print(f"[bold green]best[/] trial {best.number} (run {best.run_id}): {result.metric} "
+                  f"{format_value(best.value)} with {format_params(best.params)}", highlight=False)
+    console.print(f"leaderboard: convscope runs --search {result.name}; the run: convscope show {best.run_id}")
+
+
+__all__ = ["LiveView", "best_trial", "format_params", "format_seconds", "format_value", "print_summary",
+           "status_text"]

@@ -1,0 +1,398 @@
+"""The Optuna side of a search: storage, sampler, pruner, objective and the pruning callback.
+
+Each part is built from the config's ``search:`` section by one small function, so swapping a
+strategy or a pruner is one word in the YAML:
+
+===========  =====================================================================================
+strategy     grid → ``GridSampler`` · random → ``RandomSampler`` · tpe → ``TPESampler`` (seeded)
+pruner       none → ``NopPruner`` · median → ``MedianPruner`` · asha → ``SuccessiveHalvingPruner``
+             · hyperband → ``HyperbandPruner``; none of them stops a trial before ``min_epochs``
+storage      ``JournalStorage`` + ``JournalFileBackend`` at ``<home>/searches/<name>.journal``
+===========  =====================================================================================
+
+Why the journal file and not SQLite: Optuna's SQLite storage under several writing processes gives
+"database is locked" (optuna#820, #4994); the journal is an append-only log designed for several
+processes (and for NFS), needs no server, and ``bench/search_storage.py`` measures both.
+
+Example:
+    >>> from convscope.config import SearchConfig
+    >>> make_pruner(SearchConfig(pruner="asha", min_epochs=1), epochs=9)   # doctest: +ELLIPSIS
+    <optuna.pruners._successive_halving.SuccessiveHalvingPruner object at ...>
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+
+from convscope.config import Config, SearchConfig, is_range, load_config
+from convscope.errors import ConfigError
+from convscope.search.space import distributions, grid_size, grid_values
+from convscope.train.callbacks import Callback
+
+if TYPE_CHECKING:
+    from convscope.train.trainer import Trainer
+
+# Successive halving keeps the best 1/REDUCTION_FACTOR of the trials at each rung (epochs 1, 3, 9, ...
+# with min_epochs 1). 3 is the ASHA and Hyperband papers' choice: Optuna's SH default of 4 prunes
+# harder than a short CNN curve can justify.
+REDUCTION_FACTOR = 3
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+# -- storage ----------------------------------------------------------------------------------
+
+
+def check_name(name: str) -> str:
+    """A search name is also a file name: letters, digits, ``.``, ``_`` and ``-``."""
+    if not _NAME.match(name):
+        raise ConfigError(f"search name '{name}' is not usable as a file name",
+                          hint="use letters, digits, '.', '_' and '-', e.g. --name digits-grid")
+    return name
+
+
+def storage_path(home: Path, name: str) -> Path:
+    """Where a search's Optuna journal lives: next to the run store, one file per search."""
+    return Path(home) / "searches" / f"{check_name(name)}.journal"
+
+
+def open_storage(path: str | Path) -> JournalStorage:
+    """The Optuna journal storage at ``path`` (created if absent).
+
+    Example:
+        >>> storage = open_storage("/tmp/convscope-doc/searches/demo.journal")   # doctest: +SKIP
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def open_study(name: str, storage: JournalStorage, *, direction: str | None = None,
+               sampler: optuna.samplers.BaseSampler | None = None,
+               pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
+    """Load the study ``name``, or create it when ``direction`` is given and it does not exist yet."""
+    if direction is not None:
+        return optuna.create_study(study_name=name, storage=storage, direction=direction, sampler=sampler,
+                                   pruner=pruner, load_if_exists=True)
+    return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+
+
+# -- strategy -> sampler ----------------------------------------------------------------------
+
+
+class ConvscopeGridSampler(optuna.samplers.GridSampler):
+    """Optuna's :class:`~optuna.samplers.GridSampler` for workers that stop on their own budget.
+
+    The stock sampler calls ``study.stop()`` when the grid is exhausted, which only works inside
+    ``study.optimize``; convscope's workers use ask/tell and stop when the grid's size is reached.
+
+    Args:
+        search_space: name → list of values.
+        seed: shuffles the order in which grid points are visited (trial ``n`` takes point ``n``).
+
+    Example:
+        >>> sampler = ConvscopeGridSampler({"filters": [15, 30]}, seed=0)
+    """
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial, state: Any,
+                    values: Any) -> None:
+        return None
+
+
+def trial_seed(seed: int, number: int) -> int:
+    """The sampler seed for trial ``number``: mixed from the config's seed, stable across processes."""
+    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
+
+
+def make_sampler(search: SearchConfig, space: dict[str, dict[str, Any]], *, seed: int,
+                 trial_number: int) -> optuna.samplers.BaseSampler:
+    """The sampler that picks trial ``trial_number``'s values.
+
+    A fresh sampler per trial, seeded from (seed, trial number), makes the sequence of sampled params
+    a function of the config alone: a resumed search draws what an uninterrupted one would have, and
+    parallel workers never replay one another's random stream. TPE still models every finished trial
+    (it reads them from the study), so nothing is lost by not keeping a sampler object alive.
+
+    Args:
+        search: the ``search:`` section.
+        space: the ranges (:func:`convscope.config.search_space`).
+        seed: the config's seed.
+        trial_number: the number Optuna gives the next trial.
+
+    Example:
+        >>> from convscope.config import SearchConfig
+        >>> sampler = make_sampler(SearchConfig(strategy="tpe"), {"lr": {"uniform": [0, 1]}}, seed=0,
+        ...                        trial_number=0)
+    """
+    if search.strategy == "grid":
+        # the grid's visiting order is shuffled once by the seed; trial n then takes grid point n
+        return ConvscopeGridSampler(grid_values(space), seed=seed)
+    per_trial = trial_seed(seed, trial_number)
+    if search.strategy == "random":
+        return optuna.samplers.RandomSampler(seed=per_trial)
+    # constant_liar: a parallel worker treats running trials as bad, so two workers do not sample the same spot
+    return optuna.samplers.TPESampler(seed=per_trial, constant_liar=search.workers > 1)
+
+
+def budget(search: SearchConfig, space: dict[str, dict[str, Any]]) -> tuple[int, str | None]:
+    """How many trials the search runs, and a note when that is not what the user may expect.
+
+    Grid: the full product of the listed values; ``trials`` smaller than that runs only the first
+    ``trials`` points of the seed-shuffled grid (a random subset of the grid), and says so.
+    Random / TPE: ``trials``, which is required.
+    """
+    if search.strategy == "grid":
+        size = grid_size(space)
+        if search.trials is not None and search.trials < size:
+            return search.trials, (f"the grid has {size} points; search.trials: {search.trials} runs "
+                                   f"{search.trials} of them, picked in a seed-shuffled order")
+        return size, None
+    if search.trials is None:
+        raise ConfigError(f"search.trials: a {search.strategy} search needs a number of trials",
+                          hint="e.g. search: {strategy: " + search.strategy + ", trials: 20}")
+    return search.trials, None
+
+
+# -- pruner -----------------------------------------------------------------------------------
+
+
+def make_pruner(search: SearchConfig, *, epochs: int) -> optuna.pruners.BasePruner:
+    """The pruner for ``search.pruner``; epochs are its steps (1-based), so ``min_epochs`` is its warm-up.
+
+    Args:
+        search: the ``search:`` section (``pruner``, ``min_epochs``).
+        epochs: ``train.epochs``, Hyperband's maximum resource.
+    """
+    if search.pruner == "median":
+        return optuna.pruners.MedianPruner(n_warmup_steps=search.min_epochs)
+    if search.pruner == "asha":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=search.min_epochs,
+                                                      reduction_factor=REDUCTION_FACTOR)
+    if search.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=search.min_epochs,
+                                              max_resource=max(epochs, search.min_epochs),
+                                              reduction_factor=REDUCTION_FACTOR)
+    return optuna.pruners.NopPruner()
+
+
+def rung(epoch: int, min_epochs: int) -> int | None:
+    """The successive-halving rung whose end is ``epoch`` (rung r ends at min_epochs * 3**r), else None."""
+    if epoch < min_epochs:
+        return None
+    r = round(math.log(epoch / min_epochs, REDUCTION_FACTOR))
+    return r if min_epochs * REDUCTION_FACTOR ** r == epoch else None
+
+
+# -- objective --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What a search optimizes: one logged metric (``val_accuracy``, ``val_loss`` ...) and its direction.
+
+    A trial's value is the best the metric reached over its epochs (as Keras Tuner scores a trial),
+    and each epoch's value is what the pruner sees.
+
+    Args:
+        metric: a key of the trainer's epoch logs.
+        direction: ``maximize`` or ``minimize``.
+
+    Example:
+        >>> Objective("val_accuracy", "maximize").best([{"val_accuracy": 0.8}, {"val_accuracy": 0.9}])
+        0.9
+    """
+
+    metric: str
+    direction: str
+
+    @classmethod
+    def of(cls, cfg: Config) -> Objective:
+        """The objective of ``cfg``'s search section, checked to be a metric the trainer logs."""
+        search = cfg.search or SearchConfig()
+        metric = search.objective.metric
+        logged = ["train_loss", "train_accuracy", "val_loss", *(f"val_{m}" for m in cfg.train.metrics)]
+        if metric not in logged:
+            hint = f"use one of: {', '.join(logged)}"
+            if metric.startswith("val_"):
+                hint += f" (or add {metric.removeprefix('val_')} to train.metrics)"
+            raise ConfigError(f"search.objective.metric: '{metric}' is not logged each epoch", hint=hint)
+        return cls(metric, search.objective.resolved_direction)
+
+    @property
+    def maximize(self) -> bool:
+        return self.direction == "maximize"
+
+    def best(self, history: list[dict[str, Any]]) -> float | None:
+        """The best finite value of the metric over ``history``; None when there is none."""
+        values = [row[self.metric] for row in history
+                  if isinstance(row.get(self.metric), int | float) and math.isfinite(row[self.metric])]
+        if not values:
+            return None
+        return max(values) if self.maximize else min(values)
+
+    def sort_key(self, value: float | None) -> float:
+        """Ascending sort key: best first, missing last."""
+        if value is None or not math.isfinite(value):
+            return math.inf
+        return -value if self.maximize else value
+
+
+class PruningCallback(Callback):
+    """Reports each epoch's objective to an Optuna trial and stops the run when the pruner says so.
+
+    The run then ends with status ``pruned`` and a reason naming the epoch, the rung (ASHA and
+    Hyperband) and the pruner. On a resumed run it first reports the epochs the trial missed (the
+    process was killed between the checkpoint and the report), so the pruner sees a full curve.
+
+    Args:
+        trial: the Optuna trial this run is.
+        objective: the metric to report.
+        pruner: the pruner's config word, for the reason text.
+        min_epochs: ``search.min_epochs`` (to name the rung).
+
+    Example:
+        >>> callback = PruningCallback(study.ask(), Objective("val_accuracy", "maximize"))  # doctest: +SKIP
+        >>> convscope.run(cfg, callbacks=[callback])                                       # doctest: +SKIP
+    """
+
+    def __init__(self, trial: optuna.Trial, objective: Objective, *, pruner: str = "none",
+                 min_epochs: int = 1) -> None:
+        self.trial = trial
+        self.objective = objective
+        self.pruner = pruner
+        self.min_epochs = min_epochs
+
+    def _report(self, epoch: int, logs: dict[str, Any]) -> bool:
+        value = logs.get(self.objective.metric)
+        if value is None:
+            raise ConfigError(f"search.objective.metric: '{self.objective.metric}' is not in the epoch logs",
+                              hint=f"use one of: {', '.join(k for k in logs if k.startswith(('val_', 'train_')))}")
+        if not math.isfinite(value):
+            return False  # the trainer ends a NaN run as `diverged` by itself
+        self.trial.report(float(value), epoch)
+        return True
+
+    def _maybe_prune(self, trainer: Trainer, epoch: int) -> None:
+        # the last epoch is never pruned: the run is over anyway, and it completes with its score
+        if self.pruner == "none" or epoch >= trainer.cfg.epochs or not self.trial.should_prune():
+            return
+        where = f"epoch {epoch}"
+        r = rung(epoch, self.min_epochs) if self.pruner in ("asha", "hyperband") else None
+        if r is not None:
+            where += f" (rung {r})"
+        value = trainer.history[-1].get(self.objective.metric) if trainer.history else None
+        shown = f": {self.objective.metric} {value:.4g}" if isinstance(value, float) else ""
+        trainer.request_stop("pruned", f"pruned at {where} by {self.pruner}{shown}")
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        if not trainer.history:
+            return
+        frozen = next(t for t in self.trial.study.get_trials(deepcopy=False) if t.number == self.trial.number)
+        reported = frozen.intermediate_values
+        for row in trainer.history:
+            if row["epoch"] not in reported:
+                self._report(row["epoch"], row)
+        self._maybe_prune(trainer, trainer.history[-1]["epoch"])
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if self._report(epoch, logs):
+            self._maybe_prune(trainer, epoch)
+
+
+# -- the whole set-up ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchSetup:
+    """Everything a driver or a worker derives from a search's config (``params`` with ranges).
+
+    ``cfg`` is the config resolved with one representative value per range (the first listed value,
+    or a range's low end): it validates every section before any trial runs and answers the
+    questions that do not depend on the trial (epochs, seed, metrics). :meth:`trial_config` gives a
+    trial's own config.
+
+    Args:
+        raw: the config as written (after ``--set`` overrides), ranges included.
+        source: the file name for error messages.
+
+    Example:
+        >>> setup = SearchSetup.from_raw({"name": "demo", "data": {"source": "builtin:digits"},
+        ...     "params": {"f": {"grid": [4, 8]}, "lr": 0.01},
+        ...     "model": {"layers": [{"conv": {"filters": "${f}"}}, "flatten", {"dense": 10}]},
+        ...     "train": {"optimizer": {"lr": "${lr}"}}})
+        >>> setup.search.strategy, setup.budget
+        ('grid', 2)
+        >>> setup.trial_config({"f": 8}).model.layers[0]
+        {'conv': {'filters': 8}}
+    """
+
+    raw: dict[str, Any]
+    source: str
+    space: dict[str, dict[str, Any]]
+    cfg: Config
+    search: SearchConfig
+    objective: Objective
+    budget: int
+    note: str | None
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any], *, source: str = "<config>") -> SearchSetup:
+        params = raw.get("params") or {}
+        if not isinstance(params, dict):
+            raise ConfigError(f"{source}: params: must be a mapping of name: value")
+        space = {name: value for name, value in params.items() if is_range(value)}
+        if not space:
+            raise ConfigError(f"{source}: params: nothing to search (no value is a range)",
+                              hint="make a param a range, e.g. params: {lr: {loguniform: [1.0e-4, 1.0e-2]}}, "
+                                   "or train it with `convscope run`")
+        probe = {name: _representative(dist) for name, dist in distributions(space).items()}
+        cfg = load_config(_with_params(raw, probe), source=source)
+        search = cfg.search
+        if search is None:
+            # no search: section: a space of lists is a grid; anything continuous needs a strategy and a budget
+            try:
+                grid_values(space)
+            except ConfigError:
+                raise ConfigError(f"{source}: search: a space with continuous ranges needs a strategy and trials",
+                                  hint="add search: {strategy: tpe, trials: 20}") from None
+            search = SearchConfig(strategy="grid")
+        if search.strategy == "grid":
+            grid_values(space)  # a continuous range in a grid is an error that says why, before anything runs
+        n, note = budget(search, space)
+        return cls(raw=copy.deepcopy(raw), source=source, space=space, cfg=cfg, search=search,
+                   objective=Objective.of(cfg), budget=n, note=note)
+
+    def trial_config(self, values: dict[str, Any]) -> Config:
+        """The concrete config of a trial that took ``values``."""
+        return load_config(self.trial_raw(values), source=self.source)
+
+    def trial_raw(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The config as written, with ``values`` in place of the ranges."""
+        return _with_params(self.raw, values)
+
+
+def _with_params(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(raw)
+    out["params"] = {**(out.get("params") or {}), **values}
+    return out
+
+
+def _representative(dist: optuna.distributions.BaseDistribution) -> Any:
+    if isinstance(dist, optuna.distributions.CategoricalDistribution):
+        return dist.choices[0]
+    return dist.low
+
+
+__all__ = ["ConvscopeGridSampler", "Objective", "PruningCallback", "REDUCTION_FACTOR", "SearchSetup", "budget",
+           "check_name",
+           "make_pruner", "make_sampler", "open_storage", "open_study", "rung", "storage_path", "trial_seed"]

@@ -1,0 +1,234 @@
+"""One search worker: ask Optuna for a trial, train it as a convscope run, tell Optuna how it went.
+
+The local backend runs this loop in N spawned processes, the Ray backend in N Ray tasks; both hand
+it a picklable :class:`WorkerSpec`. Workers share nothing but two files next to the run store:
+the Optuna journal (the search state) and the run store's SQLite database (the runs).
+
+A trial is a normal run (``convscope.run``) linked to the search: its row in the store carries the
+search name, the trial number and the params, so ``convscope show ID`` works on any trial.
+
+Fault isolation: a trial that raises is stored ``failed`` with its reason and told ``FAIL``; the
+worker goes on with the next trial. Only an interrupt (Ctrl-C, a kill) stops a worker mid-trial, and
+then the trial stays ``RUNNING`` in the journal and ``interrupted`` in the store, which is exactly
+what ``--resume`` looks for.
+
+Example:
+    >>> spec = WorkerSpec(name="demo", home="/tmp/runs", config=raw, threads=1)   # doctest: +SKIP
+    >>> work(spec)                                                                # doctest: +SKIP
+    6
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+import yaml
+from optuna.trial import TrialState
+
+from convscope.errors import ConvscopeError
+from convscope.search.space import suggest
+from convscope.search.study import (
+    Objective,
+    PruningCallback,
+    SearchSetup,
+    make_pruner,
+    make_sampler,
+    open_storage,
+    open_study,
+    storage_path,
+)
+from convscope.store import Store
+
+
+@dataclass(frozen=True)
+class ResumeTask:
+    """A trial that was in flight when its search was killed.
+
+    Args:
+        number: the Optuna trial number (still ``RUNNING`` in the journal).
+        run_id: its interrupted run, continued from the last finished epoch; None when the trial was
+            killed before its run was created (it then starts from scratch with the same params).
+    """
+
+    number: int
+    run_id: int | None
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker process needs (plain data, so it pickles for spawn and Ray).
+
+    Args:
+        name: the search (= Optuna study) name.
+        home: the run store folder (absolute).
+        config: the search's config as written, ranges included.
+        threads: ``torch.set_num_threads`` for this worker.
+        source: the config's file name, for error messages.
+        index: the worker's number (0-based), for logs.
+        resume: in-flight trials this worker continues before asking for new ones.
+    """
+
+    name: str
+    home: str
+    config: dict[str, Any]
+    threads: int
+    source: str = "<config>"
+    index: int = 0
+    resume: tuple[ResumeTask, ...] = ()
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path``: released by the kernel if the holder is killed.
+
+    It serializes "count the trials, then ask for one" across workers, so N workers never start more
+    trials than the budget (Linux NFS clients map flock to POSIX locks, so this holds on a shared disk).
+    """
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def started(study: optuna.Study) -> int:
+    """Trials that count against the budget: every trial that was asked for (running or finished)."""
+    return sum(1 for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING)
+
+
+def tell_run(study: optuna.Study, trial: optuna.Trial | int, *, status: str, history: list[dict[str, Any]],
+             objective: Objective, store: Store, run_id: int) -> float | None:
+    """Tell Optuna how a finished run went, and record the trial's objective on the run.
+
+    completed / early_stopped → ``COMPLETE`` with the best objective value; pruned → ``PRUNED``
+    (Optuna keeps the last reported value); diverged / failed → ``FAIL``.
+    """
+    value = objective.best(history)
+    if status == "pruned":
+        study.tell(trial, state=TrialState.PRUNED)
+    elif status in ("completed", "early_stopped") and value is not None:
+        study.tell(trial, value)
+    else:
+        study.tell(trial, state=TrialState.FAIL)
+    store.update_info(run_id, objective={"metric": objective.metric, "direction": objective.direction,
+                                         "value": value})
+    return value
+
+
+class Worker:
+    """A worker's handle on one search: the study, the store and the setup, in this process.
+
+    Args:
+        spec: see :class:`WorkerSpec`.
+    """
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
+        self.setup = SearchSetup.from_raw(spec.config, source=spec.source)
+        self.home = Path(spec.home)
+        path = storage_path(self.home, spec.name)
+        self.lock_path = path.with_suffix(".lock")
+        self.study = open_study(spec.name, open_storage(path),
+                                pruner=make_pruner(self.setup.search, epochs=self.setup.cfg.train.epochs))
+
+    def _use_sampler_for(self, number: int) -> None:
+        self.study.sampler = make_sampler(self.setup.search, self.setup.space, seed=self.setup.cfg.seed,
+                                          trial_number=number)
+
+    def ask(self) -> tuple[optuna.Trial, dict[str, Any]] | None:
+        """The next trial and its params, or None when the budget is met."""
+        with file_lock(self.lock_path):
+            if started(self.study) >= self.setup.budget:
+                return None
+            # trial numbers are given in order of creation, and only this locked section creates trials
+            self._use_sampler_for(len(self.study.get_trials(deepcopy=False)))
+            trial = self.study.ask()
+            return trial, suggest(trial, self.setup.space)
+
+    def reclaim(self, task: ResumeTask) -> tuple[optuna.Trial, dict[str, Any]]:
+        """The ``RUNNING`` trial a killed worker left behind, as a live trial this worker can report to."""
+        frozen = next(t for t in self.study.get_trials(deepcopy=False) if t.number == task.number)
+        self._use_sampler_for(task.number)
+        # Optuna has no public "adopt a running trial"; Trial(study, id) is what study.ask() builds,
+        # and the journal lets any process update a RUNNING trial
+        trial = optuna.trial.Trial(self.study, frozen._trial_id)
+        return trial, suggest(trial, self.setup.space)  # the values it already holds (a killed ask: the rest)
+
+    def run(self, trial: optuna.Trial, params: dict[str, Any], *, resume_run: int | None = None) -> str:
+        """Train one trial (or continue its interrupted run) and tell Optuna; returns the run's status."""
+        from convscope import api
+
+        search = self.setup.search
+        callback = PruningCallback(trial, self.setup.objective, pruner=search.pruner, min_epochs=search.min_epochs)
+        try:
+            if resume_run is not None:
+                result = api.run(home=self.home, callbacks=[callback], resume=resume_run)
+            else:
+                result = api.run(self.setup.trial_config(params), home=self.home, callbacks=[callback],
+                                 search=self.spec.name, trial=trial.number, params=params)
+        except Exception as exc:  # fault isolation: any error ends this trial, never the search
+            reason = exc.message if isinstance(exc, ConvscopeError) else f"{type(exc).__name__}: {exc}"
+            store = Store(self.home)
+            run_id = self._failed_run(store, trial.number, params, reason)
+            self.study.tell(trial, state=TrialState.FAIL)
+            store.update_info(run_id, objective={"metric": self.setup.objective.metric, "value": None})
+            store.close()
+            return "failed"
+        store = Store(self.home)
+        tell_run(self.study, trial, status=result.status, history=result.history, objective=self.setup.objective,
+                 store=store, run_id=result.id)
+        store.close()
+        return result.status
+
+    def _failed_run(self, store: Store, number: int, params: dict[str, Any], reason: str) -> int:
+        """The trial's run row, marked failed; created when the trial failed before its run existed
+        (a config value the schema rejects, a model whose shapes cannot work)."""
+        rows = [r for r in store.runs(search=self.spec.name) if r["trial"] == number]
+        if rows:
+            if rows[0]["status"] == "running":
+                store.finish_run(rows[0]["id"], status="failed", reason=reason)
+            return int(rows[0]["id"])
+        raw = self.setup.trial_raw(params)
+        try:
+            config_yaml = self.setup.trial_config(params).to_yaml()
+        except ConvscopeError:
+            config_yaml = yaml.safe_dump(raw, sort_keys=False)  # as written: `convscope show` then explains
+        from convscope.api import environment
+
+        run_id = store.create_run(name=str(raw.get("name", "experiment")), config_yaml=config_yaml,
+                                  seed=self.setup.cfg.seed, env=environment(), search=self.spec.name,
+                                  trial=number, params=params)
+        store.finish_run(run_id, status="failed", reason=reason)
+        return run_id
+
+
+def work(spec: WorkerSpec) -> int:
+    """Run one worker to the end: continue ``spec.resume`` trials, then ask → run → tell until the
+    search's budget is met. Returns how many trials this worker finished.
+
+    Args:
+        spec: see :class:`WorkerSpec`.
+    """
+    torch.set_num_threads(spec.threads)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the driver's live view reports trials
+    worker = Worker(spec)
+    done = 0
+    for task in spec.resume:
+        trial, params = worker.reclaim(task)
+        worker.run(trial, params, resume_run=task.run_id)
+        done += 1
+    while (asked := worker.ask()) is not None:
+        worker.run(*asked)
+        done += 1
+    return done
+
+
+__all__ = ["ResumeTask", "Worker", "WorkerSpec", "file_lock", "started", "tell_run", "work"]
