@@ -271,6 +271,24 @@ def summary_cmd(config: Annotated[Path | None, typer.Argument(help="Experiment Y
     console.print(info.table())
 
 
+@app.command("zoo")
+@friendly
+def zoo_cmd() -> None:
+    """List the named model presets with their input shape and parameter count."""
+    from convscope.models import build_model, get_preset, list_presets, summary
+
+    table = Table(title="model zoo (use as model: {preset: NAME, ...overrides})")
+    for col in ("preset", "input", "params", "knobs", "description"):
+        table.add_column(col, justify="right" if col == "params" else "left")
+    for name in list_presets():
+        preset = get_preset(name)
+        params = summary(build_model({"preset": name}), preset.input_shape).params
+        knobs = ", ".join(f"{k}={v}" for k, v in preset.params.items())
+        headline = preset.description.split(":")[0].split(" — ")[0].split(". ")[0]  # full text in the YAML
+        table.add_row(name, "x".join(map(str, preset.input_shape)), f"{params:,}", knobs, headline)
+    console.print(table)
+
+
 @data_app.command("get")
 @friendly
 def data_get(name: Annotated[str, typer.Argument(help="mnist | fashion-mnist")]) -> None:

@@ -149,6 +149,7 @@ def test_num_classes_checks_the_last_dense():
     ({"layers": ["relu"], "input": [1, 28, 28]}, (1, 8, 8),
      "model.input (1, 28, 28) does not match the data's input (1, 8, 8)"),
     ([{"dense": 4, "units": 5}], (6,), "'units' is given twice"),
+    ({"layers": ["relu"], "input": 28}, (6,), "input shape must be positive integers (C, L), (C, H, W) or (F,), got 28"),
 ])
 def test_bad_specs_fail_with_a_clear_message(spec, shape, message):
     with pytest.raises(BuildError) as err:

@@ -152,8 +152,8 @@ def _curve_verdicts(history: list[dict[str, Any]], *, num_classes: int, chance: 
     val_acc = history[-1].get("val_accuracy")
     reasons = []
     if min(train) >= NOT_LEARNING_LOSS * uniform:
-        reasons.append(f"train loss never went below {min(train):.3f}, {_pct(min(train) / uniform)} of a uniform "
-                       f"guess's ln({num_classes}) = {uniform:.3f}")
+        reasons.append(f"train loss never went below {min(train):.3g} (a uniform guess scores "
+                       f"ln({num_classes}) = {uniform:.3f})")
     if _finite(val_acc) and val_acc <= chance + CHANCE_MARGIN:
         reasons.append(f"final val accuracy {_pct(val_acc)} is chance level ({_pct(chance)})")
     if reasons:
@@ -231,14 +231,15 @@ def _health_verdicts(history: list[dict[str, Any]], health: list[dict[str, Any] 
     series = _layer_series(health, [row["epoch"] for row in history])
     if not series:
         return []
-    out = _gradient_verdicts(series)
     weighted = [name for name, rows in series.items() if rows[-1][1].get("type") in ("conv", "dense")]
-    output_layer = weighted[-1] if weighted else None
-    for name, rows in series.items():
-        if name == output_layer:
-            continue  # the output's activation, if any, belongs to the loss, not to the hidden layers
-        out += _activation_verdicts(name, rows)
-    return out
+    # the output layer's activation, if any, belongs to the loss, not to the hidden layers
+    hidden = {name: rows for name, rows in series.items() if not weighted or name != weighted[-1]}
+    return _gradient_verdicts(series) + _dead_verdict(hidden) + _saturation_verdict(hidden) + _large_verdict(hidden)
+
+
+def _listing(items: list[tuple[str, str]]) -> str:
+    """'conv1 (62%), dense2 (55%)'."""
+    return ", ".join(f"{name} ({what})" for name, what in items)
 
 
 def _gradient_verdicts(series: dict[str, list[tuple[int, dict]]]) -> list[Verdict]:
@@ -259,11 +260,15 @@ def _gradient_verdicts(series: dict[str, list[tuple[int, dict]]]) -> list[Verdic
     largest = max(typical.values())
 
     dead = [n for n in names if typical[n] == 0 or typical[n] < NO_GRAD_RELATIVE * largest]
-    for name in dead:
-        out.append(Verdict("no_gradient", "error",
-                           f"no gradient reaches {name} (median norm {_num(typical[name])} vs {_num(largest)} for the "
-                           f"largest layer): it cannot learn; look for dead units or a saturated layer above it",
-                           f"no gradient at {name}", layer=name, data={"grad_norm": typical[name]}))
+    if dead:
+        where = "any layer" if len(dead) == len(names) else ", ".join(dead)
+        out.append(Verdict(
+            "no_gradient", "error",
+            f"no gradient reaches {where} (median weight-gradient norm "
+            f"{', '.join(f'{n} {_num(typical[n])}' for n in dead)}"
+            + (f"; largest {_num(largest)}" if len(dead) < len(names) else "")
+            + "): those layers cannot learn; look for dead ReLUs or a saturated layer above them",
+            f"no gradient at {dead[0]}", layer=dead[0], data={"grad_norms": {n: typical[n] for n in dead}}))
 
     first, last = names[0], names[-1]
     if len(names) < 2 or first in dead:
@@ -298,36 +303,66 @@ def _gradient_verdicts(series: dict[str, list[tuple[int, dict]]]) -> list[Verdic
     return out
 
 
-def _activation_verdicts(name: str, rows: list[tuple[int, dict]]) -> list[Verdict]:
-    out: list[Verdict] = []
-    epoch, stats = rows[-1]
-    act = stats.get("act", "activation")
-    dead = stats.get("dead_frac")
-    if _finite(dead) and dead >= DEAD_FRAC:
-        units = stats.get("units")
-        count = f"{round(dead * units)} of {units}" if units else _pct(dead)
-        what = "channels" if stats.get("type") == "conv" else "units"
-        out.append(Verdict(
-            "dead_relu", "error" if dead >= 1 else "warning",
-            f"dead ReLUs: {count} {what} of {name} ({_pct(dead)}) output zero on every validation sample at epoch "
-            f"{epoch}; they pass no gradient and never recover (lower the learning rate, He init, or leaky_relu)",
-            f"{_pct(dead)} dead ReLUs in {name}", layer=name, data={"dead_frac": dead, "epoch": epoch}))
-    saturated = stats.get("saturated_frac")
-    if _finite(saturated) and saturated >= SATURATED_FRAC:
-        out.append(Verdict(
-            "saturation", "warning",
-            f"saturated {act}: {_pct(saturated)} of {name}'s outputs are within 1% of the {act}'s bounds at epoch "
-            f"{epoch}, where its derivative is near zero (smaller init, batchnorm, or ReLU)",
-            f"{name} {act} saturated", layer=name, data={"saturated_frac": saturated, "epoch": epoch}))
-    first_epoch, first = rows[0]
-    pre_max = first.get("pre_max")
-    if _finite(pre_max) and pre_max >= LARGE_ACTIVATION:
-        out.append(Verdict(
-            "large_activations", "warning",
-            f"large activations: {name}'s pre-activation reached {_num(pre_max)} in epoch {first_epoch} "
-            f"(healthy nets stay around 1-10): check the init scale and that inputs are scaled to about [0, 1]",
-            f"large activations in {name}", layer=name, data={"pre_max": pre_max, "epoch": first_epoch}))
-    return out
+def _dead_verdict(series: dict[str, list[tuple[int, dict]]]) -> list[Verdict]:
+    found = []
+    for name, rows in series.items():
+        epoch, stats = rows[-1]
+        dead = stats.get("dead_frac")
+        if _finite(dead) and dead >= DEAD_FRAC:
+            units = stats.get("units")
+            what = "channels" if stats.get("type") == "conv" else "units"
+            count = f"{round(dead * units)} of {units} {what}" if units else f"{_pct(dead)} of the {what}"
+            found.append((name, dead, count, epoch))
+    if not found:
+        return []
+    worst = max(found, key=lambda f: f[1])
+    epoch = worst[3]
+    return [Verdict(
+        "dead_relu", "error" if worst[1] >= 1 else "warning",
+        f"dead ReLUs: {_listing([(n, c) for n, _, c, _ in found])} output zero on every validation sample at epoch "
+        f"{epoch}; a dead unit passes no gradient and never recovers (lower the learning rate, He init, or "
+        f"leaky_relu)",
+        f"{_pct(worst[1])} dead ReLUs in {worst[0]}", layer=worst[0],
+        data={"dead_frac": {n: d for n, d, _, _ in found}, "epoch": epoch})]
+
+
+def _saturation_verdict(series: dict[str, list[tuple[int, dict]]]) -> list[Verdict]:
+    found = []
+    for name, rows in series.items():
+        epoch, stats = rows[-1]
+        saturated = stats.get("saturated_frac")
+        if _finite(saturated) and saturated >= SATURATED_FRAC:
+            found.append((name, saturated, stats.get("act", "activation"), epoch))
+    if not found:
+        return []
+    worst = max(found, key=lambda f: f[1])
+    acts = "/".join(sorted({a for _, _, a, _ in found}))
+    return [Verdict(
+        "saturation", "warning",
+        f"saturated {acts}: {_listing([(n, _pct(f)) for n, f, _, _ in found])} of the outputs lie within 1% of the "
+        f"{acts} bounds at epoch {worst[3]}, where the derivative is near zero and little gradient passes "
+        f"(smaller init, batchnorm, or ReLU)",
+        f"{worst[0]} {worst[2]} saturated", layer=worst[0],
+        data={"saturated_frac": {n: f for n, f, _, _ in found}, "epoch": worst[3]})]
+
+
+def _large_verdict(series: dict[str, list[tuple[int, dict]]]) -> list[Verdict]:
+    found = []
+    for name, rows in series.items():
+        epoch, stats = rows[0]
+        pre_max = stats.get("pre_max")
+        if _finite(pre_max) and pre_max >= LARGE_ACTIVATION:
+            found.append((name, pre_max, epoch))
+    if not found:
+        return []
+    worst = max(found, key=lambda f: f[1])
+    return [Verdict(
+        "large_activations", "warning",
+        f"large activations in epoch {worst[2]}: the largest pre-activation |z| was "
+        f"{', '.join(f'{_num(v)} in {n}' for n, v, _ in found)} (healthy nets stay around 1-10): check the init "
+        f"scale and that inputs are scaled to about [0, 1]",
+        f"large activations in {worst[0]}", layer=worst[0],
+        data={"pre_max": {n: v for n, v, _ in found}, "epoch": worst[2]})]
 
 
 __all__ = ["Verdict", "diagnose"]

@@ -528,7 +528,10 @@ def build_spatial_dropout(args: dict[str, Any], shape: Shape) -> tuple[nn.Module
 
 @register("batchnorm")
 def build_batchnorm(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shape]:
-    """BatchNorm1d over features ``(F,)`` or signal channels ``(C, L)``; BatchNorm2d over image channels."""
+    """BatchNorm1d over features ``(F,)`` or signal channels ``(C, L)``; BatchNorm2d over image channels.
+
+    PyTorch's defaults (momentum 0.1, eps 1e-5) rather than Keras' (momentum 0.99, i.e. 0.01 here, eps 1e-3).
+    """
     return BATCHNORM[len(shape) - 1](shape[0]), shape
 
 

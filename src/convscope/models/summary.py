@@ -3,6 +3,8 @@ receptive field — Keras' ``model.summary()`` plus CS231n's memory accounting o
 
 Conventions:
 
+- Parameters are ``model.parameters()``: a batchnorm has 2 per channel. Keras also lists its running mean and
+  variance as "non-trainable params"; here they are buffers, so a Keras total with batchnorm is higher.
 - MACs are multiply-accumulates for *one* sample (the number papers quote): a conv costs
   ``output elements x (in_channels / groups) x kernel cells``, a dense ``in x out``; batchnorm, pooling,
   activations and bias additions count 0.

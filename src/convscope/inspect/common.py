@@ -1,0 +1,184 @@
+"""What every picture of a run needs: its data (reloaded, never retrained), its layers, its predictions.
+
+The pictures work on any run the store holds: the model comes from the run's best weights
+(``run.model``) and the data from the run's own config (:func:`convscope.api.prepare`), so the
+split is the one the run was trained and validated on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display here, and never one in CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from convscope.errors import ConvscopeError  # noqa: E402
+from convscope.train.health import activation_kind, layer_root  # noqa: E402
+from convscope.train.trainer import probabilities  # noqa: E402
+
+if TYPE_CHECKING:
+    from convscope.api import Run
+    from convscope.data.base import Dataset
+
+CONVS = (nn.Conv1d, nn.Conv2d)
+# Diverging colormap for signed values (kernels, correlations of sign): white at zero.
+SIGNED_CMAP = "RdBu_r"
+
+_DATA: dict[tuple[str, int], Dataset] = {}
+
+
+def run_data(run: Run) -> Dataset:
+    """The run's train/val/test tensors, loaded once per process (the same split the run used)."""
+    key = (str(run.home), run.id)
+    if key not in _DATA:
+        from convscope.api import prepare
+
+        _DATA[key] = prepare(run.config)[0]
+    return _DATA[key]
+
+
+def is_signal(shape: tuple[int, ...]) -> bool:
+    """True for one sample shaped (C, L), False for (C, H, W)."""
+    return len(shape) == 2
+
+
+def conv_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The conv layers in network order, with the names a user wrote (``conv1``, ``inception1.tower2.0``)."""
+    return [(name, m) for name, m in layer_root(model).named_modules() if isinstance(m, CONVS)]
+
+
+def feature_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """For each conv layer, the module whose output is its feature map: the activation that follows it
+    (``conv1`` → ``relu1``) when there is one before the next conv, else the conv itself."""
+    out: list[tuple[str, nn.Module]] = []
+    pending: tuple[str, nn.Module] | None = None
+    for name, module in layer_root(model).named_modules():
+        if isinstance(module, CONVS | (nn.Linear,)):
+            if pending is not None:
+                out.append(pending)
+            pending = (name, module) if isinstance(module, CONVS) else None
+        elif pending is not None and activation_kind(module) is not None:
+            out.append((pending[0], module))
+            pending = None
+    if pending is not None:
+        out.append(pending)
+    return out
+
+
+@contextmanager
+def capture(modules: list[tuple[str, nn.Module]], *, inputs: bool = False) -> Iterator[dict[str, torch.Tensor]]:
+    """Record each module's output (or first input) by name while the block runs."""
+    seen: dict[str, torch.Tensor] = {}
+    hooks = []
+    for name, module in modules:
+        def hook(_m: nn.Module, args: tuple, out: torch.Tensor, name: str = name) -> None:
+            seen[name] = (args[0] if inputs else out).detach()
+        hooks.append(module.register_forward_hook(hook))
+    try:
+        yield seen
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, *, batch: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Logits (N, K) and class probabilities (N, K>=2) in eval mode."""
+    model.eval()
+    logits = torch.cat([model(x[i:i + batch]).float() for i in range(0, len(x), batch)])
+    return logits.numpy(), probabilities(logits).numpy()
+
+
+def class_logit(logits: torch.Tensor, target: int) -> torch.Tensor:
+    """The score whose increase raises class ``target``'s probability: its logit, or ±the one binary logit."""
+    if logits.shape[1] == 1:
+        return logits[:, 0] if target == 1 else -logits[:, 0]
+    return logits[:, target]
+
+
+def pick_sample(run: Run, index: int = 0, *, path: str | Path | None = None) -> tuple[torch.Tensor, int | None]:
+    """One validation sample ``(1, C, ...)`` and its label, or the sample in ``path`` (.npy, or an image file
+    for image models) with no label."""
+    data = run_data(run)
+    if path is not None:
+        return load_input(path, data.input_shape), None
+    if not -len(data.y_val) <= index < len(data.y_val):
+        raise ConvscopeError(f"--index {index}: the validation split has {len(data.y_val)} samples",
+                             hint=f"use 0..{len(data.y_val) - 1}")
+    return data.x_val[index:index + 1], int(data.y_val[index])
+
+
+def load_input(path: str | Path, shape: tuple[int, ...]) -> torch.Tensor:
+    """A sample from a file: a .npy array of the model's input shape, or an image (resized, scaled to [0, 1])."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConvscopeError(f"{path}: no such file", hint="give a .npy array or an image file")
+    if path.suffix == ".npy":
+        x = np.load(path, allow_pickle=False).astype(np.float32)
+    else:
+        if is_signal(shape):
+            raise ConvscopeError(f"{path}: a signal model needs a .npy array of shape {list(shape)}")
+        from PIL import Image
+
+        mode = "L" if shape[0] == 1 else "RGB"
+        img = Image.open(path).convert(mode).resize((shape[2], shape[1]))
+        x = np.asarray(img, dtype=np.float32) / 255.0
+        x = x[None] if shape[0] == 1 else x.transpose(2, 0, 1)  # (C, H, W)
+    if tuple(x.shape) != tuple(shape):
+        raise ConvscopeError(f"{path}: shape {list(x.shape)} does not match the model's input {list(shape)}")
+    return torch.from_numpy(x)[None]
+
+
+def class_name(run: Run, k: int | None) -> str:
+    if k is None:
+        return "?"
+    names = run_data(run).class_names
+    return names[k] if 0 <= k < len(names) else str(k)
+
+
+def draw_sample(ax: plt.Axes, x: np.ndarray, *, title: str = "") -> None:
+    """A sample as an image (C, H, W) or a signal (C, L) on ``ax``."""
+    if x.ndim == 2:  # (C, L)
+        for c in range(x.shape[0]):
+            ax.plot(x[c], linewidth=0.9, label=f"ch {c}" if x.shape[0] > 1 else None)
+        ax.set_xlim(0, x.shape[1] - 1)
+        ax.grid(alpha=0.3)
+    else:  # (C, H, W)
+        if x.shape[0] == 3:
+            ax.imshow(np.clip(x.transpose(1, 2, 0), 0, 1))
+        else:
+            ax.imshow(x[0], cmap="gray")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def grid(n: int, *, max_cols: int = 8) -> tuple[int, int]:
+    """(rows, cols) for n panels, as square as the column limit allows."""
+    cols = min(max_cols, max(1, int(np.ceil(np.sqrt(n)))))
+    return int(np.ceil(n / cols)), cols
+
+
+def safe_name(name: str) -> str:
+    """A layer name usable in a file name."""
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
+
+
+def options_error(what: str, given: dict[str, Any]) -> ConvscopeError:
+    return ConvscopeError(f"look {what}: unknown option(s) {', '.join(given)}")

@@ -1,0 +1,111 @@
+"""Searches end to end on builtin:digits with a tiny CNN: strategies, pruning, workers, failures, leaderboard."""
+
+from __future__ import annotations
+
+import yaml
+from typer.testing import CliRunner
+
+from convscope.cli import app
+from convscope.search import load_search, search
+from convscope.store import Store
+
+
+def _params(result):
+    return [t.params for t in sorted(result.trials, key=lambda t: t.number)]
+
+
+def test_grid_runs_every_point_exactly_once(make_search, home):
+    cfg = make_search({"filters": {"grid": [4, 8, 16]}, "lr": {"grid": [0.01, 0.03]}}, strategy="grid")
+    result = search(cfg, name="grid", progress=False)
+    assert len(result.trials) == 6 and result.status == "finished"
+    combos = {(t.params["filters"], t.params["lr"]) for t in result.trials}
+    assert combos == {(f, lr) for f in (4, 8, 16) for lr in (0.01, 0.03)}
+    runs = Store(home).runs(search="grid")
+    assert sorted(r["trial"] for r in runs) == list(range(6))
+    assert all(r["status"] == "completed" and r["params"] == next(
+        t.params for t in result.trials if t.number == r["trial"]) for r in runs)
+    best = max(result.trials, key=lambda t: t.value)
+    assert result.best_run_id == best.run_id and result.best_value == best.value
+
+
+def test_random_and_tpe_respect_trials_and_reproduce(make_search):
+    space = {"lr": {"loguniform": [1e-3, 3e-2]}, "filters": {"choice": [4, 8]}}
+    random = search(make_search(space, strategy="random", trials=3), name="random", progress=False)
+    assert len(random.trials) == 3 and random.finished == 3
+    tpe = search(make_search(space, strategy="tpe", trials=3), name="tpe-a", progress=False)
+    again = search(make_search(space, strategy="tpe", trials=3), name="tpe-b", progress=False)
+    assert len(tpe.trials) == 3
+    assert _params(tpe) == _params(again)  # same config + seed → same sampled params
+    assert _params(tpe) != _params(random)
+
+
+def test_asha_prunes_configs_that_cannot_learn(make_search):
+    # lr=10 makes Adam blow the weights up: accuracy stays at chance (finite loss, so pruned, not diverged)
+    cfg = make_search({"lr": {"grid": [10.0, 0.01]}, "filters": {"grid": [4, 8, 16]}}, epochs=3,
+                      strategy="grid", pruner="asha")
+    result = search(cfg, name="asha", progress=False)
+    assert result.finished == 6
+    hopeless = [t for t in result.trials if t.params["lr"] == 10.0]
+    pruned = [t for t in hopeless if t.status == "pruned"]
+    # ASHA promotes the first trial to reach a rung whatever its score; every later hopeless one is pruned
+    assert len(pruned) >= len(hopeless) - 1 and all(t.epochs == 1 for t in pruned)
+    assert all("pruned at epoch 1 (rung 0) by asha" in t.reason for t in pruned)
+    assert result.best.params["lr"] == 0.01 and result.best.epochs == 3
+    assert result.epochs < 6 * 3
+
+
+def test_two_workers_share_the_budget(make_search, home):
+    cfg = make_search({"lr": {"loguniform": [1e-3, 3e-2]}, "filters": {"choice": [4, 8]}}, epochs=2,
+                      strategy="random", trials=4)
+    result = search(cfg, name="pair", workers=2, progress=False)
+    assert result.finished == 4 and len(result.trials) == 4
+    store = Store(home)
+    runs = store.runs(search="pair")
+    assert len({r["id"] for r in runs}) == len(runs) == 4
+    assert sorted(r["trial"] for r in runs) == [0, 1, 2, 3]
+    assert len({r["pid"] for r in runs}) == 2  # both workers trained
+    for r in runs:
+        assert r["status"] == "completed" and r["epochs"] == 2
+        assert [e["epoch"] for e in store.epochs(r["id"])] == [1, 2]
+        assert r["info"]["objective"]["metric"] == "val_accuracy"
+    assert store.search("pair")["status"] == "finished"
+
+
+def test_a_failing_trial_does_not_stop_the_search(make_search, home, tmp_path):
+    cfg = make_search({"blocks": {"grid": [1, 5]}}, strategy="grid")
+    # five 2x2 poolings do not fit an 8x8 digit: that trial fails at build time, the other one trains
+    cfg["model"]["layers"] = [
+        {"repeat": "${blocks}", "layers": [{"conv": {"filters": 4, "kernel": 3, "padding": "same"}}, {"maxpool": 2}]},
+        "flatten", {"dense": 10}]
+    path = tmp_path / "blocks.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    out = CliRunner().invoke(app, ["search", str(path), "--name", "blocks"])
+    assert out.exit_code == 0, out.output
+    assert "best trial" in out.output
+    result = load_search("blocks")
+    by_blocks = {t.params["blocks"]: t for t in result.trials}
+    assert by_blocks[1].status == "completed" and by_blocks[5].status == "failed"
+    assert "smaller than the pool window" in by_blocks[5].reason
+    assert Store(home).run(by_blocks[5].run_id)["status"] == "failed"
+
+    board = CliRunner().invoke(app, ["runs", "--search", "blocks"], terminal_width=200)
+    assert board.exit_code == 0, board.output
+    lines = board.output.splitlines()
+    completed = next(i for i, line in enumerate(lines) if "completed" in line)
+    failed = next(i for i, line in enumerate(lines) if "failed" in line)
+    assert completed < failed and "smaller than the pool" in board.output
+
+
+def test_a_search_name_is_not_reused(make_search):
+    cfg = make_search({"filters": {"grid": [4]}}, strategy="grid")
+    search(cfg, name="once", progress=False)
+    out = CliRunner().invoke(app, ["search", "--name", "once", "--set", "train.epochs=1", "-"])
+    assert out.exit_code == 2
+    from convscope.errors import ConfigError
+
+    try:
+        search(cfg, name="once", progress=False)
+    except ConfigError as exc:
+        assert "--resume once" in exc.hint
+    else:
+        raise AssertionError("a second search with the same name must be refused")

@@ -1,0 +1,56 @@
+"""Strategy → sampler, pruner, budget and objective: the swappable parts, checked without training."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from convscope.config import SearchConfig
+from convscope.errors import ConfigError
+from convscope.search.study import Objective, SearchSetup, budget, make_pruner, make_sampler, rung
+
+
+def test_pruner_words():
+    assert isinstance(make_pruner(SearchConfig(pruner="none"), epochs=9), optuna.pruners.NopPruner)
+    assert isinstance(make_pruner(SearchConfig(pruner="median"), epochs=9), optuna.pruners.MedianPruner)
+    assert isinstance(make_pruner(SearchConfig(pruner="asha"), epochs=9), optuna.pruners.SuccessiveHalvingPruner)
+    assert isinstance(make_pruner(SearchConfig(pruner="hyperband"), epochs=9), optuna.pruners.HyperbandPruner)
+    assert [rung(e, 1) for e in (1, 2, 3, 9)] == [0, None, 1, 2]
+
+
+def test_strategy_words_and_per_trial_seeds():
+    space = {"lr": {"uniform": [0.0, 1.0]}}
+    assert isinstance(make_sampler(SearchConfig(strategy="tpe"), space, seed=0, trial_number=0),
+                      optuna.samplers.TPESampler)
+    grid = make_sampler(SearchConfig(strategy="grid"), {"f": {"grid": [1, 2]}}, seed=0, trial_number=5)
+    assert isinstance(grid, optuna.samplers.GridSampler)
+
+    def first(number):
+        study = optuna.create_study(sampler=make_sampler(SearchConfig(strategy="random"), space, seed=0,
+                                                         trial_number=number))
+        return study.ask().suggest_float("lr", 0.0, 1.0)
+
+    assert first(3) == first(3) and first(3) != first(4)
+
+
+def test_budget_grid_subset_is_explained_and_random_needs_trials():
+    space = {"a": {"grid": [1, 2, 3]}, "b": {"grid": [1, 2]}}
+    assert budget(SearchConfig(strategy="grid"), space) == (6, None)
+    n, note = budget(SearchConfig(strategy="grid", trials=4), space)
+    assert n == 4 and "6 points" in note
+    with pytest.raises(ConfigError, match="search.trials"):
+        budget(SearchConfig(strategy="random"), space)
+
+
+def test_setup_checks_objective_and_space(make_search):
+    cfg = make_search({"filters": {"grid": [4, 8]}}, strategy="grid")
+    setup = SearchSetup.from_raw(cfg)
+    assert setup.budget == 2 and setup.objective == Objective("val_accuracy", "maximize")
+    assert setup.trial_config({"filters": 8}).model.layers[0]["conv"]["filters"] == 8
+    with pytest.raises(ConfigError, match="not logged"):
+        SearchSetup.from_raw(make_search({"filters": {"grid": [4, 8]}}, strategy="grid",
+                                           objective={"metric": "val_auc"}))
+    with pytest.raises(ConfigError, match="nothing to search"):
+        SearchSetup.from_raw(make_search({}))
+    with pytest.raises(ConfigError, match="every combination"):
+        SearchSetup.from_raw(make_search({"lr": {"loguniform": [1e-3, 1e-1]}}, strategy="grid"))
