@@ -284,7 +284,8 @@ def zoo_cmd() -> None:
         preset = get_preset(name)
         params = summary(build_model({"preset": name}), preset.input_shape).params
         knobs = ", ".join(f"{k}={v}" for k, v in preset.params.items())
-        headline = preset.description.split(":")[0].split(" — ")[0].split(". ")[0]  # full text in the YAML
+        headline = preset.description.split(":")[0].split(" — ")[0]  # the full text lives in the YAML
+        headline = headline if len(headline) <= 70 else headline[:69] + "…"
         table.add_row(name, "x".join(map(str, preset.input_shape)), f"{params:,}", knobs, headline)
     console.print(table)
 
