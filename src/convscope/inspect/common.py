@@ -180,5 +180,13 @@ def safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
 
 
-def options_error(what: str, given: dict[str, Any]) -> ConvscopeError:
-    return ConvscopeError(f"look {what}: unknown option(s) {', '.join(given)}")
+def pick_layers(layers: list[tuple[str, nn.Module]], name: str | None, *, what: str = "conv"
+                ) -> list[tuple[str, nn.Module]]:
+    """``layers`` itself, or only the one named ``name`` (a clear error naming the choices)."""
+    if name is None:
+        return layers
+    chosen = [(n, m) for n, m in layers if n == name]
+    if not chosen:
+        names = ", ".join(n for n, _ in layers) or "none"
+        raise ConvscopeError(f"--layer {name}: not a {what} layer of this model", hint=f"{what} layers: {names}")
+    return chosen

@@ -1,0 +1,152 @@
+"""Conv kernels as pictures: what each filter multiplies its input window by.
+
+- A layer reading one input channel (usually the first): one panel per filter, 2D kernels as small
+  images, 1D kernels as line plots.
+- A deeper layer: per output channel, its input-channel × kernel matrix -- for 1D one (in, taps) image
+  per filter; for 2D a grid with a row per filter and a column per input channel.
+
+Colors: a diverging map centred on zero with symmetric bounds (``vmin = -vmax``) shared by every kernel
+of the layer, so red and blue mean the same weight everywhere in the figure and a pale kernel is a weak
+one. PyTorch's "convolution" is cross-correlation: the kernel slides over the input as drawn, with no
+flip, so its top-left weight meets the top-left pixel of each window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from convscope.inspect.common import SIGNED_CMAP, conv_layers, grid, pick_layers, safe_name, save
+
+if TYPE_CHECKING:
+    from convscope.api import Run
+
+NO_FLIP = "PyTorch conv = cross-correlation: applied as drawn, no flip"
+
+
+@dataclass
+class KernelGrid:
+    """A layer's kernels ready to draw.
+
+    Args:
+        weights: (out, in, k) for 1D, (out, in, kh, kw) for 2D, at most ``max_out`` × ``max_in``.
+        vmax: the symmetric color bound shared by all kernels: the largest |weight| of the layer.
+        out_channels, in_channels: the layer's full sizes (the picture may show fewer).
+    """
+
+    weights: np.ndarray
+    vmax: float
+    out_channels: int
+    in_channels: int
+
+    @property
+    def vmin(self) -> float:
+        return -self.vmax
+
+
+def kernel_grid(weight: torch.Tensor, *, max_out: int = 32, max_in: int = 16) -> KernelGrid:
+    """The kernels of a conv weight ``(out, in/groups, *kernel)`` and their shared symmetric bound."""
+    w = weight.detach().float().cpu().numpy()
+    vmax = float(np.abs(w).max()) or 1.0  # an all-zero layer still gets a valid color range
+    return KernelGrid(w[:max_out, :max_in], vmax, w.shape[0], w.shape[1])
+
+
+def _shown(g: KernelGrid) -> str:
+    out, inn = g.weights.shape[:2]
+    parts = []
+    if out < g.out_channels:
+        parts.append(f"first {out} of {g.out_channels} filters")
+    if inn < g.in_channels:
+        parts.append(f"first {inn} of {g.in_channels} input channels")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
+    """The figure for one layer (see the module docstring for the layouts)."""
+    out, inn = g.weights.shape[:2]
+    signal = g.weights.ndim == 3
+    if inn == 1:
+        rows, cols = grid(out)
+        fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols + 0.8, 1.45 * rows + 0.7), squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            if i >= out:
+                ax.axis("off")
+                continue
+            k = g.weights[i, 0]
+            if signal:
+                taps = np.arange(len(k))
+                ax.axhline(0, color="0.6", linewidth=0.6)
+                ax.plot(taps, k, marker="o", markersize=2.5, linewidth=1.1, color="C0")
+                ax.set_ylim(g.vmin * 1.08, g.vmax * 1.08)
+                ax.set_xticks(taps if len(k) <= 9 else taps[::max(1, len(k) // 5)])
+                ax.tick_params(labelsize=6)
+                if i % cols:
+                    ax.set_yticklabels([])
+            else:
+                image = ax.imshow(k, cmap=SIGNED_CMAP, vmin=g.vmin, vmax=g.vmax)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            ax.set_title(f"filter {i}", fontsize=7)
+        fig.supxlabel(("tap (offset in the window)" if signal else "kernel column") + f" — {NO_FLIP}", fontsize=8)
+        if not signal:
+            fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
+    elif signal:
+        rows, cols = grid(out, max_cols=6)
+        fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols + 0.8, 1.6 * rows + 0.8), squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            if i >= out:
+                ax.axis("off")
+                continue
+            image = ax.imshow(g.weights[i], cmap=SIGNED_CMAP, vmin=g.vmin, vmax=g.vmax, aspect="auto",
+                              interpolation="nearest")
+            ax.set_title(f"filter {i}", fontsize=7)
+            ax.tick_params(labelsize=6)
+            if i % cols == 0:
+                ax.set_ylabel("input ch", fontsize=7)
+        fig.supxlabel(f"tap — {NO_FLIP}", fontsize=8)
+        fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
+    else:
+        fig, axes = plt.subplots(out, inn, figsize=(0.75 * inn + 1.4, 0.75 * out + 0.9), squeeze=False)
+        for o in range(out):
+            for i in range(inn):
+                ax = axes[o, i]
+                image = ax.imshow(g.weights[o, i], cmap=SIGNED_CMAP, vmin=g.vmin, vmax=g.vmax)
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if i == 0:
+                    ax.set_ylabel(f"f{o}", fontsize=6, rotation=0, labelpad=8)
+                if o == 0:
+                    ax.set_title(f"in {i}", fontsize=6)
+        fig.supylabel("output channel (filter)", fontsize=8)
+        fig.supxlabel(f"input channel — {NO_FLIP}", fontsize=8)
+        fig.colorbar(image, ax=axes, shrink=0.6, label="weight")
+    fig.suptitle(title + _shown(g), fontsize=9)
+    return fig
+
+
+def look_kernels(run: Run, out_dir: Path, *, layer: str | None = None, max_layers: int = 6) -> list[Path]:
+    """One PNG per conv layer (``kernels-conv1.png`` ...), or only ``layer``.
+
+    Args:
+        run: a stored run (its best weights are drawn).
+        out_dir: where the PNGs go.
+        layer: a conv layer's name; default: the first ``max_layers`` conv layers.
+    """
+    layers = pick_layers(conv_layers(run.model), layer)
+    paths = []
+    for name, module in layers[:max_layers]:
+        g = kernel_grid(module.weight)
+        size = "×".join(str(s) for s in module.weight.shape[2:])
+        fig = draw_kernels(g, title=f"run {run.id} {name}: {g.out_channels} kernels {size} over "
+                                    f"{g.in_channels} input channel{'s' if g.in_channels > 1 else ''}, "
+                                    f"color scale ±{g.vmax:.3g}")
+        paths.append(save(fig, Path(out_dir) / f"kernels-{safe_name(name)}.png"))
+    return paths
+
+
+__all__ = ["KernelGrid", "draw_kernels", "kernel_grid", "look_kernels"]
