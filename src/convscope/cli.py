@@ -358,8 +358,10 @@ def _leaderboard(name: str, home: Path | None) -> None:
     if show_reason:
         columns.insert(-1, "reason")
     for col in columns:
-        wraps = col in ("params", "reason")  # the numbers and the status never wrap; the long texts fold
-        table.add_column(col, justify="left" if wraps or col == "status" else "right", no_wrap=not wraps)
+        if col in ("params", "reason"):  # the long texts wrap; the numbers and the status never do
+            table.add_column(col, overflow="fold", min_width=24 if col == "reason" else 12, ratio=1)
+        else:
+            table.add_column(col, justify="left" if col == "status" else "right", no_wrap=True)
     rank = 0
     for t in trials:
         ranked = t.status in ("completed", "early_stopped") and t.value is not None

@@ -368,7 +368,7 @@ def process(rec: Record, opts: SignalOptions) -> tuple[np.ndarray, float]:
     if opts.beats:
         # R peaks are found once on the whole record (the first selected lead): a detector needs a
         # few beats of context, and a beat cut from a window must be the same beat as in the record.
-        windows = cut_beats(windows, starts, r_peaks(sig[0], fs), _odd(opts.beat_s * fs) - 1)
+        windows = cut_beats(windows, starts, r_peaks(sig[0], fs), round(opts.beat_s * fs))
     return windows, fs
 
 
@@ -379,6 +379,7 @@ def build_source(records: Iterable[Record], opts: SignalOptions, *, class_names:
     rates: set[float] = set()
     counts: Counter[tuple[str, int]] = Counter()
     patients: set[str] = set()
+    beatless = 0
     for rec in records:
         x, fs = process(rec, opts)
         rates.add(fs)
@@ -386,6 +387,8 @@ def build_source(records: Iterable[Record], opts: SignalOptions, *, class_names:
         patients.add(rec.group)
         if len(x):
             parts.setdefault(rec.split, _Parts()).add(x, rec)
+        else:
+            beatless += 1
     if len(rates) > 1:
         raise DataError(f"{name}: records have different sampling rates ({', '.join(f'{r:g}' for r in sorted(rates))} Hz)",
                         hint="set resample_hz (e.g. resample_hz: 250) so every record has one rate")
@@ -401,15 +404,18 @@ def build_source(records: Iterable[Record], opts: SignalOptions, *, class_names:
     unit = "beats" if opts.beats else "windows" if opts.window_s is not None else "records"
     notes = list(notes or [])
     notes.append(f"{name}: {n_records} records of {len(patients)} patients ({per_class}) -> "
-                 f"{sum(len(s) for s in splits.values())} {unit} of {shape[0]} leads x {shape[1]} samples "
-                 f"at {fs:g} Hz")
-    own_split = "val" in splits or "test" in splits
-    if not own_split and cfg.split.group_by is None:
+                 f"{sum(len(s) for s in splits.values())} {unit} of {shape[0]} leads x {shape[1]} samples"
+                 + (f" at {fs:g} Hz" if fs else ""))
+    if opts.beats and beatless:
+        notes.append(f"{name}: {beatless} records gave no complete beat (no R peak detected) and were skipped")
+    train = splits["train"]
+    shared = len(np.unique(train.groups)) < len(train)  # some patient has several samples
+    if shared and "val" not in splits and "test" not in splits and cfg.split.group_by is None:
         message = (f"{name}: data.split.group_by is not set: {unit} of one patient can land in train and test "
                    "(leakage inflates accuracy); set split: {group_by: patient}")
         notes.append(message)
         warnings.warn(message, stacklevel=3)
-    meta = {"sample_rate": fs, "leads": opts.leads, "aggregate": opts.resolved_aggregate, "synthetic": False,
+    meta = {"sample_rate": fs or None, "leads": opts.leads, "aggregate": opts.resolved_aggregate, "synthetic": False,
             **(meta or {})}
     return Source(train=splits["train"], val=splits.get("val"), test=splits.get("test"), class_names=class_names,
                   name=name, notes=notes, meta=meta)
@@ -758,20 +764,22 @@ def _array_records(x: np.ndarray, labels: np.ndarray, groups: np.ndarray | None,
                           f"({', '.join(map(str, values))})", hint=f"give {len(values)} names in label order")
     index = np.searchsorted(values, labels)
     names = lead_names or [f"lead{i}" for i in range(x.shape[1])]
+    ids = np.arange(len(x)).astype(str) if ids is None else ids.astype(str)
+    groups = ids if groups is None else groups.astype(str)  # no patient ids: each record is its own group
     records = [Record(select_leads(x[i], names, opts.leads, record=f"{what} row {i}"), fs, int(index[i]),
-                      group=str(groups[i]) if groups is not None else str(i),
-                      id=str(ids[i]) if ids is not None else str(i))
+                      group=groups[i], id=ids[i])
                for i in range(len(x))]
     return records, class_names
 
 
 def _rate(opts: ArrayOptions, stored: float | None, what: str) -> float:
+    """The sampling rate; 0 (unknown) is fine as long as no step needs seconds or Hz."""
     fs = opts.sample_rate or stored
     timed = opts.resample_hz or opts.filter or opts.baseline or opts.window_s or opts.beats
     if fs is None and timed:
         raise ConfigError(f"data.sample_rate: {what} does not say its sampling rate, and the pipeline needs it",
                           hint="add sample_rate: HZ (e.g. sample_rate: 500)")
-    return float(fs or 1.0)
+    return float(fs or 0.0)
 
 
 @register_source("ecg-npz")
@@ -790,9 +798,6 @@ def load_ecg_npz(cfg: DataConfig) -> Source:
     leads = [str(n) for n in arrays["lead_names"]] if "lead_names" in arrays else None
     records, class_names = _array_records(arrays["x"], arrays["y"], arrays.get("groups"), arrays.get("ids"),
                                           _rate(opts, stored, str(path)), leads, opts, str(path))
-    if "groups" not in arrays:
-        for rec in records:
-            rec.group = rec.id  # no patient ids: each record is its own group
     return build_source(records, opts, class_names=class_names, name="ecg-npz", cfg=cfg)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -61,7 +61,7 @@ def feature_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     out: list[tuple[str, nn.Module]] = []
     pending: tuple[str, nn.Module] | None = None
     for name, module in layer_root(model).named_modules():
-        if isinstance(module, CONVS | (nn.Linear,)):
+        if isinstance(module, (*CONVS, nn.Linear)):
             if pending is not None:
                 out.append(pending)
             pending = (name, module) if isinstance(module, CONVS) else None

@@ -72,7 +72,7 @@ def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
     signal = g.weights.ndim == 3
     if inn == 1:
         rows, cols = grid(out)
-        fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols + 0.8, 1.45 * rows + 0.7), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.5 * cols + 0.8, 1.45 * rows + 0.7), squeeze=False)
         for i, ax in enumerate(axes.flat):
             if i >= out:
                 ax.axis("off")
@@ -97,7 +97,7 @@ def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
             fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
     elif signal:
         rows, cols = grid(out, max_cols=6)
-        fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols + 0.8, 1.6 * rows + 0.8), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.9 * cols + 0.8, 1.6 * rows + 0.8), squeeze=False)
         for i, ax in enumerate(axes.flat):
             if i >= out:
                 ax.axis("off")
@@ -111,7 +111,7 @@ def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
         fig.supxlabel(f"tap — {NO_FLIP}", fontsize=8)
         fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
     else:
-        fig, axes = plt.subplots(out, inn, figsize=(0.75 * inn + 1.4, 0.75 * out + 0.9), squeeze=False)
+        fig, axes = plt.subplots(out, inn, layout="constrained", figsize=(0.75 * inn + 1.4, 0.75 * out + 0.9), squeeze=False)
         for o in range(out):
             for i in range(inn):
                 ax = axes[o, i]
@@ -141,7 +141,8 @@ def look_kernels(run: Run, out_dir: Path, *, layer: str | None = None, max_layer
     paths = []
     for name, module in layers[:max_layers]:
         g = kernel_grid(module.weight)
-        size = "×".join(str(s) for s in module.weight.shape[2:])
+        k = module.weight.shape[2:]
+        size = f"of {k[0]} taps" if len(k) == 1 else "×".join(map(str, k))
         fig = draw_kernels(g, title=f"run {run.id} {name}: {g.out_channels} kernels {size} over "
                                     f"{g.in_channels} input channel{'s' if g.in_channels > 1 else ''}, "
                                     f"color scale ±{g.vmax:.3g}")
