@@ -290,6 +290,24 @@ def zoo_cmd() -> None:
     console.print(table)
 
 
+@app.command("ensemble")
+@friendly
+def ensemble_cmd(run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids trained on the same data.")],
+                 how: Annotated[str, typer.Option(help="vote (majority, Nielsen) or mean (average probabilities).")]
+                 = "vote",
+                 home: HomeOption = None) -> None:
+    """Let several stored runs vote on their common test set."""
+    from convscope.ensemble import ensemble
+
+    if how not in ("vote", "mean"):
+        raise typer.BadParameter("--how must be vote or mean")
+    result = ensemble(run_ids, how=how, home=home)  # type: ignore[arg-type]
+    for run_id, acc in result.members.items():
+        console.print(f"run {run_id}: test_accuracy {pct(acc)}")
+    shown = ", ".join(f"{k} {pct(v) if 'loss' not in k else fmt(v)}" for k, v in result.metrics.items())
+    console.print(f"[bold green]ensemble ({result.how}, {len(result.run_ids)} runs)[/]: {shown}")
+
+
 @data_app.command("get")
 @friendly
 def data_get(name: Annotated[str, typer.Argument(help="mnist | fashion-mnist")]) -> None:

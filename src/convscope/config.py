@@ -49,6 +49,10 @@ class SplitConfig(_Strict):
     stratify: bool = True  # keep class proportions in every split
     kfold: int | None = Field(None, ge=2)  # k-fold cross-validation instead of one split
     fold: int = Field(0, ge=0)  # which fold is validation when kfold is set
+    seed: int | None = None  # seed of the split alone (default: the experiment's); fix it to compare
+    # model seeds on one split, e.g. for an ensemble of runs that must share a test set
+    source_val: Literal["keep", "merge"] = "keep"  # merge: fold the source's own validation set into train
+    # and carve `val` from all of it (Keras' validation_split on MNIST's 60k, as the seed notebook does)
 
 
 class DataConfig(BaseModel):

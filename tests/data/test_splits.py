@@ -134,3 +134,17 @@ def test_too_small_to_carve():
     tiny = Source(train=Split(np.zeros((2, 1, 3), np.float32), np.array([0, 1])), class_names=["a", "b"], name="t")
     with pytest.raises(DataError, match="cannot carve a test set of 15% from 2 samples"):
         split_source(tiny, SplitConfig(), seed=0)
+
+
+def test_source_val_merge_carves_validation_from_train_plus_val():
+    from convscope.config import SplitConfig
+
+    train = Split(np.zeros((80, 1, 4), np.float32), np.arange(80) % 2)
+    val = Split(np.ones((20, 1, 4), np.float32), np.arange(20) % 2)
+    test = Split(np.zeros((10, 1, 4), np.float32), np.arange(10) % 2)
+    src = Source(train=train, val=val, test=test, class_names=["a", "b"], name="toy")
+    notes: list[str] = []
+    tr, va, te, _ = split_source(src, SplitConfig(val=0.1, source_val="merge"), seed=0, notes=notes)
+    assert (len(tr), len(va), len(te)) == (90, 10, 10)
+    assert any("merged into train" in n for n in notes)
+    assert float(tr.x.sum() + va.x.sum()) == 20 * 4  # the source's val samples are all still there

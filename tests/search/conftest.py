@@ -15,7 +15,8 @@ def make_search(digits_cfg):
     def build(params: dict[str, Any], *, epochs: int = 1, **search: Any) -> dict[str, Any]:
         cfg = {**digits_cfg, "params": {**digits_cfg["params"], **params}}
         cfg["train"] = {**cfg["train"], "epochs": epochs}
-        cfg["search"] = {"objective": {"metric": "val_accuracy"}, **search}
+        # one torch thread per worker: tests share 2 cores with each other (see tests/conftest.py)
+        cfg["search"] = {"objective": {"metric": "val_accuracy"}, "threads_per_worker": 1, **search}
         return cfg
 
     return build

@@ -109,7 +109,8 @@ def load_data(cfg: DataConfig, *, seed: int) -> Dataset:
     if cfg.limit is not None and cfg.limit < len(source.train):
         source.train = _limit(source.train, cfg.limit, seed=seed)
         notes.append(f"limit: {cfg.limit} training samples")
-    train, val, test, assignment = split_source(source, cfg.split, seed=seed, notes=notes)
+    split_seed = seed if cfg.split.seed is None else cfg.split.seed
+    train, val, test, assignment = split_source(source, cfg.split, seed=split_seed, notes=notes)
 
     k = len(source.class_names)
     shape = tuple(train.x.shape[1:])

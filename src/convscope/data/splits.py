@@ -24,6 +24,7 @@ Everything random takes ``random_state=seed``, so the same seed gives the same s
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold, train_test_split
@@ -153,6 +154,10 @@ def split_source(source: Source, split: SplitConfig, *, seed: int,
         raise DataError(f"data.split.group_by: {split.group_by}: source '{source.name}' has no group ids",
                         hint="remove group_by, or use a source that records groups (e.g. npz with a groups array)")
     carve = {"stratify": split.stratify, "grouped": grouped, "seed": seed, "notes": notes}
+    if split.source_val == "merge" and source.val is not None:
+        notes.append(f"the source's own {len(source.val)} validation samples were merged into train "
+                     "(data.split.source_val: merge)")
+        source = replace(source, train=concat(source.train, source.val), val=None)
 
     part, test, test_frac = source.train, source.test, 0.0
     if source.test is not None:

@@ -19,9 +19,7 @@ import torch
 from torch import nn
 
 from convscope.inspect.common import (
-    SIGNED_CMAP,
     conv_layers,
-    feature_modules,
     grid,
     pick_layers,
     run_data,
@@ -34,28 +32,31 @@ if TYPE_CHECKING:
 
 
 def maximize_activation(model: nn.Module, module: nn.Module, channels: list[int], input_shape: tuple[int, ...], *,
-                        steps: int = 128, lr: float = 0.05, l2: float = 1e-2, jitter: int = 1,
-                        value_range: tuple[float, float] = (0.0, 1.0), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The input pattern (one per channel) that maximises each channel's mean activation of ``module``.
+                        steps: int = 128, lr: float = 0.05, l2: float = 0.5, jitter: int = 1,
+                        center: float = 0.0, scale: float = 1.0, value_range: tuple[float, float] | None = None,
+                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The input pattern (one per channel) that maximises each channel's mean output of ``module``.
 
     Args:
         model: the network (left in eval mode, weights untouched).
-        module: the layer whose output channels are maximised (e.g. a conv's activation).
+        module: the layer whose output channels are maximised: a conv (its pre-activation output, which
+            unlike a ReLU's has a gradient even where the channel is not yet active).
         channels: which output channels.
         input_shape: one sample's shape (C, L) or (C, H, W).
-        steps, lr: Adam steps on the input.
-        l2: weight of the input's mean squared value in the objective.
+        steps, lr: Adam steps on the input; ``lr`` in units of ``scale`` per step.
+        l2: weight of the input's mean squared distance from ``center`` (in units of ``scale``); without
+            it the optimum sits on the corners of the value box (on/off noise).
         jitter: the largest random roll per spatial dim and step (0: none).
+        center, scale: the training data's mean and standard deviation: where the noise starts and what
+            "far" means for the L2 term.
         value_range: the inputs are clipped to it (the training data's min and max).
         seed: for the starting noise and the jitter.
 
     Returns:
-        patterns (len(channels), *input_shape) and each channel's final mean activation.
+        patterns (len(channels), *input_shape) and each channel's final mean output.
     """
     gen = torch.Generator().manual_seed(seed)
-    low, high = value_range
-    mid, spread = (low + high) / 2, (high - low) or 1.0
-    x = (mid + 0.05 * spread * torch.randn(len(channels), *input_shape, generator=gen)).requires_grad_(True)
+    x = (center + 0.1 * scale * torch.randn(len(channels), *input_shape, generator=gen)).requires_grad_(True)
     index = torch.tensor(channels)
     kept: dict[str, torch.Tensor] = {}
     hook = module.register_forward_hook(lambda _m, _a, out: kept.__setitem__("out", out))
@@ -64,25 +65,28 @@ def maximize_activation(model: nn.Module, module: nn.Module, channels: list[int]
     frozen = [p for p in model.parameters() if p.requires_grad]
     for p in frozen:
         p.requires_grad_(False)  # gradients for the input only
-    optimizer = torch.optim.Adam([x], lr=lr * spread)
+    optimizer = torch.optim.Adam([x], lr=lr * scale)
     dims = tuple(range(2, x.dim()))
+    rows = torch.arange(len(channels))
+
+    def outputs(inputs: torch.Tensor) -> torch.Tensor:
+        model(inputs)
+        return kept["out"][rows, index].reshape(len(channels), -1).mean(dim=1)  # (n,): sample i drives channel i
+
     try:
         for _ in range(steps):
             shifts = [int(s) for s in torch.randint(-jitter, jitter + 1, (len(dims),), generator=gen)] if jitter else []
-            shifted = torch.roll(x, shifts=shifts, dims=dims) if jitter else x
-            model(shifted)
-            out = kept["out"]  # (n, C_out, *s)
-            chosen = out[torch.arange(len(channels)), index]  # (n, *s): sample i drives channel i
-            score = chosen.reshape(len(channels), -1).mean(dim=1)  # (n,)
-            loss = -score.sum() + l2 * ((x - mid) / spread).pow(2).mean(dim=tuple(range(1, x.dim()))).sum()
+            score = outputs(torch.roll(x, shifts=shifts, dims=dims) if jitter else x)
+            penalty = ((x - center) / scale).pow(2).mean(dim=tuple(range(1, x.dim())))  # (n,)
+            loss = (l2 * penalty - score).sum()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            with torch.no_grad():
-                x.clamp_(low, high)
+            if value_range is not None:
+                with torch.no_grad():
+                    x.clamp_(*value_range)
         with torch.no_grad():
-            model(x)
-            final = kept["out"][torch.arange(len(channels)), index].reshape(len(channels), -1).mean(dim=1)
+            final = outputs(x)
     finally:
         hook.remove()
         for p in frozen:
@@ -92,11 +96,13 @@ def maximize_activation(model: nn.Module, module: nn.Module, channels: list[int]
 
 
 def draw_patterns(patterns: np.ndarray, scores: np.ndarray, channels: list[int], *, title: str) -> plt.Figure:
-    """A grid of patterns: images (C, H, W) or signals (C, L)."""
+    """A grid of patterns: signals (C, L) on one shared y-range; images (C, H, W) in grey, each stretched to
+    its own range (what matters is the shape of the pattern, and the regularized ones are faint)."""
     rows, cols = grid(len(channels))
     signal = patterns.ndim == 3
-    fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.7 * cols + 0.6, (1.3 if signal else 1.6) * rows + 0.7),
-                             squeeze=False)
+    fig, axes = plt.subplots(rows, cols, layout="constrained",
+                             figsize=(1.8 * cols + 0.6, (1.3 if signal else 1.6) * rows + 0.7), squeeze=False)
+    bound = float(np.abs(patterns).max()) * 1.05 or 1.0
     for i, ax in enumerate(axes.flat):
         if i >= len(channels):
             ax.axis("off")
@@ -105,14 +111,13 @@ def draw_patterns(patterns: np.ndarray, scores: np.ndarray, channels: list[int],
         if signal:
             for c in range(p.shape[0]):
                 ax.plot(p[c], linewidth=0.9)
+            ax.set_ylim(-bound, bound)
             ax.tick_params(labelsize=6)
-        elif p.shape[0] == 3:
-            ax.imshow(np.clip(p.transpose(1, 2, 0), 0, 1))
+            if i % cols:
+                ax.set_yticklabels([])
         else:
-            centred = p[0] - p[0].mean()
-            bound = float(np.abs(centred).max()) or 1.0  # each pattern on its own symmetric scale: shape, not size
-            ax.imshow(centred, cmap=SIGNED_CMAP, vmin=-bound, vmax=bound)
-        if not signal:
+            stretched = (p - p.min()) / ((p.max() - p.min()) or 1.0)
+            ax.imshow(stretched.transpose(1, 2, 0) if p.shape[0] == 3 else stretched[0], cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
         ax.set_title(f"ch {channels[i]} ({scores[i]:.2g})", fontsize=7)
@@ -130,20 +135,20 @@ def look_filters(run: Run, out_dir: Path, *, layer: str | None = None, max_chann
         steps: gradient-ascent steps.
     """
     model = run.model
-    modules = feature_modules(model)
-    if not modules:
+    if not conv_layers(model):
         return []
-    name, module = pick_layers(modules, layer)[0] if layer else modules[-1]
+    name, module = pick_layers(conv_layers(model), layer)[0] if layer else conv_layers(model)[-1]
     data = run_data(run)
-    value_range = (float(data.x_train.min()), float(data.x_train.max()))
-    n_out = dict(conv_layers(model))[name].out_channels  # the hooked module may be its activation
-    channels = list(range(min(max_channels, n_out)))
+    x = data.x_train
+    value_range = (float(x.min()), float(x.max()))
+    channels = list(range(min(max_channels, module.out_channels)))
     patterns, scores = maximize_activation(model, module, channels, data.input_shape, steps=steps,
+                                           center=float(x.mean()), scale=float(x.std()) or 1.0,
                                            value_range=value_range, seed=run.config.seed)
     kind = "signal" if len(data.input_shape) == 2 else "image"
     fig = draw_patterns(patterns, scores, channels,
                         title=f"run {run.id} {name}: the {kind} each channel responds to most "
-                              f"(gradient ascent from noise, L2 + jitter; in brackets its mean activation)")
+                              f"(gradient ascent from noise, L2 + jitter; in brackets its mean output)")
     return [save(fig, Path(out_dir) / f"filters-{safe_name(name)}.png")]
 
 
