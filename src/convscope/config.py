@@ -63,7 +63,8 @@ class DataConfig(BaseModel):
     source: str = "mnist"  # mnist | fashion-mnist | cifar10 | npz | folder | ecg-wfdb | ecg-beats | builtin:*
     path: str | None = None  # the user's files; None: the source's cached/built-in copy
     split: SplitConfig = Field(default_factory=SplitConfig)
-    limit: int | None = Field(None, ge=1)  # keep only the first N training samples (quick tries, smoke tests)
+    limit: int | None = Field(None, ge=1)  # at most N samples of train and of the source's own val/test
+    # (a stratified subset: quick tries and smoke tests)
     augment: dict[str, Any] | None = None  # train-time augmentation, see convscope.data.augment
 
     @property

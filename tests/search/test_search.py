@@ -28,6 +28,9 @@ def test_grid_runs_every_point_exactly_once(make_search, home):
         t.params for t in result.trials if t.number == r["trial"]) for r in runs)
     best = max(result.trials, key=lambda t: t.value)
     assert result.best_run_id == best.run_id and result.best_value == best.value
+    with pytest.raises(ConfigError) as err:  # a name is one search: a second start is refused, not merged
+        search(cfg, name="grid", progress=False)
+    assert "already exists" in err.value.message and "--resume grid" in err.value.hint
 
 
 def test_random_and_tpe_respect_trials_and_reproduce(make_search):
@@ -95,11 +98,3 @@ def test_a_failing_trial_does_not_stop_the_search(make_search, home, tmp_path):
     completed = next(i for i, line in enumerate(lines) if "completed" in line)
     failed = next(i for i, line in enumerate(lines) if "failed" in line)
     assert completed < failed and "model" in lines[failed], board.output  # the reason starts on its row
-
-
-def test_a_search_name_is_not_reused(make_search):
-    cfg = make_search({"filters": {"grid": [4]}}, strategy="grid")
-    search(cfg, name="once", progress=False)
-    with pytest.raises(ConfigError) as err:
-        search(cfg, name="once", progress=False)
-    assert "already exists" in err.value.message and "--resume once" in err.value.hint

@@ -109,6 +109,11 @@ def load_data(cfg: DataConfig, *, seed: int) -> Dataset:
     if cfg.limit is not None and cfg.limit < len(source.train):
         source.train = _limit(source.train, cfg.limit, seed=seed)
         notes.append(f"limit: {cfg.limit} training samples")
+    for own in ("val", "test"):  # a quick try should not spend its time evaluating 10k samples either
+        part = getattr(source, own)
+        if cfg.limit is not None and part is not None and cfg.limit < len(part):
+            setattr(source, own, _limit(part, cfg.limit, seed=seed))
+            notes.append(f"limit: {cfg.limit} samples of the source's {own} set")
     split_seed = seed if cfg.split.seed is None else cfg.split.seed
     train, val, test, assignment = split_source(source, cfg.split, seed=split_seed, notes=notes)
 
@@ -120,8 +125,9 @@ def load_data(cfg: DataConfig, *, seed: int) -> Dataset:
     x_train, y_train = _tensors(train)
     x_val, y_val = _tensors(val)
     x_test, y_test = _tensors(test) if test is not None else (None, None)
-    groups = {name: part.groups for name, part in (("train", train), ("val", val), ("test", test))
-              if part is not None and part.groups is not None}
+    parts = (("train", train), ("val", val), ("test", test))
+    groups = {name: part.groups for name, part in parts if part is not None and part.groups is not None}
+    ids = {name: part.ids for name, part in parts if part is not None and part.ids is not None}
     return Dataset(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test,
                    class_names=list(source.class_names), name=source.name, notes=notes, meta=dict(source.meta),
-                   assignment=assignment, groups=groups)
+                   assignment=assignment, groups=groups, ids=ids)

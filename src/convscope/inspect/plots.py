@@ -136,11 +136,12 @@ def look_top_losses(run: Run, out_dir: Path, *, k: int = 12) -> list[Path]:
     x = run_data(run).x_val
     signal = x.dim() == 3
     rows, cols = grid(len(worst), max_cols=3 if signal else 6)
-    fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=((3.4 if signal else 1.7) * cols + 0.4, (1.6 if signal else 1.9) * rows
-                                                  + 0.6), squeeze=False)
+    width, height = (3.4, 1.6) if signal else (1.7, 1.9)
+    fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(width * cols + 0.4, height * rows + 0.6),
+                             squeeze=False)
     for ax, item in zip(axes.flat, worst, strict=False):
         draw_sample(ax, x[item.index].numpy(),
-                    title=f"val {item.index}: true {class_name(run, item.true)}\n"
+                    title=f"val {item.index}: true {class_name(run, item.true)} (p {math.exp(-item.loss):.0%})\n"
                           f"said {class_name(run, item.predicted)} ({item.confidence:.0%})")
         if signal:
             ax.tick_params(labelsize=6)
