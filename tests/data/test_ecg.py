@@ -4,6 +4,7 @@ every pipeline step on signals with known answers, the error messages, and the n
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ from convscope.errors import ConfigError, DataError
 PTB_PATIENTS = {f"patient{i:03d}": ("Myocardial infarction", 2 + i % 2) for i in range(1, 8)}
 PTB_PATIENTS |= {f"patient{i:03d}": ("Healthy control", 2 + i % 2) for i in range(8, 13)}
 PTB_PATIENTS |= {"patient013": ("Cardiomyopathy", 2), "patient014": ("Bundle branch block", 1)}
-PTB_SECONDS, PTB_FS = 3, 1000
+PTB_SECONDS, PTB_FS = 6, 1000  # long enough for the example's 5 s windows
 
 
 def lead_signal(k: int, t: np.ndarray, offset: float = 0.0) -> np.ndarray:
@@ -76,6 +77,7 @@ PTBXL_ROWS = {
     9: (22222.0, "{'SR': 0.0}", 10),  # no diagnostic statement: dropped
     10: (33333.0, "{'NORM': 100.0}", 10),
     11: (44444.0, "{'AMI': 100.0}", 4),
+    12: (55555.0, "{'NORM': 100.0, 'SR': 0.0}", 9),
 }
 SCP = pd.DataFrame(
     {"description": ["normal ECG", "inferior MI", "anteroseptal MI", "anterior MI", "non-diagnostic T",
@@ -258,7 +260,7 @@ def test_ptb_leads_become_channels_in_the_asked_order(ptb_tree):
 
 def test_ptb_pipeline_resample_window_normalize(ptb_tree):
     src = load_wfdb(ptb_cfg(ptb_tree, leads=["ii"], resample_hz=250, filter=[0.5, 40], window_s=1, stride_s=0.5))
-    per_record = (750 - 250) // 125 + 1
+    per_record = (PTB_SECONDS * 250 - 250) // 125 + 1
     n_records = len(set(src.train.ids))
     assert src.train.x.shape == (n_records * per_record, 1, 250)
     assert src.meta["sample_rate"] == 250 and src.meta["aggregate"] == "mean"
@@ -302,9 +304,9 @@ def test_ptb_unknown_lead_lists_the_record_leads(ptb_tree):
 
 
 def test_ptb_window_longer_than_record(ptb_tree):
-    with pytest.raises(DataError, match=r"window_s: 5 s \(5000 samples at 1000 Hz\) is longer than record "
-                                        r"patient001/s0001_re \(3000 samples = 3 s\)"):
-        load_wfdb(ptb_cfg(ptb_tree, leads=["ii"], window_s=5))
+    with pytest.raises(DataError, match=r"window_s: 10 s \(10000 samples at 1000 Hz\) is longer than record "
+                                        r"patient001/s0001_re \(6000 samples = 6 s\)"):
+        load_wfdb(ptb_cfg(ptb_tree, leads=["ii"], window_s=10))
 
 
 def test_ptb_missing_folder_and_files(tmp_path):
@@ -376,10 +378,10 @@ def test_ptbxl_mi_vs_norm_and_subsets(ptbxl_tree):
     assert src.class_names == ["NORM", "MI"]
     ids = {int(i.split("/")[-1][:5]): y for part in (src.train, src.val, src.test) for i, y in zip(part.ids, part.y,
                                                                                                  strict=True)}
-    assert ids == {1: 0, 2: 0, 3: 1, 4: 1, 7: 0, 10: 0, 11: 1}  # 8 has NORM and MI: ambiguous, dropped
+    assert ids == {1: 0, 2: 0, 3: 1, 4: 1, 7: 0, 10: 0, 11: 1, 12: 0}  # 8 has NORM and MI: ambiguous, dropped
     src = load_wfdb(DataConfig(source="ecg-wfdb", path=str(ptbxl_tree), labels=["NORM", "MI"], folds=None,
                                leads=["ii"], split={"group_by": "patient"}))
-    assert src.val is None and src.test is None and len(src.train) == 7  # NORM: 1, 2, 7, 10; MI: 3, 8, 11
+    assert src.val is None and src.test is None and len(src.train) == 8  # NORM: 1, 2, 7, 10, 12; MI: 3, 8, 11
     assert src.class_names == ["NORM", "MI"]
 
 
@@ -485,5 +487,23 @@ def test_no_patient_in_two_splits(ptb_tree):
 
 def test_ptbxl_folds_through_load_data(ptbxl_tree):
     data = load_data(DataConfig(source="ecg-wfdb", path=str(ptbxl_tree), leads=["ii"]), seed=0)
-    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (7, 1, 2)
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (7, 2, 2)
     assert tuple(data.x_train.shape[1:]) == (1, 1000)
+
+
+# ---------------------------------------------------------------------------------------------
+# The example configs run end to end on the generated trees (one epoch)
+
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+@pytest.mark.parametrize(("example", "tree"), [("ecg-ptb-inception.yaml", "ptb_tree"),
+                                               ("ecg-ptbxl-superclass.yaml", "ptbxl_tree")])
+def test_example_runs_on_a_generated_tree(example, tree, request):
+    import convscope
+
+    root = request.getfixturevalue(tree)
+    run = convscope.run(EXAMPLES / example, overrides=[f"data.path={root}", "train.epochs=1"])
+    assert run.status in ("completed", "early_stopped")
+    assert "test_accuracy" in run.test_metrics

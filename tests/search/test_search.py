@@ -98,3 +98,15 @@ def test_a_failing_trial_does_not_stop_the_search(make_search, home, tmp_path):
     completed = next(i for i, line in enumerate(lines) if "completed" in line)
     failed = next(i for i, line in enumerate(lines) if "failed" in line)
     assert completed < failed and "model" in lines[failed], board.output  # the reason starts on its row
+
+
+def test_resume_may_raise_trials_but_not_change_the_space(make_search):
+    cfg = make_search({"lr": {"loguniform": [1e-3, 3e-2]}}, strategy="random", trials=2)
+    first = search(cfg, name="grow", progress=False)
+    with pytest.raises(ConfigError) as err:
+        search(resume="grow", overrides=["params.lr={loguniform: [1.0e-4, 1.0e-2]}"], progress=False)
+    assert "params.lr" in err.value.message and "search.trials" in err.value.hint
+    grown = search(resume="grow", overrides=["search.trials=3"], workers=2, progress=False)
+    assert grown.finished == 3 and grown.status == "finished"
+    assert [t.params for t in grown.trials][:2] == [t.params for t in first.trials]
+    assert [t.run_id for t in grown.trials][:2] == [t.run_id for t in first.trials]  # kept, not rerun

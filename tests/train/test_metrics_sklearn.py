@@ -84,6 +84,14 @@ def test_multiclass_with_a_class_absent_from_the_labels(multiclass):
     assert M.auc(y, prob, pred) == pytest.approx(skm.roc_auc_score(y, sub, multi_class="ovr", average="macro"))
 
 
+def test_multiclass_auc_with_only_two_classes_present(multiclass):
+    y, prob, pred = multiclass
+    keep = y < 2  # a five-class task whose (small) validation split holds classes 0 and 1 only
+    y, prob, pred = y[keep], prob[keep], pred[keep]
+    expected = skm.roc_auc_score(y, prob[:, 1] / prob[:, :2].sum(axis=1))
+    assert M.auc(y, prob, pred) == pytest.approx(expected)
+
+
 def test_auc_with_one_class_is_nan():
     y = np.zeros(5, dtype=int)
     prob = np.full((5, 2), 0.5)

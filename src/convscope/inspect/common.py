@@ -97,11 +97,14 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch: int = 1024) -> tuple[np
     return logits.numpy(), probabilities(logits).numpy()
 
 
-def class_logit(logits: torch.Tensor, target: int) -> torch.Tensor:
-    """The score whose increase raises class ``target``'s probability: its logit, or ±the one binary logit."""
+def class_score(logits: torch.Tensor, target: int) -> torch.Tensor:
+    """The score whose increase raises class ``target``'s probability (N,): its logit minus the mean of the
+    others (softmax ignores a shift shared by all logits, so a lone logit can rise while p falls), or
+    ±the one logit of a binary sigmoid model."""
     if logits.shape[1] == 1:
         return logits[:, 0] if target == 1 else -logits[:, 0]
-    return logits[:, target]
+    others = torch.cat([logits[:, :target], logits[:, target + 1:]], dim=1)  # (N, K-1)
+    return logits[:, target] - others.mean(dim=1)
 
 
 def pick_sample(run: Run, index: int = 0, *, path: str | Path | None = None) -> tuple[torch.Tensor, int | None]:

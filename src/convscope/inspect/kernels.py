@@ -3,7 +3,7 @@
 - A layer reading one input channel (usually the first): one panel per filter, 2D kernels as small
   images, 1D kernels as line plots.
 - A deeper layer: per output channel, its input-channel × kernel matrix -- for 1D one (in, taps) image
-  per filter; for 2D a grid with a row per filter and a column per input channel.
+  per filter; for 2D a mosaic with a row of kernels per filter and a column per input channel.
 
 Colors: a diverging map centred on zero with symmetric bounds (``vmin = -vmax``) shared by every kernel
 of the layer, so red and blue mean the same weight everywhere in the figure and a pale kernel is a weak
@@ -111,20 +111,25 @@ def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
         fig.supxlabel(f"tap — {NO_FLIP}", fontsize=8)
         fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
     else:
-        fig, axes = plt.subplots(out, inn, layout="constrained", figsize=(0.75 * inn + 1.4, 0.75 * out + 0.9), squeeze=False)
+        # one mosaic image (rows: filters, columns: input channels, a blank line between kernels): the
+        # same picture as a grid of axes, drawn in one imshow instead of out x in of them
+        kh, kw = g.weights.shape[2:]
+        mosaic = np.full((out * (kh + 1) - 1, inn * (kw + 1) - 1), np.nan)
         for o in range(out):
             for i in range(inn):
-                ax = axes[o, i]
-                image = ax.imshow(g.weights[o, i], cmap=SIGNED_CMAP, vmin=g.vmin, vmax=g.vmax)
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if i == 0:
-                    ax.set_ylabel(f"f{o}", fontsize=6, rotation=0, labelpad=8)
-                if o == 0:
-                    ax.set_title(f"in {i}", fontsize=6)
-        fig.supylabel("output channel (filter)", fontsize=8)
-        fig.supxlabel(f"input channel — {NO_FLIP}", fontsize=8)
-        fig.colorbar(image, ax=axes, shrink=0.6, label="weight")
+                mosaic[o * (kh + 1):o * (kh + 1) + kh, i * (kw + 1):i * (kw + 1) + kw] = g.weights[o, i]
+        cell = 0.32 * max(kh, kw) / 3
+        fig, ax = plt.subplots(layout="constrained", figsize=(min(14, cell * inn * 1.2 + 2.2), min(30, cell * out + 1.2)))
+        cmap = plt.get_cmap(SIGNED_CMAP).with_extremes(bad="white")
+        image = ax.imshow(mosaic, cmap=cmap, vmin=g.vmin, vmax=g.vmax, interpolation="nearest")
+        ax.set_xticks([i * (kw + 1) + (kw - 1) / 2 for i in range(inn)], [str(i) for i in range(inn)], fontsize=7)
+        ax.set_yticks([o * (kh + 1) + (kh - 1) / 2 for o in range(out)], [str(o) for o in range(out)], fontsize=7)
+        ax.tick_params(length=0)
+        for side in ax.spines.values():
+            side.set_visible(False)
+        ax.set_ylabel("output channel (filter)", fontsize=8)
+        ax.set_xlabel(f"input channel — {NO_FLIP}", fontsize=8)
+        fig.colorbar(image, ax=ax, shrink=0.6, label="weight")
     fig.suptitle(title + _shown(g), fontsize=9)
     return fig
 

@@ -4,9 +4,13 @@
   window (1D) across the input and record how much the true class's probability drops at each
   position. A big drop marks evidence the model uses; a negative drop, evidence against the class.
   It needs no gradients and no assumption about the architecture, only many forward passes.
-- Grad-CAM (Selvaraju et al. 2017): weight the last conv layer's feature maps by the spatial mean of
-  the class score's gradient, keep the positive part, and stretch it to the input's size. One
-  backward pass; coarse (the last conv layer's resolution) but class-specific.
+- Grad-CAM (Selvaraju et al. 2017): weight the last conv layer's feature maps by the gradient of the
+  class score (the class logit minus the others' mean), sum over channels, keep the positive part and
+  stretch it to the input's size. One backward pass; coarse (that layer's resolution) but class-specific.
+  The weights are the gradient at each position (HiResCAM, Draelos & Carin 2020), not its spatial mean:
+  for a global-pooling head the two maps are the same, and for a flatten + dense head -- the seed
+  notebook's ConvNet -- the mean can point the wrong way while the per-position product is exactly how
+  much each position adds to the score.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from torch import nn
 
 from convscope.errors import ConvscopeError
 from convscope.inspect.common import (
-    class_logit,
+    class_score,
     class_name,
     draw_sample,
     feature_modules,
@@ -120,11 +124,10 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int, *, layer: str | Non
         with torch.enable_grad():
             logits = model(x)
             maps = kept["maps"]  # (1, C, *s)
-            (grads,) = torch.autograd.grad(class_logit(logits, target).sum(), maps)
+            (grads,) = torch.autograd.grad(class_score(logits, target).sum(), maps)
     finally:
         hook.remove()
-    weights = grads.mean(dim=tuple(range(2, grads.dim())), keepdim=True)  # (1, C, 1[, 1])
-    cam = F.relu((weights * maps).sum(dim=1, keepdim=True)).detach()  # (1, 1, *s)
+    cam = F.relu((grads * maps).sum(dim=1, keepdim=True)).detach()  # (1, 1, *s): per-position weights
     mode = "linear" if cam.dim() == 3 else "bilinear"
     cam = F.interpolate(cam, size=tuple(x.shape[2:]), mode=mode, align_corners=False)[0, 0]
     peak = float(cam.max())

@@ -118,12 +118,14 @@ class TopLoss:
     loss: float  # -log p(true class)
 
 
-def top_losses(y: np.ndarray, prob: np.ndarray, *, threshold: float = 0.5, k: int = 12) -> list[TopLoss]:
-    """The misclassified samples with the highest loss: the ones the model is most confidently wrong on."""
+def top_losses(y: np.ndarray, prob: np.ndarray, *, threshold: float = 0.5, k: int = 12,
+               only_wrong: bool = True) -> list[TopLoss]:
+    """The samples with the highest loss -- among the misclassified ones (``only_wrong``): the ones the model
+    is most confidently wrong on."""
     pred = _predicted(prob, threshold)
     loss = -np.log(np.clip(prob[np.arange(len(y)), y], 1e-12, 1.0))
-    wrong = np.flatnonzero(pred != y)
-    worst = wrong[np.argsort(-loss[wrong], kind="stable")][:k]
+    pool = np.flatnonzero(pred != y) if only_wrong else np.arange(len(y))
+    worst = pool[np.argsort(-loss[pool], kind="stable")][:k]
     return [TopLoss(int(i), int(y[i]), int(pred[i]), float(prob[i, pred[i]]), float(loss[i])) for i in worst]
 
 
@@ -131,8 +133,10 @@ def look_top_losses(run: Run, out_dir: Path, *, k: int = 12) -> list[Path]:
     """``top-losses.png``: the validation samples the model is most confidently wrong on, as images or signals."""
     y, prob, threshold = _val_predictions(run)
     worst = top_losses(y, prob, threshold=threshold, k=k)
-    if not worst:
-        return []
+    what = f"the {len(worst)} most confidently wrong validation samples"
+    if not worst:  # a perfect validation score: the least sure correct answers are the next best lesson
+        worst = top_losses(y, prob, threshold=threshold, k=k, only_wrong=False)
+        what = f"no validation sample is misclassified; the {len(worst)} with the highest loss"
     x = run_data(run).x_val
     signal = x.dim() == 3
     rows, cols = grid(len(worst), max_cols=3 if signal else 6)
@@ -147,8 +151,7 @@ def look_top_losses(run: Run, out_dir: Path, *, k: int = 12) -> list[Path]:
             ax.tick_params(labelsize=6)
     for ax in list(axes.flat)[len(worst):]:
         ax.axis("off")
-    fig.suptitle(f"run {run.id}: the {len(worst)} most confidently wrong validation samples (highest loss first)",
-                 fontsize=9)
+    fig.suptitle(f"run {run.id}: {what} (highest loss first)", fontsize=9)
     return [save(fig, Path(out_dir) / "top-losses.png")]
 
 

@@ -88,6 +88,7 @@ def auc(y, prob, pred):
         # classes absent from this split: score only the ones present, renormalized
         sub = prob[:, present] / prob[:, present].sum(axis=1, keepdims=True)
         remap = {c: i for i, c in enumerate(present)}
+        sub = sub[:, 1] if len(present) == 2 else sub  # two classes present: sklearn wants one score column
         return float(skm.roc_auc_score(np.vectorize(remap.get)(y), sub, multi_class="ovr", average="macro"))
     return float(skm.roc_auc_score(y, prob, multi_class="ovr", average="macro"))
 

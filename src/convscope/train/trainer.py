@@ -1,13 +1,15 @@
 """The training loop.
 
 Data lives on the device as tensors; each epoch shuffles with one gather and then slices contiguous
-batches, so there is no per-sample Python and no DataLoader in the hot loop. Losses and correct counts
-are summed on the device and read once per epoch: no ``.item()`` per step (each one is a host sync).
+batches, so there is no per-sample Python and no DataLoader in the hot loop. The loss is summed and the
+predictions written into one buffer on the device, and both are read once per epoch: no ``.item()`` per
+step (each one is a host sync), and one kernel launch per step for the metrics instead of five.
+The set-up picks the fast paths of :mod:`convscope.train.fast_paths` (memory layout, bf16 autocast,
+fused optimizer kernels, batchnorm folding for evaluation, opt-in ``torch.compile``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import time
@@ -26,6 +28,15 @@ from convscope.errors import ConfigError
 from convscope.store.checkpoint import load_state, save_state
 from convscope.train import metrics as M
 from convscope.train.callbacks import Callback, improved, make_scheduler
+from convscope.train.fast_paths import (
+    as_layout,
+    autocast,
+    compile_model,
+    configure_threads,
+    fold_batchnorm,
+    match_state_layout,
+    use_channels_last,
+)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -40,13 +51,21 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
-def make_optimizer(params: Any, cfg: Any) -> torch.optim.Optimizer:
+def make_optimizer(params: Any, cfg: Any, *, device: torch.device | None = None) -> torch.optim.Optimizer:
+    """The optimizer ``cfg`` names; on CPU and CUDA with fused kernels (one launch per parameter tensor).
+
+    PyTorch's default on the CPU updates each parameter with ~10 separate element-wise ops; for small
+    models those launches cost as much as the math (docs/performance.md).
+    """
+    params = list(params)
+    fused = device is not None and device.type in ("cpu", "cuda") and all(p.is_floating_point() for p in params)
+    extra = {"fused": True} if fused else {}
     if cfg.name == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
-                               weight_decay=cfg.weight_decay)
+                               weight_decay=cfg.weight_decay, **extra)
     if cfg.name == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-    return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **extra)
+    return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **extra)
 
 
 def probabilities(logits: torch.Tensor) -> torch.Tensor:
@@ -79,7 +98,11 @@ class Trainer:
         self.cfg = cfg
         self.data = data
         self.device = pick_device(cfg.device)
+        configure_threads(cfg.threads)
         self.model = model.to(self.device)
+        self.channels_last = use_channels_last(self.model, cfg.channels_last, self.device)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)  # weights once; activations follow them
         self.callbacks = list(callbacks)
         self.augment = augment
         self.generator = torch.Generator().manual_seed(seed)
@@ -97,12 +120,15 @@ class Trainer:
             raise ConfigError("train.loss: bce needs a model ending in one sigmoid unit",
                               hint="end the model with dense: {units: 1, activation: sigmoid}, or use cross_entropy")
 
-        self.x_train = data.x_train.to(self.device)
+        self.x_train = as_layout(data.x_train.to(self.device), self.channels_last)
         self.y_train = data.y_train.to(self.device)
-        self.x_val = data.x_val.to(self.device)
+        self.x_val = as_layout(data.x_val.to(self.device), self.channels_last)
         self.y_val = data.y_val.to(self.device)
         self.class_weight = self._class_weight()
-        self.optimizer = make_optimizer(self.model.parameters(), cfg.optimizer)
+        self.optimizer = make_optimizer(self.model.parameters(), cfg.optimizer, device=self.device)
+        # the compiled graph trains; evaluation and callbacks keep the eager module (hooks fire there)
+        self._train_forward: Callable[[torch.Tensor], torch.Tensor] = (
+            compile_model(self.model) if cfg.compile else self.model)
         self.steps_per_epoch = math.ceil(len(self.y_train) / cfg.batch_size)
         self.scheduler, self.schedule_on = make_scheduler(cfg.schedule, self.optimizer, epochs=cfg.epochs,
                                                           steps_per_epoch=self.steps_per_epoch)
@@ -162,10 +188,6 @@ class Trainer:
             return F.binary_cross_entropy_with_logits(logits[:, 0].float(), target, pos_weight=pos_weight)
         return F.cross_entropy(logits.float(), y, weight=self.class_weight, label_smoothing=self.cfg.label_smoothing)
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.cfg.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -180,18 +202,25 @@ class Trainer:
     def train_epoch(self) -> dict[str, float]:
         self.model.train()
         order = self._epoch_order().to(self.device)
-        x_all = self.x_train.index_select(0, order)  # one gather per epoch; batches below are views
+        # one gather per epoch; the batches below are views of it (as_layout: the gather may drop NHWC)
+        x_all = as_layout(self.x_train.index_select(0, order), self.channels_last)
         y_all = self.y_train.index_select(0, order)
         bs = self.cfg.batch_size
         loss_sum = torch.zeros((), device=self.device)
-        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        # every step writes its predictions here; they are compared with y_all once, after the loop
+        pred_all = torch.empty(len(y_all), device=self.device,
+                               dtype=torch.bool if self.binary_logit else torch.long)
+        precision = autocast(self.device, self.cfg.precision)
         for start in range(0, len(y_all), bs):
             xb = x_all[start:start + bs]  # (B, C, ...) view, no copy
             yb = y_all[start:start + bs]
             if self.augment is not None:
-                xb = self.augment(xb, self.generator)
-            with self._autocast():
-                logits = self.model(xb)
+                xb = as_layout(self.augment(xb, self.generator), self.channels_last)
+            if precision is None:
+                logits = self._train_forward(xb)  # (B, K)
+            else:
+                with precision:
+                    logits = self._train_forward(xb)
             loss = self.loss(logits, yb)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -202,20 +231,28 @@ class Trainer:
                 self.scheduler.step()
             self.step += 1
             with torch.no_grad():
-                loss_sum += loss.detach() * len(yb)
-                pred = (logits[:, 0] > 0).long() if self.binary_logit else logits.argmax(dim=1)
-                correct += (pred == yb).sum()
+                loss_sum.add_(loss.detach(), alpha=len(yb))
+                if self.binary_logit:
+                    torch.gt(logits[:, 0], 0, out=pred_all[start:start + bs])
+                else:
+                    torch.argmax(logits, dim=1, out=pred_all[start:start + bs])
         n = len(y_all)
+        correct = (pred_all == (y_all > 0) if self.binary_logit else pred_all == y_all).sum()
         return {"train_loss": float(loss_sum) / n, "train_accuracy": float(correct) / n}
 
     @torch.inference_mode()
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits and class probabilities for ``x``, in eval mode, in chunks of ``eval_batch_size``."""
+        """Logits and class probabilities for ``x``, in eval mode, in chunks of ``eval_batch_size``.
+
+        Always float32 with batchnorm folded into the layer before it: the outputs are those of the
+        stored float32 weights (what ``Run.model`` reloads) up to float rounding, whatever precision trained.
+        """
         self.model.eval()
+        net = fold_batchnorm(self.model)
         logits = []
         for start in range(0, len(x), self.cfg.eval_batch_size):
-            with self._autocast():
-                logits.append(self.model(x[start:start + self.cfg.eval_batch_size].to(self.device)).float())
+            xb = as_layout(x[start:start + self.cfg.eval_batch_size].to(self.device), self.channels_last)
+            logits.append(net(xb).float())  # (B, K)
         out = torch.cat(logits) if logits else torch.empty(0, 1)
         return out, probabilities(out)
 
@@ -295,3 +332,4 @@ class Trainer:
         self.best_epoch, self.best_value = extra["best_epoch"], extra["best_value"]
         self.best_state = extra.get("best_state")
         self.epoch = epoch
+        match_state_layout(self.optimizer)  # checkpoints hold NCHW tensors; a channels_last model wants NHWC

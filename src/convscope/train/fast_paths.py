@@ -1,0 +1,227 @@
+"""The trainer's fast paths: memory layout, bf16 autocast, batchnorm folding, threads, ``torch.compile``.
+
+Each lever is a small function the :class:`~convscope.train.trainer.Trainer` calls at set-up; none changes
+what a model computes beyond float rounding, and ``tests/train/test_fast_paths.py`` holds them to that.
+What each one gave on the reference machine, and why the defaults are what they are, is in
+``docs/performance.md``. In short:
+
+- **channels_last** (``train.channels_last: auto``): oneDNN's convolution kernels want NHWC. Converting the
+  weights once and the data once per run avoids a layout reorder of every activation in every step.
+  ``auto`` turns it on for models with 2D convolutions on the CPU.
+- **bf16 autocast** (``train.precision: bf16``): convolutions and matmuls run in bfloat16 on the CPU's
+  matrix units (AMX / AVX-512 BF16) while weights, optimizer state and the loss stay float32. Only
+  worth it with channels_last: bf16 convolutions in NCHW are slower than float32 ones.
+- **batchnorm folding** for evaluation: a conv/dense followed by a batchnorm in eval mode is one affine
+  map, so :func:`fold_batchnorm` folds the pair into one layer for ``predict``/``evaluate``.
+- **threads**: ``train.threads`` sets ``torch.set_num_threads``; unset, the process keeps what it has
+  (PyTorch's default of one thread per physical core, or what a search worker chose for itself).
+- **torch.compile** (``train.compile: true``): opt-in; it costs 10-25 s per model before the first step,
+  which short runs and search trials never earn back. Its compiled kernels are cached on disk under
+  convscope's cache folder, so the next run of the same model skips most of that.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable
+from typing import Literal
+
+import torch
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+# -- hardware ---------------------------------------------------------------------------------
+
+
+def native_bf16(device: torch.device) -> bool:
+    """True when bf16 matmuls and convolutions run on hardware units of ``device``.
+
+    On the CPU that is AMX (Intel Sapphire Rapids and later) or AVX-512 BF16 (Cooper Lake, AMD Zen 4);
+    without either, bf16 is emulated and slower than float32. On CUDA, Ampere or newer.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    cpu = torch.cpu
+    return bool(getattr(cpu, "_is_amx_tile_supported", lambda: False)()
+                or getattr(cpu, "_is_avx512_bf16_supported", lambda: False)())
+
+
+def configure_threads(threads: int | None) -> None:
+    """``torch.set_num_threads(threads)`` when given; otherwise leave the process's setting alone.
+
+    Leaving it alone matters: a search worker sets its own share of the cores before it builds a trainer,
+    and PyTorch's default (one thread per physical core) is already right for a lone run.
+    Inter-op threads are not touched: eager training runs no inter-op parallel work, and PyTorch
+    refuses to change their number once any has started.
+    """
+    if threads is not None and threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+
+
+# -- memory layout ------------------------------------------------------------------------------
+
+
+def has_2d_convs(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def use_channels_last(model: nn.Module, setting: bool | Literal["auto"], device: torch.device) -> bool:
+    """Whether to train ``model`` in channels_last (NHWC) memory format.
+
+    ``auto``: yes for models with 2D convolutions on the CPU, where oneDNN's NHWC kernels won every model
+    we measured (docs/performance.md); on CUDA it depends on the GPU generation and cuDNN, so ``auto``
+    leaves CUDA alone. ``true`` forces it for any model with 2D convolutions (it means nothing to 1D
+    convolutions or dense layers, whose tensors have no channels_last layout).
+    """
+    if not has_2d_convs(model):
+        return False
+    if setting == "auto":
+        return device.type == "cpu"
+    return bool(setting)
+
+
+def as_layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """``x`` in channels_last when asked and it is a batch of images (N, C, H, W); otherwise as it is."""
+    if channels_last and x.dim() == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def match_state_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give each optimizer state tensor its parameter's strides (after loading a checkpoint).
+
+    Checkpoints store contiguous tensors, so a resumed channels_last model gets NCHW moment buffers next
+    to NHWC parameters. Element-wise optimizers index both by memory offset (fused Adam does), so
+    mismatched strides would silently pair the wrong elements.
+    """
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            for key, value in state.items():
+                if isinstance(value, torch.Tensor) and value.shape == p.shape and value.stride() != p.stride():
+                    state[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
+
+
+# -- precision ----------------------------------------------------------------------------------
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast | None:
+    """The autocast context for ``precision`` (``None`` for float32, which needs none)."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return None
+
+
+# -- evaluation: batchnorm folding ---------------------------------------------------------------
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """An eval-mode twin of ``model`` in which each conv/dense directly followed by a batchnorm is one layer.
+
+    In eval mode a batchnorm is ``y = (x - mean) / sqrt(var + eps) * gamma + beta``: an affine map per
+    channel, which folds into the preceding layer's weights and bias (Jacob et al. 2018, section 3.2), so
+    evaluation skips one pass over every normalized activation. Only pairs inside an ``nn.Sequential``
+    (how convscope builds ``conv, batchnorm, relu``) are folded; a pair with hooks on it is left alone.
+
+    The twin shares every module it does not fold with ``model`` (so forward hooks on activations, such
+    as the health monitor's, still fire) and takes no copy of the rest; ``model`` itself is not changed.
+    Fold again after the weights change: the folded layers are snapshots.
+
+    Example:
+        >>> net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU()).eval()
+        >>> folded = fold_batchnorm(net)
+        >>> type(folded[1]).__name__, folded[2] is net[2]
+        ('Identity', True)
+        >>> x = torch.randn(2, 1, 8, 8)
+        >>> torch.allclose(folded(x), net(x), atol=1e-6)
+        True
+    """
+    if model.training:
+        raise ValueError("fold_batchnorm folds running statistics: call model.eval() first")
+    if not any(isinstance(m, NORMS) for m in model.modules()):
+        return model
+    return _fold(model)
+
+
+def _foldable(layer: nn.Module, norm: nn.Module) -> bool:
+    if not isinstance(norm, NORMS) or not norm.track_running_stats or norm.running_mean is None:
+        return False
+    if _has_hooks(layer) or _has_hooks(norm):
+        return False
+    if isinstance(layer, CONVS):
+        return layer.out_channels == norm.num_features
+    return isinstance(layer, nn.Linear) and layer.out_features == norm.num_features
+
+
+def _has_hooks(module: nn.Module) -> bool:
+    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks)
+
+
+def _fold(module: nn.Module) -> nn.Module:
+    children = list(module._modules.items())
+    if not children:
+        return module
+    folded: dict[str, nn.Module | None] = {}
+    i = 0
+    while i < len(children):
+        name, child = children[i]
+        norm_name, norm = children[i + 1] if i + 1 < len(children) else (None, None)
+        if isinstance(module, nn.Sequential) and child is not None and norm is not None and _foldable(child, norm):
+            fuse: Callable[..., nn.Module] = fuse_conv_bn_eval if isinstance(child, CONVS) else fuse_linear_bn_eval
+            fused = fuse(child, norm)
+            _keep_layout(fused, child)
+            folded[name] = fused
+            folded[norm_name] = nn.Identity()  # same names and positions as the original
+            i += 2
+            continue
+        folded[name] = _fold(child) if child is not None else None
+        i += 1
+    if all(folded[name] is child for name, child in children):
+        return module
+    twin = copy.copy(module)  # shallow: parameters, buffers and hooks are shared, only children differ
+    twin.__dict__["_modules"] = folded
+    return twin
+
+
+def _keep_layout(fused: nn.Module, original: nn.Module) -> None:
+    """Give the folded weight the original's memory format (folding arithmetic returns NCHW)."""
+    weight = fused.weight
+    if weight.dim() == 4 and original.weight.is_contiguous(memory_format=torch.channels_last):
+        fused.weight = nn.Parameter(weight.detach().contiguous(memory_format=torch.channels_last),
+                                    requires_grad=False)
+
+
+# -- torch.compile --------------------------------------------------------------------------------
+
+
+def compile_model(model: nn.Module) -> Callable[..., torch.Tensor]:
+    """``torch.compile(model)`` with inductor's kernel cache kept in convscope's cache folder.
+
+    The default cache lives in ``/tmp``, which many machines empty at boot; a persistent folder lets the
+    next run of the same model load its kernels instead of compiling them again. A cache folder the user
+    chose (``TORCHINDUCTOR_CACHE_DIR``) wins.
+    """
+    from convscope.data.cache import cache_dir
+
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir() / "inductor"))
+    return torch.compile(model)
+
+
+__all__ = [
+    "as_layout",
+    "autocast",
+    "compile_model",
+    "configure_threads",
+    "fold_batchnorm",
+    "has_2d_convs",
+    "match_state_layout",
+    "native_bf16",
+    "use_channels_last",
+]

@@ -1,0 +1,66 @@
+"""HealthMonitor: a compact per-layer summary each epoch, read off the trainer's own validation pass."""
+
+from __future__ import annotations
+
+import pytest
+
+import convscope
+from convscope.api import prepare
+from convscope.config import load_config
+from convscope.train.health import HealthMonitor
+from convscope.train.trainer import Trainer
+
+
+def _train(cfg_dict: dict, monitor: HealthMonitor) -> Trainer:
+    cfg = load_config(cfg_dict)
+    data, model = prepare(cfg)
+    trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[monitor])
+    trainer.fit()
+    return trainer
+
+
+class OwnPass(HealthMonitor):
+    """Never rides on the trainer's validation pass: always runs its own."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        super().on_train_begin(trainer)
+        self.piggyback = False
+
+
+def test_summary_is_compact_and_uses_the_trainers_validation_pass(digits_cfg, monkeypatch):
+    def no_own_pass(self, trainer):  # noqa: ANN001
+        raise AssertionError("the trainer's validation pass should have been observed")
+
+    monkeypatch.setattr(HealthMonitor, "_own_pass", no_own_pass)
+    trainer = _train(digits_cfg, HealthMonitor())
+    health = trainer.health
+    assert 1 <= health["grad_steps"] <= 10  # a few sampled steps per epoch, not every step
+    assert list(health["layers"]) == ["conv1", "dense1", "dense2"]
+    conv = health["layers"]["conv1"]
+    assert set(conv) == {"type", "act", "grad_norm", "act_mean", "act_std", "pre_max", "units", "dead_frac"}
+    assert conv["type"] == "conv" and conv["act"] == "relu" and conv["units"] == 8
+    assert 0 <= conv["dead_frac"] <= 1 and conv["act_mean"] >= 0
+    assert set(health["layers"]["dense2"]) == {"type", "grad_norm"}  # the output: its softmax is in the loss
+
+
+def test_own_pass_gives_the_same_statistics(digits_cfg):
+    # the validation split (360 samples) fits in the fallback's 1024: both ways see the same data
+    riding, own = _train(digits_cfg, HealthMonitor()).health, _train(digits_cfg, OwnPass()).health
+    for name, stats in riding["layers"].items():
+        for key, value in stats.items():
+            expected = value if isinstance(value, str) else pytest.approx(value, rel=1e-5, abs=1e-7)
+            assert own["layers"][name][key] == expected, (name, key)
+
+
+def test_sigmoid_and_tanh_report_saturation(digits_cfg):
+    digits_cfg["model"]["layers"] = ["flatten", {"dense": {"units": 16, "activation": "sigmoid"}},
+                                     {"dense": {"units": 16, "activation": "tanh"}}, {"dense": 10}]
+    layers = _train(digits_cfg, HealthMonitor()).health["layers"]
+    assert layers["dense1"]["act"] == "sigmoid" and 0 <= layers["dense1"]["saturated_frac"] <= 1
+    assert layers["dense2"]["act"] == "tanh" and "dead_frac" not in layers["dense2"]
+
+
+def test_every_stored_epoch_has_its_health(digits_cfg):
+    run = convscope.run(digits_cfg)
+    grads = [h["health"]["layers"]["conv1"]["grad_norm"] for h in run.history]
+    assert len(grads) == 3 and len(set(grads)) == 3  # each epoch its own numbers
