@@ -343,7 +343,7 @@ def test_records_of_different_lengths_need_window_s(tmp_path):
         load_wfdb(DataConfig(source="ecg-wfdb", path=str(tmp_path), **config))
     assert "window_s" in err.value.hint
     src = load_wfdb(DataConfig(source="ecg-wfdb", path=str(tmp_path), window_s=1, **config))
-    assert src.meta["layout"] == "flat" and src.train.x.shape == (5, 1, 100)
+    assert src.meta["layout"] == "flat" and src.train.x.shape == (5, 1, 100) and src.meta["leads"] == ["ii"]
 
 
 def test_grouped_records_without_group_by_warn_about_leakage(ptb_tree):
@@ -374,8 +374,9 @@ def test_ptbxl_folds_labels_and_patients(ptbxl_tree):
 
 
 def test_ptbxl_mi_vs_norm_and_subsets(ptbxl_tree):
-    src = load_wfdb(DataConfig(source="ecg-wfdb", path=str(ptbxl_tree), task="mi-vs-norm", leads=["ii"]))
-    assert src.class_names == ["NORM", "MI"]
+    src = load_wfdb(DataConfig(source="ecg-wfdb", path=str(ptbxl_tree), task="mi-vs-norm"))
+    assert src.class_names == ["NORM", "MI"] and src.train.x.shape[1] == 12
+    assert src.meta["leads"] == [n.lower() for n in PTBXL_LEADS]  # every lead when leads is not given
     ids = {int(i.split("/")[-1][:5]): y for part in (src.train, src.val, src.test) for i, y in zip(part.ids, part.y,
                                                                                                  strict=True)}
     assert ids == {1: 0, 2: 0, 3: 1, 4: 1, 7: 0, 10: 0, 11: 1, 12: 0}  # 8 has NORM and MI: ambiguous, dropped

@@ -42,7 +42,7 @@ def test_shapes_groups_and_synthetic_labels():
     assert src.train.x.shape == (6 * 2 * 2, 1, 500)  # patients x records x 2 s windows of a 4 s record, 250 Hz
     assert src.class_names == ["normal", "mi"] and set(src.train.y.tolist()) == {0, 1}
     assert SYNTHETIC_NOTE in src.notes and src.meta["synthetic"] is True
-    assert src.meta["sample_rate"] == 250 and src.meta["aggregate"] == "mean"
+    assert src.meta["sample_rate"] == 250 and src.meta["aggregate"] == "mean" and src.meta["leads"] == ["ii"]
     assert sorted(set(src.train.groups.tolist())) == [f"p{i:03d}" for i in range(6)]
     for group in set(src.train.groups):  # a patient: several records, one label
         rows = src.train.groups == group

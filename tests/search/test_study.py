@@ -40,6 +40,11 @@ def test_budget_grid_subset_is_explained_and_random_needs_trials():
     assert n == 4 and "6 points" in note
     with pytest.raises(ConfigError, match="search.trials"):
         budget(SearchConfig(strategy="random"), space)
+    # random over lists draws without replacement: never more trials than combinations
+    n, note = budget(SearchConfig(strategy="random", trials=10), space)
+    assert n == 6 and "at most once" in note
+    assert isinstance(make_sampler(SearchConfig(strategy="random"), space, seed=0, trial_number=0),
+                      optuna.samplers.GridSampler)
 
 
 def test_setup_checks_objective_and_space(make_search):

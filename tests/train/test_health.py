@@ -37,7 +37,7 @@ def test_summary_is_compact_and_uses_the_trainers_validation_pass(digits_cfg, mo
     assert 1 <= health["grad_steps"] <= 10  # a few sampled steps per epoch, not every step
     assert list(health["layers"]) == ["conv1", "dense1", "dense2"]
     conv = health["layers"]["conv1"]
-    assert set(conv) == {"type", "act", "grad_norm", "act_mean", "act_std", "pre_max", "units", "dead_frac"}
+    assert set(conv) == {"type", "act", "grad_norm", "act_mean", "act_std", "units", "dead_frac"}  # pre_max: epoch 1
     assert conv["type"] == "conv" and conv["act"] == "relu" and conv["units"] == 8
     assert 0 <= conv["dead_frac"] <= 1 and conv["act_mean"] >= 0
     assert set(health["layers"]["dense2"]) == {"type", "grad_norm"}  # the output: its softmax is in the loss
@@ -64,3 +64,5 @@ def test_every_stored_epoch_has_its_health(digits_cfg):
     run = convscope.run(digits_cfg)
     grads = [h["health"]["layers"]["conv1"]["grad_norm"] for h in run.history]
     assert len(grads) == 3 and len(set(grads)) == 3  # each epoch its own numbers
+    assert [("pre_max" in h["health"]["layers"]["conv1"]) for h in run.history] == [True, False, False]
+    assert run.history[0]["health"]["layers"]["conv1"]["pre_max"] > 0

@@ -291,6 +291,6 @@ def cached_datasets() -> list[dict[str, Any]]:
                       "size": sum((fashion / name).stat().st_size for name in IDX_FILES),
                       "samples": sum(_idx_count(fashion / name) for name in IDX_FILES if "labels" in name)})
     for path in sorted((root / "builtin").glob("*.npz")):
-        found.append({"name": f"builtin:{path.stem.split('-')[0]}", "path": str(path), "size": path.stat().st_size,
+        found.append({"name": f"builtin:{path.stem.rsplit('-', 1)[0]}", "path": str(path), "size": path.stat().st_size,
                       "samples": _npz_count(path)})
     return found

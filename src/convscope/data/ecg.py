@@ -22,8 +22,8 @@ Example:
     >>> cfg = DataConfig(source="ecg-wfdb", path="ptb-diagnostic-ecg-database-1.0.0", layout="ptb",
     ...                  leads=["ii"], resample_hz=250, window_s=5, split={"group_by": "patient"})
     >>> source = load_wfdb(cfg)  # doctest: +SKIP
-    >>> source.train.x.shape  # doctest: +SKIP
-    (10962, 1, 1250)
+    >>> source.train.x.shape[1:], source.class_names  # doctest: +SKIP
+    ((1, 1250), ['control', 'mi'])
 """
 
 from __future__ import annotations
@@ -103,6 +103,8 @@ class SignalOptions(BaseModel):
                 raise ValueError(f"filter: low cut {low} Hz must be below high cut {high} Hz")
         if self.stride_s is not None and self.window_s is None:
             raise ValueError("stride_s needs window_s (the window length), e.g. window_s: 5, stride_s: 2.5")
+        if self.beats and self.window_s is not None and self.beat_s > self.window_s:
+            raise ValueError(f"beat_s {self.beat_s} s is longer than window_s {self.window_s} s: no beat fits a window")
         return self
 
     @property
@@ -158,7 +160,8 @@ def parse_options(model: type[M], cfg: DataConfig) -> M:
         loc = [str(p) for p in err["loc"] if not str(p).startswith(("function-", "tuple[", "list[", "dict["))]
         where = "data." + ".".join(loc) if loc else "data"
         if err["type"] == "extra_forbidden":
-            known = sorted(model.model_fields)
+            owner = model if len(loc) == 1 else FoldsOptions  # folds is the only nested option model
+            known = sorted(owner.model_fields)
             close = difflib.get_close_matches(loc[-1], known, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise ConfigError(f"{where}: unknown option for source '{cfg.source}'",
@@ -323,6 +326,7 @@ class Record:
     group: str  # patient id
     id: str  # record name, e.g. "patient001/s0010_re"
     split: str = "train"  # train | val | test (PTB-XL's folds)
+    leads: list[str] = field(default_factory=list)  # names of the signal's rows, lower case
 
 
 @dataclass
@@ -377,13 +381,15 @@ def build_source(records: Iterable[Record], opts: SignalOptions, *, class_names:
     """Run ``records`` through the pipeline and pack train/val/test splits into a :class:`Source`."""
     parts: dict[str, _Parts] = {}
     rates: set[float] = set()
-    counts: Counter[tuple[str, int]] = Counter()
+    counts: Counter[int] = Counter()  # records per class
     patients: set[str] = set()
     beatless = 0
+    leads: list[str] = []
     for rec in records:
+        leads = leads or rec.leads
         x, fs = process(rec, opts)
         rates.add(fs)
-        counts[(rec.split, rec.label)] += 1
+        counts[rec.label] += 1
         patients.add(rec.group)
         if len(x):
             parts.setdefault(rec.split, _Parts()).add(x, rec)
@@ -398,8 +404,7 @@ def build_source(records: Iterable[Record], opts: SignalOptions, *, class_names:
     splits = {key: part.split() for key, part in parts.items()}
     fs = rates.pop()
     n_records = sum(counts.values())
-    per_class = ", ".join(f"{c} {sum(v for (_, y), v in counts.items() if y == k)}"
-                          for k, c in enumerate(class_names))
+    per_class = ", ".join(f"{c} {counts[k]}" for k, c in enumerate(class_names))
     shape = splits["train"].x.shape[1:]
     unit = "beats" if opts.beats else "windows" if opts.window_s is not None else "records"
     notes = list(notes or [])
@@ -415,7 +420,7 @@ def build_source(records: Iterable[Record], opts: SignalOptions, *, class_names:
                    "(leakage inflates accuracy); set split: {group_by: patient}")
         notes.append(message)
         warnings.warn(message, stacklevel=3)
-    meta = {"sample_rate": fs or None, "leads": opts.leads, "aggregate": opts.resolved_aggregate, "synthetic": False,
+    meta = {"sample_rate": fs or None, "leads": leads or opts.leads, "aggregate": opts.resolved_aggregate, "synthetic": False,
             **(meta or {})}
     return Source(train=splits["train"], val=splits.get("val"), test=splits.get("test"), class_names=class_names,
                   name=name, notes=notes, meta=meta)
@@ -425,15 +430,16 @@ def build_source(records: Iterable[Record], opts: SignalOptions, *, class_names:
 # ecg-wfdb: PTB Diagnostic, PTB-XL, or any folder of WFDB records
 
 
-def _read(root: Path, name: str, opts: SignalOptions) -> tuple[np.ndarray, float]:
-    """A WFDB record's signal (leads, samples) in physical units with the chosen leads, and its rate."""
+def _read(root: Path, name: str, opts: SignalOptions) -> tuple[np.ndarray, float, list[str]]:
+    """A WFDB record's signal (leads, samples) in physical units with the chosen leads, its rate and leads."""
     try:
         rec = wfdb.rdrecord(str(root / name))
     except (FileNotFoundError, ValueError) as exc:
         raise DataError(f"{root / name}: cannot read WFDB record ({exc})",
                         hint="each record needs its .hea header and the signal file it names (.dat or .mat)") from None
     sig = np.nan_to_num(rec.p_signal.T)  # (leads, samples); wfdb marks missing samples NaN
-    return select_leads(sig, rec.sig_name, opts.leads, record=name), float(rec.fs)
+    leads = opts.leads or [n.lower() for n in rec.sig_name]
+    return select_leads(sig, rec.sig_name, opts.leads, record=name), float(rec.fs), leads
 
 
 def _record_names(root: Path, pattern: str) -> list[str]:
@@ -494,8 +500,8 @@ def _ptb(root: Path, opts: WfdbOptions) -> tuple[Iterator[Record], list[str], li
 
     def records() -> Iterator[Record]:
         for name, label in chosen:
-            sig, fs = _read(root, name, opts)
-            yield Record(sig, fs, label, group=Path(name).parent.name or name, id=name)
+            sig, fs, leads = _read(root, name, opts)
+            yield Record(sig, fs, label, group=Path(name).parent.name or name, id=name, leads=leads)
 
     return records(), class_names, notes
 
@@ -584,8 +590,8 @@ def _ptbxl(root: Path, opts: WfdbOptions) -> tuple[Iterator[Record], list[str], 
 
     def records() -> Iterator[Record]:
         for name, label, patient, part in chosen:
-            sig, fs = _read(root, name, opts)
-            yield Record(sig, fs, label, group=patient, id=name, split=part)
+            sig, fs, leads = _read(root, name, opts)
+            yield Record(sig, fs, label, group=patient, id=name, split=part, leads=leads)
 
     return records(), classes, notes
 
@@ -630,9 +636,9 @@ def _flat(root: Path, opts: WfdbOptions) -> tuple[Iterator[Record], list[str], l
 
     def records() -> Iterator[Record]:
         for name in chosen:
-            sig, fs = _read(root, name, opts)
+            sig, fs, leads = _read(root, name, opts)
             group = groups.get(name) or (Path(name).parent.name if Path(name).parent.name else name)
-            yield Record(sig, fs, label_of[name], group=group, id=name)
+            yield Record(sig, fs, label_of[name], group=group, id=name, leads=leads)
 
     return records(), class_names, notes
 
@@ -767,7 +773,7 @@ def _array_records(x: np.ndarray, labels: np.ndarray, groups: np.ndarray | None,
     ids = np.arange(len(x)).astype(str) if ids is None else ids.astype(str)
     groups = ids if groups is None else groups.astype(str)  # no patient ids: each record is its own group
     records = [Record(select_leads(x[i], names, opts.leads, record=f"{what} row {i}"), fs, int(index[i]),
-                      group=groups[i], id=ids[i])
+                      group=groups[i], id=ids[i], leads=opts.leads or [n.lower() for n in names])
                for i in range(len(x))]
     return records, class_names
 

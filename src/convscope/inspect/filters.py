@@ -43,7 +43,7 @@ def maximize_activation(model: nn.Module, module: nn.Module, channels: list[int]
             unlike a ReLU's has a gradient even where the channel is not yet active).
         channels: which output channels.
         input_shape: one sample's shape (C, L) or (C, H, W).
-        steps, lr: Adam steps on the input; ``lr`` in units of ``scale`` per step.
+        steps, lr: gradient-ascent steps on the input, each of RMS size ``lr`` × ``scale``.
         l2: weight of the input's mean squared distance from ``center`` (in units of ``scale``); without
             it the optimum sits on the corners of the value box (on/off noise).
         jitter: the largest random roll per spatial dim and step (0: none).
@@ -65,8 +65,8 @@ def maximize_activation(model: nn.Module, module: nn.Module, channels: list[int]
     frozen = [p for p in model.parameters() if p.requires_grad]
     for p in frozen:
         p.requires_grad_(False)  # gradients for the input only
-    optimizer = torch.optim.Adam([x], lr=lr * scale)
     dims = tuple(range(2, x.dim()))
+    dims_all = tuple(range(1, x.dim()))
     rows = torch.arange(len(channels))
 
     def outputs(inputs: torch.Tensor) -> torch.Tensor:
@@ -77,13 +77,14 @@ def maximize_activation(model: nn.Module, module: nn.Module, channels: list[int]
         for _ in range(steps):
             shifts = [int(s) for s in torch.randint(-jitter, jitter + 1, (len(dims),), generator=gen)] if jitter else []
             score = outputs(torch.roll(x, shifts=shifts, dims=dims) if jitter else x)
-            penalty = ((x - center) / scale).pow(2).mean(dim=tuple(range(1, x.dim())))  # (n,)
-            loss = (l2 * penalty - score).sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if value_range is not None:
-                with torch.no_grad():
+            penalty = ((x - center) / scale).pow(2).mean(dim=dims_all)  # (n,)
+            (grad,) = torch.autograd.grad((score - l2 * penalty).sum(), x)
+            with torch.no_grad():
+                # an ascent step of RMS size lr * scale per sample, whatever the gradient's magnitude
+                # (normalized gradient ascent: layers differ in scale by orders of magnitude)
+                rms = grad.pow(2).mean(dim=dims_all, keepdim=True).sqrt()  # (n, 1, ...)
+                x += lr * scale * grad / (rms + 1e-12)
+                if value_range is not None:
                     x.clamp_(*value_range)
         with torch.no_grad():
             final = outputs(x)

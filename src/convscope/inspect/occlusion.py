@@ -27,8 +27,8 @@ from torch import nn
 
 from convscope.errors import ConvscopeError
 from convscope.inspect.common import (
-    class_score,
     class_name,
+    class_score,
     draw_sample,
     feature_modules,
     pick_sample,

@@ -346,7 +346,7 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
         name: the search's name.
         home: the run store.
         out: the HTML path instead of the default.
-        best_run_report: also write the best trial's run report and link to it.
+        best_run_report: link the best trial's run report, writing it first if it is not there yet.
     """
     from convscope.search import load_search
     from convscope.search.study import open_storage, open_study
@@ -372,7 +372,10 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
 
     best_href = None
     if best is not None and best.run_id is not None and best_run_report:
-        best_href = os.path.relpath(run_report(best.run_id, home=store.home), out.parent)
+        page = store.run_dir(best.run_id) / "report.html"
+        if not page.exists():  # a finished trial does not change; `convscope report RUN` redraws it
+            run_report(best.run_id, home=store.home)
+        best_href = os.path.relpath(page, out.parent)
 
     def href(run_id: int | None) -> str | None:
         """A link to the run's report if one was written (``convscope report RUN``)."""

@@ -225,16 +225,6 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _default_name(store: Store, base: str) -> str:
-    stem = f"{base}-{datetime.now():%Y%m%d-%H%M%S}"
-    name, n = stem, 1
-    known = {s["name"] for s in store.searches()}
-    while name in known:
-        n += 1
-        name = f"{stem}-{n}"
-    return check_name(name)
-
-
 def _wait_for_dead_runs(home: Path, name: str, timeout: float = 15.0) -> Store:
     """A store in which no run of the search is ``running`` any more.
 
@@ -326,26 +316,10 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     overrides = list(overrides or [])
     if resume is not None:
         name = resume
-        stored = store.search(name)
-        old = yaml.safe_load(stored["config"])
-        source = stored["info"].get("source", f"search {name}")
-        if config is not None:
-            raw, source = _read(config, overrides)
-        else:
-            raw = apply_overrides(copy.deepcopy(old), overrides, source=source)
-        changed = _difference(old, raw)
-        if changed:
-            raise ConfigError(f"--resume {name}: {changed} differs from the config the search started with",
-                              hint="a resumed search may change only search.trials, workers and backend; "
-                                   "start a new search (--name) to change anything else")
-        info = stored["info"]
-        if (stored["status"] == "running" and info.get("host") == socket.gethostname()
-                and info.get("pid") not in (None, os.getpid()) and _pid_alive(info["pid"])):
-            raise StoreError(f"search '{name}' is still running (process {info['pid']})",
-                             hint="wait for it, or stop it, before resuming")
+        raw, source = _resumed_config(store, name, config, overrides)
+    elif config is None:
+        raise ConfigError("search needs a config", hint="convscope search CONFIG.yaml (params with ranges)")
     else:
-        if config is None:
-            raise ConfigError("search needs a config", hint="convscope search CONFIG.yaml (params with ranges)")
         raw, source = _read(config, overrides)
     setup = SearchSetup.from_raw(raw, source=source)
     n_workers = workers or setup.search.workers
@@ -354,11 +328,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     objective = setup.objective
 
     if resume is None:
-        name = check_name(name or setup.search.name) if (name or setup.search.name) else _default_name(
-            store, setup.cfg.name)
-        if name in {s["name"] for s in store.searches()}:
-            raise ConfigError(f"a search named '{name}' already exists in {store.home}",
-                              hint=f"continue it with --resume {name}, or pick another --name")
+        name = _new_name(store, name or setup.search.name, setup.cfg.name)
         path = storage_path(home_path, name)
         if path.exists():
             path.unlink()  # a journal whose search never got recorded (killed within its first second)
@@ -372,22 +342,74 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
             "pruner": setup.search.pruner, "metric": objective.metric, "direction": objective.direction,
             "workers": n_workers, "threads": threads, "backend": kind, "note": setup.note,
             "pid": os.getpid(), "host": socket.gethostname()}
-    config_yaml = yaml.safe_dump(raw, sort_keys=False)
     if resume is None:
-        store.create_search(name, config_yaml=config_yaml, storage=str(path), info=info)
+        store.create_search(name, config_yaml=yaml.safe_dump(raw, sort_keys=False), storage=str(path), info=info)
     else:
         store.set_search_status(name, "running", info=info)
 
     # no more workers than there are trials to run (a resumed, nearly done search may need one)
-    todo = max(0, setup.budget - started(study)) + len(tasks)
-    count = min(n_workers, todo)
+    count = min(n_workers, max(0, setup.budget - started(study)) + len(tasks))
     specs = [WorkerSpec(name=name, home=str(home_path), config=raw, threads=threads, source=source, index=i,
                         resume=tuple(tasks[i::count])) for i in range(count)]
-    runner = _make_backend(kind, address)
     console = console or Console()
     view = (LiveView(name=name, budget=setup.budget, objective=objective, epochs=setup.cfg.train.epochs,
                      poll=lambda: _trials(store, study, name, objective), console=console, note=setup.note)
             if progress else None)
+    try:
+        _run_workers(_make_backend(kind, address), specs, view)
+    except BaseException:
+        store.set_search_status(name, "interrupted")
+        raise
+    result = load_search(name, home=home_path)
+    result.status = "finished" if result.finished >= setup.budget else "interrupted"
+    store.set_search_status(name, result.status)
+    if progress:
+        print_summary(result, console)
+    return result
+
+
+def _resumed_config(store: Store, name: str, config: str | Path | dict | None,
+                    overrides: list[str]) -> tuple[dict[str, Any], str]:
+    """The config a resumed search continues with: the stored one, or ``config``, with ``overrides``;
+    refused when it changes what a trial is, or when the search is still running."""
+    stored = store.search(name)
+    info = stored["info"]
+    if (stored["status"] == "running" and info.get("host") == socket.gethostname()
+            and info.get("pid") not in (None, os.getpid()) and _pid_alive(info["pid"])):
+        raise StoreError(f"search '{name}' is still running (process {info['pid']})",
+                         hint="wait for it, or stop it, before resuming")
+    old = yaml.safe_load(stored["config"])
+    source = info.get("source", f"search {name}")
+    if config is not None:
+        raw, source = _read(config, overrides)
+    else:
+        raw = apply_overrides(copy.deepcopy(old), overrides, source=source)
+    changed = _difference(old, raw)
+    if changed:
+        raise ConfigError(f"--resume {name}: {changed} differs from the config the search started with",
+                          hint="a resumed search may change only search.trials, workers and backend; "
+                               "start a new search (--name) to change anything else")
+    return raw, source
+
+
+def _new_name(store: Store, name: str | None, config_name: str) -> str:
+    """The given name (unused so far), or ``<config name>-<date-time>``."""
+    known = {s["name"] for s in store.searches()}
+    if name is None:
+        stem = f"{config_name}-{datetime.now():%Y%m%d-%H%M%S}"
+        name, n = stem, 1
+        while name in known:
+            n += 1
+            name = f"{stem}-{n}"
+    elif name in known:
+        raise ConfigError(f"a search named '{name}' already exists in {store.home}",
+                          hint=f"continue it with --resume {name}, or pick another --name")
+    return check_name(name)
+
+
+def _run_workers(runner: Any, specs: list[WorkerSpec], view: LiveView | None) -> None:
+    """Start the workers, redraw the view until they end; on any interruption stop them (their runs
+    end `interrupted`, so the search resumes) and re-raise."""
     try:
         with view or nullcontext():
             if specs:
@@ -399,14 +421,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
             runner.close()
     except BaseException:
         runner.stop()
-        store.set_search_status(name, "interrupted")
         raise
-    result = load_search(name, home=home_path)
-    result.status = "finished" if result.finished >= setup.budget else "interrupted"
-    store.set_search_status(name, result.status)
-    if progress:
-        print_summary(result, console)
-    return result
 
 
 __all__ = ["Search", "TrialResult", "load_search", "search"]

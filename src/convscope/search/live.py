@@ -86,23 +86,32 @@ class LiveView:
         self._live: Live | None = None
 
     def __enter__(self) -> LiveView:
-        self._live = Live(self.render(), console=self.console, refresh_per_second=4, transient=False)
-        self._live.__enter__()
+        if self.console.is_terminal:
+            self._live = Live(self.render(), console=self.console, refresh_per_second=4, transient=False)
+            self._live.__enter__()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if kind is None:
             self.update()
-        assert self._live is not None
-        self._live.__exit__(kind, exc, tb)
-        if not self.console.is_terminal:
-            self.console.line()  # a non-terminal Live leaves its last line open
+        if self._live is not None:
+            self._live.__exit__(kind, exc, tb)
+        elif kind is None:
+            self.console.print(self.render())
 
     def update(self) -> None:
-        """Re-read the trials and redraw."""
+        """Re-read the trials and redraw (a log file or a pipe gets one line per finished trial instead)."""
+        before = {t.number for t in self.trials if t.finished}
         self.trials = self.poll()
         if self._live is not None:
             self._live.update(self.render())
+            return
+        for t in self.trials:
+            if t.finished and t.number not in before:
+                epochs = f"{t.epochs} epoch" + ("" if t.epochs == 1 else "s")
+                self.console.print(f"trial {t.number} {t.status}: {format_params(t.params)} -> "
+                                   f"{self.objective.metric} {format_value(t.value)} ({epochs}, "
+                                   f"{format_seconds(t.seconds)})", highlight=False)
 
     def render(self) -> Group:
         table = Table(title=f"search [bold]{self.name}[/]: {self.objective.direction} {self.objective.metric}",

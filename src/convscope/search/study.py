@@ -118,6 +118,10 @@ def make_sampler(search: SearchConfig, space: dict[str, dict[str, Any]], *, seed
                  trial_number: int) -> optuna.samplers.BaseSampler:
     """The sampler that picks trial ``trial_number``'s values.
 
+    Random search over a space of lists only draws without replacement (the grid in a seeded random
+    order): with replacement, a 24-point space sampled 24 times repeats about a third of its trials,
+    and a repeat trains the identical model again.
+
     A fresh sampler per trial, seeded from (seed, trial number), makes the sequence of sampled params
     a function of the config alone: a resumed search draws what an uninterrupted one would have, and
     parallel workers never replay one another's random stream. TPE still models every finished trial
@@ -134,8 +138,9 @@ def make_sampler(search: SearchConfig, space: dict[str, dict[str, Any]], *, seed
         >>> sampler = make_sampler(SearchConfig(strategy="tpe"), {"lr": {"uniform": [0, 1]}}, seed=0,
         ...                        trial_number=0)
     """
-    if search.strategy == "grid":
-        # the grid's visiting order is shuffled once by the seed; trial n then takes grid point n
+    if search.strategy == "grid" or (search.strategy == "random" and _all_lists(space)):
+        # the grid's visiting order is shuffled once by the seed and trial n takes point n: on a space of
+        # lists that is also random sampling without replacement, which never spends a trial on a repeat
         return ConvscopeGridSampler(grid_values(space), seed=seed)
     per_trial = trial_seed(seed, trial_number)
     if search.strategy == "random":
@@ -149,8 +154,15 @@ def budget(search: SearchConfig, space: dict[str, dict[str, Any]]) -> tuple[int,
 
     Grid: the full product of the listed values; ``trials`` smaller than that runs only the first
     ``trials`` points of the seed-shuffled grid (a random subset of the grid), and says so.
-    Random / TPE: ``trials``, which is required.
+    Random / TPE: ``trials``, which is required; a random search over lists only (drawn without
+    replacement) runs at most every combination once.
     """
+    if search.strategy == "random" and search.trials is not None and _all_lists(space):
+        size = grid_size(space)
+        if search.trials > size:
+            return size, (f"the space has {size} combinations; a random search draws each at most once, "
+                          f"so it runs {size} trials, not {search.trials}")
+        return search.trials, None
     if search.strategy == "grid":
         size = grid_size(space)
         if search.trials is not None and search.trials < size:
@@ -161,6 +173,14 @@ def budget(search: SearchConfig, space: dict[str, dict[str, Any]]) -> tuple[int,
         raise ConfigError(f"search.trials: a {search.strategy} search needs a number of trials",
                           hint="e.g. search: {strategy: " + search.strategy + ", trials: 20}")
     return search.trials, None
+
+
+def _all_lists(space: dict[str, dict[str, Any]]) -> bool:
+    try:
+        grid_values(space)
+    except ConfigError:
+        return False
+    return True
 
 
 # -- pruner -----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
@@ -107,6 +108,124 @@ def match_state_layout(optimizer: torch.optim.Optimizer) -> None:
             for key, value in state.items():
                 if isinstance(value, torch.Tensor) and value.shape == p.shape and value.stride() != p.stride():
                     state[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
+
+
+# -- 1D models as NHWC images --------------------------------------------------------------------
+
+# Modules that compute the same on (N, C, 1, L) as on (N, C, L): element-wise, or acting on dim 1 or the
+# last dim only. A Linear acts on the last dim, so it only ever sees what it saw before, plus a size-1 dim.
+SHAPE_AGNOSTIC = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Identity,
+                  nn.Dropout, nn.Linear)
+
+
+def _convertible(module: nn.Module) -> bool:
+    from convscope.models.build import ConvNet
+    from convscope.models.layers import GlobalAvgPool, GlobalMaxPool
+
+    kind = type(module)
+    if kind in (nn.Sequential, ConvNet, GlobalAvgPool, GlobalMaxPool) or isinstance(module, SHAPE_AGNOSTIC):
+        return True
+    if kind is nn.Flatten:
+        return module.start_dim == 1 and module.end_dim == -1
+    if kind is nn.Conv1d:
+        return module.padding_mode == "zeros"
+    return kind in (nn.BatchNorm1d, nn.MaxPool1d, nn.AvgPool1d)
+
+
+def signals_as_images(model: nn.Module) -> nn.Module | None:
+    """A twin of a 1D model that runs its layers as 2D ones on ``(N, C, 1, L)`` in channels_last, or None.
+
+    PyTorch's CPU kernels for 1D convolution, batchnorm and pooling work in ``(N, C, L)`` order, and for
+    batchnorm that order is several times slower than the NHWC kernels oneDNN has for 2D (docs/performance.md).
+    A signal is an image of height 1, so the twin reshapes the input once and calls each 1D layer's
+    weights through its 2D function. It shares every parameter, buffer and activation module with
+    ``model`` (gradients, running statistics and hooks land where they always do) and computes the same
+    function up to float rounding.
+
+    Only models made of layers known to behave identically are converted (convs with zero padding,
+    batchnorm, max/avg pooling, activations, dropout, flatten, dense, global pools, ``nn.Sequential``);
+    for anything else (Keras-'same' or causal convs, blocks with their own ``forward``) this returns None.
+    """
+    modules = list(model.modules())
+    if not any(type(m) is nn.Conv1d for m in modules) or not all(_convertible(m) for m in modules):
+        return None
+    return _AsImages(_twin_2d(model))
+
+
+class _AsImages(nn.Module):
+    def __init__(self, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, L)
+        out = self.body(x.unsqueeze(2).contiguous(memory_format=torch.channels_last))  # (N, C, 1, L) in
+        return out.squeeze(2) if out.dim() == 4 else out  # (N, K) after a global pool or flatten
+
+
+def _twin_2d(module: nn.Module) -> nn.Module:
+    kind = type(module)
+    if kind is nn.Conv1d:
+        return _Conv1dAs2d(module)
+    if kind is nn.BatchNorm1d:
+        return _BatchNorm1dAs2d(module)
+    if kind in (nn.MaxPool1d, nn.AvgPool1d):
+        return _Pool1dAs2d(module)
+    if not module._modules:
+        return module  # shape-agnostic leaf: shared, hooks included
+    twin = copy.copy(module)
+    twin.__dict__["_modules"] = {name: _twin_2d(child) for name, child in module._modules.items()}
+    return twin
+
+
+class _Conv1dAs2d(nn.Module):
+    """A Conv1d's own weights as a ``(1, k)`` Conv2d; gradients flow to ``conv.weight`` through a view."""
+
+    def __init__(self, conv: nn.Conv1d) -> None:
+        super().__init__()
+        self.__dict__["conv"] = conv  # not a submodule: the twin must not own (or re-register) shared layers
+        padding = conv.padding if isinstance(conv.padding, str) else (0, conv.padding[0])
+        self.args = dict(stride=(1, conv.stride[0]), padding=padding, dilation=(1, conv.dilation[0]),
+                         groups=conv.groups)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, 1, L)
+        weight = self.conv.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # (C', C, 1, k)
+        return F.conv2d(x, weight, self.conv.bias, **self.args)  # (N, C', 1, L')
+
+
+class _BatchNorm1dAs2d(nn.Module):
+    """``nn.BatchNorm1d.forward`` on ``(N, C, 1, L)``: the same statistics, buffers and momentum rule."""
+
+    def __init__(self, norm: nn.BatchNorm1d) -> None:
+        super().__init__()
+        self.__dict__["norm"] = norm
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bn = self.norm
+        momentum = 0.0 if bn.momentum is None else bn.momentum
+        if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
+            bn.num_batches_tracked.add_(1)
+            momentum = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+        use_batch_stats = bn.training or bn.running_mean is None
+        keep_running = not bn.training or bn.track_running_stats
+        return F.batch_norm(x, bn.running_mean if keep_running else None, bn.running_var if keep_running else None,
+                            bn.weight, bn.bias, use_batch_stats, momentum, bn.eps)
+
+
+class _Pool1dAs2d(nn.Module):
+    def __init__(self, pool: nn.MaxPool1d | nn.AvgPool1d) -> None:
+        super().__init__()
+        first = lambda v: v[0] if isinstance(v, tuple) else v  # noqa: E731
+        self.args: dict = dict(kernel_size=(1, first(pool.kernel_size)), stride=(1, first(pool.stride)),
+                               padding=(0, first(pool.padding)), ceil_mode=pool.ceil_mode)
+        if isinstance(pool, nn.MaxPool1d):
+            self.fn = F.max_pool2d
+            self.args["dilation"] = (1, first(pool.dilation))
+        else:
+            self.fn = F.avg_pool2d
+            self.args["count_include_pad"] = pool.count_include_pad
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x, **self.args)
 
 
 # -- precision ----------------------------------------------------------------------------------

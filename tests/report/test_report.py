@@ -1,0 +1,77 @@
+"""Run and search reports: one self-contained HTML file, escaped, with every picture embedded."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from typer.testing import CliRunner
+
+from convscope.cli import app
+from convscope.report import compare
+
+
+def _images(page: str) -> list[str]:
+    return re.findall(r'<img src="([^"]*)"', page)
+
+
+def test_run_report_is_self_contained_and_escaped(reported_run, run_page):
+    assert run_page == reported_run.dir / "report.html"
+    page = run_page.read_text()
+    srcs = _images(page)
+    assert len(srcs) >= 10 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "http://" not in page and "https://" not in page  # works offline: nothing fetched
+    assert "<script>alert" not in page and "digits &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co" in page
+    for section in ("overview", "verdicts", "curves", "health", "model", "learned", "looks", "errors", "history",
+                    "config"):
+        assert f'<section id="{section}">' in page
+    for picture in ("kernels-conv1", "filters-conv1", "features-conv1", "occlusion-0", "gradcam-0", "confusion",
+                    "top-losses", "correlation"):
+        assert f'alt="{picture}"' in page
+    assert "Conv2d" in page and "1,234" not in page  # the model summary table is there
+
+
+def test_run_report_lists_the_verdicts(reported_run, run_page):
+    page = run_page.read_text()
+    verdicts = reported_run.info["diagnosis"]
+    if verdicts:
+        assert all(html.escape(v["text"]).replace("&quot;", "&#34;").replace("&#x27;", "&#39;") in page
+                   for v in verdicts)
+    else:
+        assert "No problems found" in page
+
+
+def test_search_report_has_leaderboard_charts_and_the_best_runs_report(small_search, search_page, report_home):
+    path = search_page
+    assert path == report_home / "searches" / f"{small_search}.html"
+    page = path.read_text()
+    assert len(re.findall(r"<tr class=\"", page)) == 4  # one leaderboard row per trial
+    assert page.count("pruned") >= 2 and "overfits" in page or "healthy" in page
+    link = re.search(r'<a href="([^"]+)" id="best-run-link">', page).group(1)
+    assert (path.parent / link).resolve().exists()
+    srcs = _images(page)
+    assert len(srcs) == 4 and all(s.startswith("data:image/png;base64,") for s in srcs)  # objective, parallel,
+    assert 'class="sortable"' in page                                                   # importance, curves
+
+
+def test_cli_report_and_compare(reported_run, small_search, report_home):
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", small_search, "--home", str(report_home)])
+    assert result.exit_code == 0 and f"{small_search}.html" in result.output
+    result = runner.invoke(app, ["report", "999", "--home", str(report_home)])
+    assert result.exit_code == 2 and "no run 999" in result.output
+    other = reported_run.id + 1  # the search's first trial
+    result = runner.invoke(app, ["compare", str(reported_run.id), str(other), "--home", str(report_home)],
+                           terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "train.optimizer.lr" in result.output and "test_accuracy" in result.output
+
+
+def test_compare_lists_only_what_differs(reported_run, small_search, report_home):
+    runs = [reported_run.id, reported_run.id + 1]
+    c = compare(runs, home=report_home)
+    keys = dict(c.differences)
+    assert {"name", "params.lr", "train.optimizer.lr", "train.epochs"} <= set(keys)
+    assert "train.batch_size" not in keys  # equal in both
+    assert c.curves.exists() and c.curves.suffix == ".png"
+    assert dict(c.metrics)["status"][0] == "completed"

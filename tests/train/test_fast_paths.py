@@ -1,0 +1,207 @@
+"""The fast paths give the plain path's results: channels_last, bf16 autocast, folded batchnorm, fused Adam."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+import convscope
+from convscope.config import TrainConfig
+from convscope.data.base import Dataset
+from convscope.models import build_model
+from convscope.train.fast_paths import fold_batchnorm, match_state_layout
+from convscope.train.trainer import Trainer
+
+
+def _numbers(history):
+    return [{k: v for k, v in row.items() if k not in ("seconds", "health")} for row in history]
+
+
+def _close(a, b, *, rel):
+    assert len(a) == len(b)
+    for row_a, row_b in zip(_numbers(a), _numbers(b), strict=True):
+        assert row_a.keys() == row_b.keys()
+        for key in row_a:
+            assert row_a[key] == pytest.approx(row_b[key], rel=rel, abs=rel), key
+
+
+def _signals(n: int = 192, channels: int = 2, length: int = 64) -> Dataset:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, channels, length, generator=g)  # (N, C, L)
+    y = (x[:, 0, : length // 2].mean(dim=1) > 0).long()
+    return Dataset(x[:128], y[:128], x[128:160], y[128:160], x[160:], y[160:], ["neg", "pos"], name="signals")
+
+
+BN_NET_2D = [
+    {"conv": {"filters": 6, "kernel": 3, "padding": "same", "batchnorm": True, "activation": "relu"}},
+    {"maxpool": 2},
+    {"conv": {"filters": 8, "kernel": 3, "batchnorm": True, "activation": "relu"}},
+    "flatten",
+    {"dense": {"units": 16, "batchnorm": True, "activation": "relu"}},
+    {"dense": {"units": 10, "activation": "softmax"}},
+]
+
+
+def _fit(cfg_dict, **train) -> tuple[Trainer, float]:
+    """Train ``cfg_dict`` with ``train`` overrides; the trainer and its test accuracy (no store, no plots)."""
+    from convscope.api import prepare
+    from convscope.config import load_config
+
+    cfg_dict = copy.deepcopy(cfg_dict)
+    cfg_dict["train"].update(train)
+    cfg = load_config(cfg_dict)
+    data, model = prepare(cfg)
+    trainer = Trainer(model, data, cfg.train, seed=cfg.seed)
+    trainer.fit()
+    scores, _ = trainer.evaluate(data.x_test, data.y_test, prefix="test_")
+    return trainer, scores["test_accuracy"]
+
+
+def test_channels_last_trains_the_same_history_as_contiguous(digits_cfg):
+    digits_cfg["model"]["layers"] = BN_NET_2D
+    plain, plain_acc = _fit(digits_cfg, channels_last=False)
+    nhwc, nhwc_acc = _fit(digits_cfg, channels_last=True)
+    assert nhwc.channels_last and not plain.channels_last
+    _close(nhwc.history, plain.history, rel=1e-4)
+    assert nhwc_acc == pytest.approx(plain_acc, abs=0.01)
+
+
+def test_channels_last_auto_is_on_for_2d_convs_on_the_cpu_only(digits_cfg):
+    from convscope.api import prepare
+    from convscope.config import load_config
+
+    cfg = load_config(digits_cfg)
+    data, model = prepare(cfg)
+    assert Trainer(model, data, cfg.train, seed=0).channels_last  # auto, 2D convs, CPU
+    model = build_model([{"conv": {"filters": 4, "kernel": 3}}, "global_avg_pool", {"dense": 2}], (2, 64))
+    assert not Trainer(model, _signals(), TrainConfig(channels_last=True), seed=0).channels_last  # 1D: no NHWC
+
+
+def test_bf16_autocast_learns_as_well_as_float32_and_reproduces(digits_cfg):
+    fp32, fp32_acc = _fit(digits_cfg, precision="fp32", epochs=4)
+    bf16, bf16_acc = _fit(digits_cfg, precision="bf16", epochs=4)
+    again, _ = _fit(digits_cfg, precision="bf16", epochs=4)
+    assert _numbers(again.history) == _numbers(bf16.history)  # bf16 is as reproducible as float32
+    assert _numbers(bf16.history) != _numbers(fp32.history)  # the knob is really on
+    assert bf16.history[-1]["train_loss"] == pytest.approx(fp32.history[-1]["train_loss"], rel=0.15)
+    assert bf16_acc == pytest.approx(fp32_acc, abs=0.03)
+
+
+def test_predict_is_float32_whatever_precision_trained(digits_cfg):
+    from convscope.api import prepare
+
+    digits_cfg["train"].update(precision="bf16", epochs=2)
+    run = convscope.run(digits_cfg)
+    data, _ = prepare(run.config)
+    with torch.no_grad():
+        expected = run.model(data.x_test).argmax(1)  # the stored weights, reloaded into a plain float32 model
+    assert run.test_metrics["test_accuracy"] == pytest.approx(float((expected == data.y_test).float().mean()))
+
+
+def _trained_bn_net(spec, shape, steps: int = 5) -> nn.Module:
+    torch.manual_seed(0)
+    net = build_model(spec, shape)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for _ in range(steps):  # moves the running statistics and the affine parameters away from their init
+        loss = net(torch.randn(16, *shape)).logsumexp(dim=1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return net.eval()
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (2, 64)])
+def test_folded_batchnorm_matches_unfolded_up_to_float_error(shape):
+    spec = BN_NET_2D if len(shape) == 3 else [
+        {"repeat": 2, "layers": [
+            {"conv": {"filters": 6, "kernel": 7, "padding": "same", "batchnorm": True, "activation": "relu"}},
+            {"maxpool": 2}]},
+        "global_avg_pool", {"dense": {"units": 3, "activation": "softmax"}}]
+    net = _trained_bn_net(spec, shape)
+    before = copy.deepcopy(net.state_dict())
+    folded = fold_batchnorm(net)
+    x = torch.randn(32, *shape)
+    with torch.no_grad():
+        assert torch.allclose(folded(x), net(x), atol=1e-5, rtol=1e-4)
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in folded.modules())
+    for key, value in net.state_dict().items():  # the original is untouched
+        assert torch.equal(value, before[key])
+
+
+def test_folded_network_shares_activations_so_their_hooks_fire():
+    net = _trained_bn_net(BN_NET_2D, (1, 8, 8))
+    seen = []
+    net.layers.relu1.register_forward_hook(lambda module, inputs, output: seen.append(output.shape))
+    with torch.no_grad():
+        fold_batchnorm(net)(torch.randn(4, 1, 8, 8))
+    assert seen == [torch.Size([4, 6, 8, 8])]
+
+
+def test_fold_refuses_a_model_in_training_mode():
+    with pytest.raises(ValueError, match="eval"):
+        fold_batchnorm(build_model(BN_NET_2D, (1, 8, 8)))
+
+
+def test_trainer_predict_equals_the_plain_eval_forward():
+    net = _trained_bn_net(BN_NET_2D, (1, 8, 8))
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.rand(64, 1, 8, 8, generator=g), torch.randint(0, 10, (64,), generator=g)
+    data = Dataset(x, y, x, y, None, None, [str(i) for i in range(10)], name="t")
+    with torch.no_grad():
+        expected = net(x)
+    trainer = Trainer(net, data, TrainConfig(eval_batch_size=24), seed=0)  # chunks of 24, channels_last, folded
+    logits, prob = trainer.predict(x)
+    assert torch.allclose(logits, expected, atol=1e-5, rtol=1e-4)
+    assert torch.allclose(prob.sum(dim=1), torch.ones(64))
+
+
+def test_one_dimensional_bn_net_trains_and_predicts_like_the_plain_model():
+    data = _signals()
+    spec = [{"conv": {"filters": 4, "kernel": 5, "padding": "same", "batchnorm": True, "activation": "relu"}},
+            {"maxpool": 2}, "global_avg_pool", {"dense": {"units": 2, "activation": "softmax"}}]
+    torch.manual_seed(0)
+    trainer = Trainer(build_model(spec, (2, 64)), data, TrainConfig(epochs=3, batch_size=32), seed=0)
+    history = trainer.fit()
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    trainer.model.eval()
+    with torch.no_grad():
+        expected = trainer.model(data.x_val)
+    assert torch.allclose(trainer.predict(data.x_val)[0], expected, atol=1e-5, rtol=1e-4)
+
+
+def test_resumed_channels_last_training_matches_an_uninterrupted_one(digits_cfg, tmp_path):
+    from convscope.api import prepare
+    from convscope.config import load_config
+
+    digits_cfg["model"]["layers"] = BN_NET_2D
+    cfg = load_config(digits_cfg)
+
+    def trainer():
+        data, model = prepare(cfg)
+        return Trainer(model, data, cfg.train, seed=cfg.seed)
+
+    whole = trainer()
+    whole.fit()
+    first = trainer()
+    first.cfg = cfg.train.model_copy(update={"epochs": 1})
+    first.fit()
+    first.save_state(tmp_path / "state.safetensors", epoch=1)
+    second = trainer()
+    second.load_state(tmp_path / "state.safetensors")
+    assert second.channels_last
+    second.fit()
+    assert _numbers(second.history) == _numbers(whole.history)
+
+
+def test_match_state_layout_gives_moments_their_parameters_strides():
+    p = nn.Parameter(torch.randn(4, 3, 2, 2).contiguous(memory_format=torch.channels_last))
+    opt = torch.optim.Adam([p], fused=True)
+    p.grad = torch.ones_like(p)
+    opt.step()
+    opt.state[p]["exp_avg"] = opt.state[p]["exp_avg"].contiguous()  # as a checkpoint loads it
+    match_state_layout(opt)
+    assert opt.state[p]["exp_avg"].stride() == p.stride()
+    assert torch.equal(opt.state[p]["exp_avg"], torch.full_like(p, 0.1))
