@@ -411,6 +411,8 @@ def look_cmd(
                                                                     "instead of a validation sample.")] = None,
     layer: Annotated[str | None, typer.Option("--layer", help="Only this conv layer (kernels, features, "
                                                               "filters, gradcam).")] = None,
+    count: Annotated[int | None, typer.Option("--count", min=1, help="Samples from --index on, one row each "
+                                                                     "(occlusion, gradcam).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the PNGs (default: the run's folder).")] = None,
     home: HomeOption = None,
 ) -> None:
@@ -419,7 +421,7 @@ def look_cmd(
     from convscope.inspect.look import look
 
     run = load_run(run_id, home=home)
-    paths = look(run, what, out, index=index, input_path=input_path, layer=layer)
+    paths = look(run, what, out, index=index, input_path=input_path, layer=layer, count=count)
     if not paths:
         console.print(f"[yellow]nothing to draw:[/] {what} does not apply to run {run.id}")
     for path in paths:

@@ -62,5 +62,6 @@ def test_run_report_renders_in_chromium(run_page, tmp_path):
 
 
 def test_search_report_renders_in_chromium(search_page, tmp_path):
-    dom = _check(search_page, tmp_path, elements=["leaderboard-table", "best-run-link", "objective", "params", "curves"])
+    dom = _check(search_page, tmp_path,
+                 elements=["leaderboard-table", "best-run-link", "objective", "params", "curves"])
     assert dom.count("<tr class=") == 4

@@ -278,8 +278,8 @@ def _gradient_verdicts(series: dict[str, list[tuple[int, dict]]]) -> list[Verdic
         worst = max(huge, key=huge.__getitem__)
         out.append(Verdict(
             "exploding_gradients", "error",
-            f"exploding gradients: median weight-gradient norm {', '.join(f'{_num(g)} at {n}' for n, g in huge.items())}"
-            f" (healthy layers stay below about 10): lower the learning rate, clip gradients, or use a smaller init "
+            f"exploding gradients: median weight-gradient norm "
+            f"{', '.join(f'{_num(g)} at {n}' for n, g in huge.items())} (healthy layers stay below about 10): lower the learning rate, clip gradients, or use a smaller init "
             f"or batchnorm", f"exploding gradient at {worst}", layer=worst, data={"grad_norms": huge}))
         return out
 

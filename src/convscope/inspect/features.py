@@ -47,7 +47,7 @@ def draw_features(x: np.ndarray, maps: np.ndarray, *, title: str, max_channels: 
     maps = maps[:max_channels]
     low, high = float(maps.min()), float(maps.max())
     if maps.ndim == 2:  # (C, L): a signal layer
-        fig, (top, bottom) = plt.subplots(2, 1, layout="constrained", figsize=(8, 1.6 + 0.12 * len(maps) + 1.2), sharex=False,
+        fig, (top, bottom) = plt.subplots(2, 1, layout="constrained", figsize=(8, 2.8 + 0.12 * len(maps)),
                                           gridspec_kw={"height_ratios": [1, max(1.5, 0.12 * len(maps))]})
         draw_sample(top, x, title="input")
         image = bottom.imshow(maps, aspect="auto", cmap="magma", vmin=low, vmax=high, interpolation="nearest",
@@ -57,7 +57,8 @@ def draw_features(x: np.ndarray, maps: np.ndarray, *, title: str, max_channels: 
         fig.colorbar(image, ax=bottom, label="activation", pad=0.01)
     else:  # (C, H, W)
         rows, cols = grid(len(maps) + 1)
-        fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.45 * cols + 0.8, 1.45 * rows + 0.6), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.45 * cols + 0.8, 1.45 * rows + 0.6),
+                                 squeeze=False)
         draw_sample(axes.flat[0], x, title="input")
         for i, ax in enumerate(list(axes.flat)[1:]):
             if i >= len(maps):

@@ -72,7 +72,8 @@ def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
     signal = g.weights.ndim == 3
     if inn == 1:
         rows, cols = grid(out)
-        fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.5 * cols + 0.8, 1.45 * rows + 0.7), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.5 * cols + 0.8, 1.45 * rows + 0.7),
+                                 squeeze=False)
         for i, ax in enumerate(axes.flat):
             if i >= out:
                 ax.axis("off")
@@ -97,7 +98,8 @@ def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
             fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
     elif signal:
         rows, cols = grid(out, max_cols=6)
-        fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.9 * cols + 0.8, 1.6 * rows + 0.8), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.9 * cols + 0.8, 1.6 * rows + 0.8),
+                                 squeeze=False)
         for i, ax in enumerate(axes.flat):
             if i >= out:
                 ax.axis("off")
@@ -119,7 +121,8 @@ def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
             for i in range(inn):
                 mosaic[o * (kh + 1):o * (kh + 1) + kh, i * (kw + 1):i * (kw + 1) + kw] = g.weights[o, i]
         cell = 0.32 * max(kh, kw) / 3
-        fig, ax = plt.subplots(layout="constrained", figsize=(min(14, cell * inn * 1.2 + 2.2), min(30, cell * out + 1.2)))
+        size = (min(14, cell * inn * 1.2 + 2.2), min(30, cell * out + 1.2))
+        fig, ax = plt.subplots(layout="constrained", figsize=size)
         cmap = plt.get_cmap(SIGNED_CMAP).with_extremes(bad="white")
         image = ax.imshow(mosaic, cmap=cmap, vmin=g.vmin, vmax=g.vmax, interpolation="nearest")
         ax.set_xticks([i * (kw + 1) + (kw - 1) / 2 for i in range(inn)], [str(i) for i in range(inn)], fontsize=7)

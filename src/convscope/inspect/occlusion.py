@@ -116,7 +116,8 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int, *, layer: str | Non
         raise ConvscopeError("Grad-CAM needs a conv layer; this model has none")
     chosen = [m for m in modules if m[0] == layer] if layer else modules[-1:]
     if not chosen:
-        raise ConvscopeError(f"--layer {layer}: not a conv layer", hint=f"conv layers: {', '.join(n for n, _ in modules)}")
+        raise ConvscopeError(f"--layer {layer}: not a conv layer",
+                             hint=f"conv layers: {', '.join(n for n, _ in modules)}")
     name, module = chosen[0]
     kept: dict[str, torch.Tensor] = {}
     hook = module.register_forward_hook(lambda _m, _a, out: kept.__setitem__("maps", out))
@@ -151,7 +152,9 @@ def _overlay(ax: plt.Axes, x: np.ndarray, heat: np.ndarray, *, cmap: str, vmin: 
     return image
 
 
-def _samples(run: Run, index: int, count: int, input_path: str | Path | None) -> list[tuple[int | None, torch.Tensor, int | None]]:
+def _samples(run: Run, index: int, count: int,
+             input_path: str | Path | None) -> list[tuple[int | None, torch.Tensor, int | None]]:
+    """(validation index or None, sample (1, C, ...), label or None) for each row of the figure."""
     if input_path is not None:
         x, _ = pick_sample(run, path=input_path)
         return [(None, x, None)]
@@ -180,8 +183,8 @@ def look_occlusion(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, i
     signal = len(data.input_shape) == 2
     baseline = 0.0 if signal else float(data.x_train.mean())  # zeroed window / the data's mean grey
     rows = _samples(run, index, count, input_path)
-    fig, axes = plt.subplots(len(rows), 1 if signal else 2, layout="constrained", figsize=(7.5 if signal else 5.2, 2.2 * len(rows) + 0.5),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(rows), 1 if signal else 2, layout="constrained", squeeze=False,
+                             figsize=(7.5 if signal else 5.2, 2.2 * len(rows) + 0.5))
     for r, (i, x, y) in enumerate(rows):
         target = _target(model, x, y)
         occ = occlusion_map(model, x, target, window=(window,) * (x.dim() - 2) if window else None,
@@ -212,8 +215,8 @@ def look_gradcam(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, inp
     model = run.model
     signal = len(run_data(run).input_shape) == 2
     rows = _samples(run, index, count, input_path)
-    fig, axes = plt.subplots(len(rows), 1 if signal else 2, layout="constrained", figsize=(7.5 if signal else 5.2, 2.2 * len(rows) + 0.5),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(rows), 1 if signal else 2, layout="constrained", squeeze=False,
+                             figsize=(7.5 if signal else 5.2, 2.2 * len(rows) + 0.5))
     used = layer
     for r, (i, x, y) in enumerate(rows):
         target = _target(model, x, y)

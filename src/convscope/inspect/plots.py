@@ -44,7 +44,8 @@ def look_confusion(run: Run, out_dir: Path) -> list[Path]:
     names = [class_name(run, i) for i in range(k)]
     size = 2.2 + 0.42 * k
     fig, axes = plt.subplots(1, 2, layout="constrained", figsize=(2 * size + 1.2, size))
-    for ax, matrix, title, fmt in ((axes[0], counts, "counts", "d"), (axes[1], rates, "normalized by true class", ".2f")):
+    panels = ((axes[0], counts, "counts", "d"), (axes[1], rates, "normalized by true class", ".2f"))
+    for ax, matrix, title, fmt in panels:
         image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=matrix.max() or 1)
         for i in range(k):
             for j in range(k):
@@ -189,8 +190,9 @@ def plot_overlay(curves: Sequence[Curve], path: str | Path, *, title: str = "", 
             values = [row.get(f"val_{name}", math.nan) for row in c.history]
             if not any(isinstance(v, float | int) and math.isfinite(v) for v in values):
                 continue
-            ax.plot(epochs, values, color=color, linewidth=width, alpha=alpha, marker="o" if len(epochs) < 12 else None,
-                    markersize=2.5, label=None if (many and not c.highlight) else c.label, zorder=3 if c.highlight else 2)
+            ax.plot(epochs, values, color=color, linewidth=width, alpha=alpha, markersize=2.5,
+                    marker="o" if len(epochs) < 12 else None, zorder=3 if c.highlight else 2,
+                    label=None if (many and not c.highlight) else c.label)
             if train:
                 ax.plot(epochs, [row.get(f"train_{name}", math.nan) for row in c.history], color=color,
                         linewidth=width * 0.8, alpha=alpha * 0.7, linestyle="--")

@@ -42,11 +42,13 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("convscope.report", "templ
 PICTURES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     ("learned", "What it learned",
      "The first-layer kernels and deeper filters, and the patterns that excite the last conv layer most.",
-     [("kernels", "Kernels: red weights add, blue subtract; one color scale per layer, centred on zero, so a pale kernel is "
-                  "a weak one. PyTorch convolution is cross-correlation: the kernel meets the input as drawn, not flipped."),
+     [("kernels", "Kernels: red weights add, blue subtract; one color scale per layer, centred on zero, so a pale "
+                  "kernel is a weak one. PyTorch convolution is cross-correlation: the kernel meets the input as "
+                  "drawn, not flipped."),
       ("filters", "Filter patterns: the input each channel responds to most, found by gradient ascent from noise with "
                   "L2 and jitter regularization."),
-      ("features", "Feature maps: what each conv layer outputs for the first validation sample (after its activation).")]),
+      ("features", "Feature maps: what each conv layer outputs for the first validation sample (after its "
+                   "activation).")]),
     ("looks", "Where it looks",
      "Which parts of an input the prediction depends on, for the first validation samples.",
      [("occlusion", "Occlusion: red where hiding that part of the input (grey patch or zeroed window) lowers the "
@@ -119,9 +121,11 @@ def _cards(run: Run) -> list[dict[str, str]]:
         cards.append({"key": "best epoch", "value": str(run.best_epoch), "note": f"of {len(run.history)} trained"})
         for key in ("val_loss", "val_accuracy"):
             if key in best:
-                cards.append({"key": key.replace("_", " "), "value": _metric(key, best[key]), "note": "at the best epoch"})
+                cards.append({"key": key.replace("_", " "), "value": _metric(key, best[key]),
+                              "note": "at the best epoch"})
     seconds = sum(h.get("seconds", 0.0) for h in run.history)
-    cards.append({"key": "training time", "value": f"{seconds:.1f} s", "note": f"{seconds / max(len(run.history), 1):.2f} s per epoch"})
+    per_epoch = seconds / max(len(run.history), 1)
+    cards.append({"key": "training time", "value": f"{seconds:.1f} s", "note": f"{per_epoch:.2f} s per epoch"})
     return cards
 
 
