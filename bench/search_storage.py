@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=60, help="trials per worker")
     parser.add_argument("--epochs", type=int, default=9, help="reports (epochs) per trial")
     args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     print(f"{args.workers} processes x {args.trials} trials x up to {args.epochs} reports + should_prune each")
     for kind in ("journal", "sqlite"):
         r = measure(kind, workers=args.workers, trials=args.trials, epochs=args.epochs)

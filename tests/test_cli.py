@@ -24,6 +24,7 @@ def test_run_runs_show_summary(tmp_path, digits_cfg):
     result = runner.invoke(app, ["run", str(path), "--set", "train.epochs=2"])
     assert result.exit_code == 0, result.output
     assert "test" in result.output and "stored in" in result.output
+    assert "report.html" in result.output and (tmp_path / "runs" / "runs" / "1" / "report.html").exists()
     listing = runner.invoke(app, ["runs"])
     assert listing.exit_code == 0 and "digits-cnn" in listing.output and "completed" in listing.output
     show = runner.invoke(app, ["show", "1"])

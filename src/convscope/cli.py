@@ -128,9 +128,10 @@ def run_cmd(
                                                        "(the seed notebook's ConvNet on MNIST).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set train.epochs=5")] = None,
     resume: Annotated[int | None, typer.Option("--resume", help="Continue an interrupted run by id.")] = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write the run's HTML report.")] = True,
     home: HomeOption = None,
 ) -> None:
-    """Train one model, store the run, print its test metrics."""
+    """Train one model, store the run, print its test metrics, write its HTML report."""
     from convscope.api import load_run, run
     from convscope.config import load_config
 
@@ -168,6 +169,10 @@ def run_cmd(
         shown = ", ".join(f"{k} {pct(v) if 'loss' not in k else fmt(v)}" for k, v in test.items())
         console.print(f"[bold green]test[/] (best-epoch weights): {shown}")
     console.print(f"stored in {result.dir} ({wall:.1f} s)")
+    if report and result.history:
+        from convscope.report import run_report
+
+        console.print(f"report: {run_report(result, home=home)}")
 
 
 @app.command("runs")

@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display here, and never one in CI
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def curve_metrics(history: list[dict]) -> list[str]:
@@ -32,6 +33,7 @@ def plot_curves(history: list[dict], path: str | Path, *, title: str = "", best_
             ax.axvline(best_epoch, color="grey", alpha=0.4, linewidth=1, label=f"best epoch {best_epoch}")
         ax.set_title(f"model {name}")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:

@@ -32,10 +32,13 @@ OVERFIT_MIN_EPOCHS_AFTER = 2
 # freshly initialised classifier starts -- or validation accuracy is within 2 points of chance.
 NOT_LEARNING_LOSS = 0.90
 CHANCE_MARGIN = 0.02
-# Underfitting: the model does not fit even its training data (train accuracy below 90%) and validation
-# is about as good (gap under 3 points), so more data or regularisation would not help; capacity would.
+# Underfitting: the model does not fit even its training data (train accuracy below 90%), validation
+# is about as good (gap under 3 points), and the train loss has flattened (the last epoch cut it by
+# less than 5%): more data or regularisation would not help; capacity would. A loss still falling
+# fast is a run stopped early ("still improving"), not a model too small.
 UNDERFIT_TRAIN_ACC = 0.90
 UNDERFIT_GAP = 0.03
+UNDERFIT_PLATEAU = 0.05
 # Still improving: the last epoch is the best and improved val loss by more than 2% on the one before.
 STILL_IMPROVING = 0.02
 # Divergence: the final train loss is 10% above the first epoch's (training made the model worse).
@@ -173,8 +176,9 @@ def _curve_verdicts(history: list[dict[str, Any]], *, num_classes: int, chance: 
         out.append(_overfitting(history, best, after, rise))
 
     train_acc = history[-1].get("train_accuracy")
+    flat = len(train) < 2 or train[-1] > (1 - UNDERFIT_PLATEAU) * train[-2]
     if (_finite(train_acc) and _finite(val_acc) and train_acc < UNDERFIT_TRAIN_ACC
-            and train_acc - val_acc < UNDERFIT_GAP):
+            and train_acc - val_acc < UNDERFIT_GAP and flat):
         out.append(Verdict(
             "underfitting", "warning",
             f"underfitting: final train accuracy {_pct(train_acc)} is barely above val {_pct(val_acc)}: the model "

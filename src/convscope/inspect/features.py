@@ -92,8 +92,8 @@ def look_features(run: Run, out_dir: Path, *, index: int = 0, input_path: str | 
     paths = []
     for name in [n for n in maps if n in chosen][:max_layers]:
         m = maps[name]
-        fig = draw_features(x[0].numpy(), m, title=f"run {run.id} {name}: {m.shape[0]} feature maps "
-                                                     f"{'×'.join(map(str, m.shape[1:]))} for {source}")
+        size = f"of length {m.shape[1]}" if m.ndim == 2 else "×".join(map(str, m.shape[1:]))
+        fig = draw_features(x[0].numpy(), m, title=f"run {run.id} {name}: {m.shape[0]} feature maps {size} for {source}")
         paths.append(save(fig, Path(out_dir) / f"features-{safe_name(name)}.png"))
     return paths
 

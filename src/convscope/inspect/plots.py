@@ -130,6 +130,11 @@ def top_losses(y: np.ndarray, prob: np.ndarray, *, threshold: float = 0.5, k: in
     return [TopLoss(int(i), int(y[i]), int(pred[i]), float(prob[i, pred[i]]), float(loss[i])) for i in worst]
 
 
+def _share(p: float) -> str:
+    """A probability as a percentage that does not round a small one to a misleading 0%."""
+    return f"{p:.0%}" if p >= 0.1 else f"{p:.1%}" if p >= 0.001 else "<0.1%"
+
+
 def look_top_losses(run: Run, out_dir: Path, *, k: int = 12) -> list[Path]:
     """``top-losses.png``: the validation samples the model is most confidently wrong on, as images or signals."""
     y, prob, threshold = _val_predictions(run)
@@ -146,7 +151,7 @@ def look_top_losses(run: Run, out_dir: Path, *, k: int = 12) -> list[Path]:
                              squeeze=False)
     for ax, item in zip(axes.flat, worst, strict=False):
         draw_sample(ax, x[item.index].numpy(),
-                    title=f"val {item.index}: true {class_name(run, item.true)} (p {math.exp(-item.loss):.0%})\n"
+                    title=f"val {item.index}: true {class_name(run, item.true)} (p {_share(math.exp(-item.loss))})\n"
                           f"said {class_name(run, item.predicted)} ({item.confidence:.0%})")
         if signal:
             ax.tick_params(labelsize=6)

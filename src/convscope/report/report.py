@@ -23,6 +23,7 @@ from typing import Any
 
 import jinja2
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -59,7 +60,8 @@ PICTURES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
      "Validation-set predictions with the best epoch's weights.",
      [("confusion", "Confusion matrix: rows are true classes, columns the predicted ones; the normalized panel shows "
                     "each class's recall on its diagonal."),
-      ("roc", "ROC: sensitivity against 1 - specificity as the threshold moves; the dot is the run's threshold."),
+      ("roc", "ROC: sensitivity against 1 - specificity as the decision threshold moves; for two classes the dot "
+              "is the run's threshold, for more each class is scored against the rest."),
       ("top-losses", "Top losses: the samples the model is most confidently wrong on -- often label noise, ambiguous "
                      "inputs, or a class the model confuses."),
       ("correlation", "Feature correlation of the penultimate layer, clustered: bright blocks are groups of redundant "
@@ -196,8 +198,10 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
             if not has_weights:
                 break
             options = {"count": occlusion_samples} if what in ("occlusion", "gradcam") else {}
-            for path in look(run, what, **options):
-                figures.append(_figure(path, title=what, caption=caption))
+            paths = look(run, what, **options)
+            for i, path in enumerate(paths):  # one caption per kind, under its last picture
+                last = i == len(paths) - 1
+                figures.append(_figure(path, title=what if last else "", caption=caption if last else ""))
         groups.append({"id": gid, "title": title, "lead": lead, "figures": figures})
     summary, summary_error = _summary(run) if has_weights else (None, "no stored weights")
     row = Store(run.home).run(run.id)
@@ -254,6 +258,7 @@ def _objective_figure(trials: list[dict[str, Any]], metric: str, maximize: bool,
     if xs:
         ax.step(xs, ys, where="post", color="C2", linewidth=1.5, label="best so far")
     ax.set_xlabel("trial")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -32,6 +32,7 @@ import torch
 import yaml
 from optuna.trial import TrialState
 
+from convscope import api
 from convscope.errors import ConvscopeError
 from convscope.search.space import suggest
 from convscope.search.study import (
@@ -164,8 +165,6 @@ class Worker:
 
     def run(self, trial: optuna.Trial, params: dict[str, Any], *, resume_run: int | None = None) -> str:
         """Train one trial (or continue its interrupted run) and tell Optuna; returns the run's status."""
-        from convscope import api
-
         search = self.setup.search
         callback = PruningCallback(trial, self.setup.objective, pruner=search.pruner, min_epochs=search.min_epochs)
         try:
@@ -201,10 +200,8 @@ class Worker:
             config_yaml = self.setup.trial_config(params).to_yaml()
         except ConvscopeError:
             config_yaml = yaml.safe_dump(raw, sort_keys=False)  # as written: `convscope show` then explains
-        from convscope.api import environment
-
         run_id = store.create_run(name=str(raw.get("name", "experiment")), config_yaml=config_yaml,
-                                  seed=self.setup.cfg.seed, env=environment(), search=self.spec.name,
+                                  seed=self.setup.cfg.seed, env=api.environment(), search=self.spec.name,
                                   trial=number, params=params)
         store.finish_run(run_id, status="failed", reason=reason)
         return run_id
