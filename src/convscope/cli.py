@@ -168,11 +168,11 @@ def run_cmd(
     if test:
         shown = ", ".join(f"{k} {pct(v) if 'loss' not in k else fmt(v)}" for k, v in test.items())
         console.print(f"[bold green]test[/] (best-epoch weights): {shown}")
-    console.print(f"stored in {result.dir} ({wall:.1f} s)")
+    console.print(f"stored in {result.dir} ({wall:.1f} s)", soft_wrap=True)
     if report and result.history:
         from convscope.report import run_report
 
-        console.print(f"report: {run_report(result, home=home)}")
+        console.print(f"report: {run_report(result, home=home)}", soft_wrap=True)
 
 
 @app.command("runs")
@@ -246,7 +246,7 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
     if run.history:
         path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",
                            best_epoch=run.best_epoch)
-        console.print(f"learning curves: {path}")
+        console.print(f"learning curves: {path}", soft_wrap=True)
         if open_:
             typer.launch(str(path))
 
