@@ -10,8 +10,12 @@ Target (issue 5): a pruned search within 1 point of the grid's best accuracy at 
 
     python bench/search_efficiency.py [--epochs 9] [--trials 24] [--workers 1] [--home DIR]
 
-Epoch counts are deterministic (same seed → same trials and pruning decisions with one worker);
-wall times depend on the machine and its load, so read them as ratios.
+With one worker the trials, their order and the pruning decisions follow from the seed and the
+trials' curves, so epoch counts repeat on one machine and build; wall times depend on the machine
+and its load, so read them as ratios. How much ASHA saves also depends on the order trials arrive
+in (the first trial to reach a rung is always promoted): replaying the grid's recorded curves
+through the same pruner in 50 shuffled orders gave 17-56% of the grid's epochs (median 31%), always
+within 1 point of its best.
 """
 
 from __future__ import annotations

@@ -122,9 +122,11 @@ class TrainConfig(_Strict):
     health: bool = True  # record per-layer gradient/activation statistics each epoch
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = Field(None, ge=1)  # torch intra-op threads; None: all cores
-    precision: Literal["fp32", "bf16"] = "fp32"
-    channels_last: bool | Literal["auto"] = "auto"
-    compile: bool = False  # torch.compile the model (slow start; for long runs)
+    # bf16: autocast convs/matmuls to bfloat16 (weights, optimizer, loss and evaluation stay float32);
+    # auto: bf16 for conv nets where the hardware has native bf16 (AMX, AVX-512 BF16, Ampere+), else fp32
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    channels_last: bool | Literal["auto"] = "auto"  # NHWC layout for conv nets (1D ones as 1-pixel-high images)
+    compile: bool = False  # torch.compile the training forward (10-25 s start; for long runs)
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
 
     @field_validator("metrics")

@@ -34,7 +34,10 @@ from convscope.train.fast_paths import (
     compile_model,
     configure_threads,
     fold_batchnorm,
+    has_2d_convs,
     match_state_layout,
+    resolve_precision,
+    signals_as_images,
     use_channels_last,
 )
 
@@ -100,9 +103,13 @@ class Trainer:
         self.device = pick_device(cfg.device)
         configure_threads(cfg.threads)
         self.model = model.to(self.device)
+        self.precision = resolve_precision(cfg.precision, self.model, self.device)  # "fp32" or "bf16"
         self.channels_last = use_channels_last(self.model, cfg.channels_last, self.device)
-        if self.channels_last:
-            self.model.to(memory_format=torch.channels_last)  # weights once; activations follow them
+        # a 1D model runs as 1-pixel-high images (a twin sharing its weights); a 2D one converts its weights
+        # once and the activations follow them
+        self._as_images = self.channels_last and not has_2d_convs(self.model)
+        if self.channels_last and not self._as_images:
+            self.model.to(memory_format=torch.channels_last)
         self.callbacks = list(callbacks)
         self.augment = augment
         self.generator = torch.Generator().manual_seed(seed)
@@ -126,9 +133,9 @@ class Trainer:
         self.y_val = data.y_val.to(self.device)
         self.class_weight = self._class_weight()
         self.optimizer = make_optimizer(self.model.parameters(), cfg.optimizer, device=self.device)
+        forward = self._fast(self.model)
         # the compiled graph trains; evaluation and callbacks keep the eager module (hooks fire there)
-        self._train_forward: Callable[[torch.Tensor], torch.Tensor] = (
-            compile_model(self.model) if cfg.compile else self.model)
+        self._train_forward: Callable[[torch.Tensor], torch.Tensor] = compile_model(forward) if cfg.compile else forward
         self.steps_per_epoch = math.ceil(len(self.y_train) / cfg.batch_size)
         self.scheduler, self.schedule_on = make_scheduler(cfg.schedule, self.optimizer, epochs=cfg.epochs,
                                                           steps_per_epoch=self.steps_per_epoch)
@@ -170,6 +177,11 @@ class Trainer:
             weights = torch.tensor(cw, dtype=torch.float32)
         return weights.to(self.device)
 
+    def _fast(self, model: nn.Module) -> nn.Module:
+        """``model``, or its twin that runs 1D layers as 2D NHWC ones when this trainer uses that path."""
+        twin = signals_as_images(model) if self._as_images else None
+        return twin if twin is not None else model
+
     def request_stop(self, status: str, reason: str) -> None:
         """Ask the loop to stop after this epoch with ``status`` (early_stopped, pruned, ...)."""
         if self.stop_status is None:
@@ -210,7 +222,7 @@ class Trainer:
         # every step writes its predictions here; they are compared with y_all once, after the loop
         pred_all = torch.empty(len(y_all), device=self.device,
                                dtype=torch.bool if self.binary_logit else torch.long)
-        precision = autocast(self.device, self.cfg.precision)
+        precision = autocast(self.device, self.precision)
         for start in range(0, len(y_all), bs):
             xb = x_all[start:start + bs]  # (B, C, ...) view, no copy
             yb = y_all[start:start + bs]
@@ -248,7 +260,7 @@ class Trainer:
         stored float32 weights (what ``Run.model`` reloads) up to float rounding, whatever precision trained.
         """
         self.model.eval()
-        net = fold_batchnorm(self.model)
+        net = self._fast(fold_batchnorm(self.model))
         logits = []
         for start in range(0, len(x), self.cfg.eval_batch_size):
             xb = as_layout(x[start:start + self.cfg.eval_batch_size].to(self.device), self.channels_last)
