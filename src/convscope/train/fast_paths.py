@@ -190,9 +190,16 @@ class _Conv1dAs2d(nn.Module):
         self.args = dict(stride=(1, conv.stride[0]), padding=padding, dilation=(1, conv.dilation[0]),
                          groups=conv.groups)
 
+    @property
+    def weight(self) -> torch.Tensor:
+        return self.conv.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # (C', C, 1, k)
+
+    @property
+    def bias(self) -> torch.Tensor | None:
+        return self.conv.bias
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, 1, L)
-        weight = self.conv.weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)  # (C', C, 1, k)
-        return F.conv2d(x, weight, self.conv.bias, **self.args)  # (N, C', 1, L')
+        return F.conv2d(x, self.weight, self.bias, **self.args)  # (N, C', 1, L')
 
 
 class _BatchNorm1dAs2d(nn.Module):
@@ -332,6 +339,125 @@ def _keep_layout(fused: nn.Module, original: nn.Module) -> None:
                                     requires_grad=False)
 
 
+def fuse_for_inference(model: nn.Module) -> nn.Module:
+    """An inference twin of ``model`` (eval mode, no gradients) with two CPU kernels swapped for faster ones.
+
+    Evaluation on a CPU is memory-bound as much as compute-bound, so both changes save passes over the
+    activations (docs/performance.md):
+
+    - a 2D conv or dense directly followed by a ReLU runs as one oneDNN primitive with the ReLU as a
+      post-op, applied while the result is still in registers (TensorFlow's grappler does the same for
+      Keras' ``predict``); run it after :func:`fold_batchnorm`, so ``conv, batchnorm, relu`` fuses whole;
+    - a max pool whose stride is its size becomes the element-wise maximum of strided views of its input:
+      PyTorch's CPU max pool also writes an int64 index per output, which only the backward pass needs.
+
+    Only layers, ReLUs and pools without hooks are replaced (a hooked ReLU, such as the health monitor's
+    during the validation pass, must still see its input). The twin computes the same outputs up to float
+    rounding and shares every module it does not replace with ``model``.
+    """
+    if not hasattr(torch.ops.mkldnn, "_convolution_pointwise") or not torch.backends.mkldnn.is_available():
+        return model
+    return _inference_twin(model)
+
+
+def _inference_twin(module: nn.Module) -> nn.Module:
+    children = list(module._modules.items())
+    if not children:
+        return module
+    swapped = {name: child for name, child in children}
+    if isinstance(module, nn.Sequential):
+        for i, (name, child) in enumerate(children):
+            if _views_pool(child) is not None:
+                swapped[name] = _MaxPoolByViews(_views_pool(child))
+                continue
+            j = i + 1
+            while j < len(children) and type(children[j][1]) is nn.Identity:  # a folded batchnorm in between
+                j += 1
+            if j < len(children) and _relu_fusable(child, children[j][1]):
+                swapped[name] = _LayerReLU(child)
+                swapped[children[j][0]] = nn.Identity()
+    for name, child in children:
+        if swapped[name] is child and child is not None:
+            swapped[name] = _inference_twin(child)
+    if all(swapped[name] is child for name, child in children):
+        return module
+    twin = copy.copy(module)
+    twin.__dict__["_modules"] = swapped
+    return twin
+
+
+def _relu_fusable(layer: nn.Module | None, relu: nn.Module | None) -> bool:
+    if type(relu) is not nn.ReLU or layer is None or _has_hooks(relu) or _has_hooks(layer):
+        return False
+    kind = type(layer)
+    if kind is nn.Linear:
+        return layer.weight.device.type == "cpu"
+    if kind is nn.Conv2d:
+        ok = layer.padding_mode == "zeros" and not isinstance(layer.padding, str)
+        return ok and layer.weight.device.type == "cpu"
+    if kind is _Conv1dAs2d:
+        return not isinstance(layer.args["padding"], str) and layer.conv.weight.device.type == "cpu"
+    return False
+
+
+def _views_pool(pool: nn.Module | None) -> tuple[int, int] | None:
+    """The (height, width) window of a max pool that tiles its input (stride = size, no padding), else None."""
+    if pool is None or _has_hooks(pool):
+        return None
+    if type(pool) is nn.MaxPool2d:
+        pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+        size, stride = pair(pool.kernel_size), pair(pool.stride)
+        plain = pair(pool.padding) == (0, 0) and pair(pool.dilation) == (1, 1)
+        ok = plain and not pool.ceil_mode and not pool.return_indices
+    elif type(pool) is _Pool1dAs2d and pool.fn is F.max_pool2d:
+        size, stride = pool.args["kernel_size"], pool.args["stride"]
+        ok = pool.args["padding"] == (0, 0) and pool.args["dilation"] == (1, 1) and not pool.args["ceil_mode"]
+    else:
+        return None
+    return size if ok and size == stride and size[0] * size[1] <= 4 else None
+
+
+class _MaxPoolByViews(nn.Module):
+    """Max pool with stride = size as ``torch.maximum`` of the strided views (one per window cell)."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        super().__init__()
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W)
+        (kh, kw), (h, w) = self.size, (x.shape[2] // self.size[0], x.shape[3] // self.size[1])
+        out = None
+        for i in range(kh):
+            for j in range(kw):
+                cell = x[:, :, i:i + kh * h:kh, j:j + kw * w:kw]  # (N, C, H/kh, W/kw) view
+                out = cell if out is None else torch.maximum(out, cell)
+        return out
+
+
+class _LayerReLU(nn.Module):
+    """``relu(layer(x))`` as one oneDNN primitive (the ReLU is a post-op); in autocast's dtype when it is on."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.__dict__["layer"] = layer
+        if type(layer) is nn.Linear:
+            self.conv_args = None
+        else:
+            args = layer.args if type(layer) is _Conv1dAs2d else dict(
+                stride=layer.stride, padding=layer.padding, dilation=layer.dilation, groups=layer.groups)
+            self.conv_args = [list(args["padding"]), list(args["stride"]), list(args["dilation"]), args["groups"]]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight, bias = self.layer.weight, self.layer.bias
+        if torch.is_autocast_enabled("cpu"):  # the pointwise ops are not on autocast's lists: cast by hand
+            dtype = torch.get_autocast_dtype("cpu")
+            x, weight = x.to(dtype), weight.to(dtype)
+            bias = None if bias is None else bias.to(dtype)
+        if self.conv_args is None:
+            return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "relu", [], "")
+        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, *self.conv_args, "relu", [], "")
+
+
 # -- torch.compile --------------------------------------------------------------------------------
 
 
@@ -354,6 +480,7 @@ __all__ = [
     "compile_model",
     "configure_threads",
     "fold_batchnorm",
+    "fuse_for_inference",
     "has_2d_convs",
     "match_state_layout",
     "native_bf16",

@@ -34,6 +34,7 @@ from convscope.train.fast_paths import (
     compile_model,
     configure_threads,
     fold_batchnorm,
+    fuse_for_inference,
     has_2d_convs,
     match_state_layout,
     resolve_precision,
@@ -260,7 +261,7 @@ class Trainer:
         stored float32 weights (what ``Run.model`` reloads) up to float rounding, whatever precision trained.
         """
         self.model.eval()
-        net = self._fast(fold_batchnorm(self.model))
+        net = fuse_for_inference(self._fast(fold_batchnorm(self.model)))
         logits = []
         for start in range(0, len(x), self.cfg.eval_batch_size):
             xb = as_layout(x[start:start + self.cfg.eval_batch_size].to(self.device), self.channels_last)
