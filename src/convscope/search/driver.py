@@ -42,6 +42,7 @@ from convscope.search.local import LocalBackend, available_cores
 from convscope.search.study import Objective, SearchSetup, check_name, open_storage, open_study, storage_path
 from convscope.search.worker import ResumeTask, WorkerSpec, started, tell_run
 from convscope.store import Store
+from convscope.store.db import pid_alive
 
 # Fields a resumed search may change: how much to run and where, never what a trial is.
 RESUMABLE_CHANGES = ("search.trials", "search.workers", "search.backend", "search.threads_per_worker",
@@ -215,16 +216,6 @@ def _difference(old: Any, new: Any, path: str = "") -> str | None:
     return None if old == new else (path or "(the whole config)")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _wait_for_dead_runs(home: Path, name: str, timeout: float = 15.0) -> Store:
     """A store in which no run of the search is ``running`` any more.
 
@@ -375,7 +366,7 @@ def _resumed_config(store: Store, name: str, config: str | Path | dict | None,
     stored = store.search(name)
     info = stored["info"]
     if (stored["status"] == "running" and info.get("host") == socket.gethostname()
-            and info.get("pid") not in (None, os.getpid()) and _pid_alive(info["pid"])):
+            and info.get("pid") not in (None, os.getpid()) and pid_alive(info["pid"])):
         raise StoreError(f"search '{name}' is still running (process {info['pid']})",
                          hint="wait for it, or stop it, before resuming")
     old = yaml.safe_load(stored["config"])

@@ -86,7 +86,8 @@ def default_home() -> Path:
     return Path(os.environ.get("CONVSCOPE_HOME", "convscope-runs"))
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` exists on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -163,7 +164,7 @@ class Store:
     def _mark_interrupted(self) -> None:
         host = socket.gethostname()
         rows = self._conn.execute("SELECT id, pid, host FROM runs WHERE status='running'").fetchall()
-        dead = [r["id"] for r in rows if r["host"] == host and r["pid"] and not _pid_alive(r["pid"])]
+        dead = [r["id"] for r in rows if r["host"] == host and r["pid"] and not pid_alive(r["pid"])]
         if dead:
             with self._tx() as db:
                 db.executemany("UPDATE runs SET status='interrupted', reason=?, finished=? WHERE id=?",

@@ -238,6 +238,78 @@ class _Pool1dAs2d(nn.Module):
         return self.fn(x, **self.args)
 
 
+# -- single-channel convs as matmuls ----------------------------------------------------------------
+
+
+def window_convs(model: nn.Module) -> nn.Module:
+    """A twin of ``model`` whose convs over one input channel run as a matmul over the input's sliding windows.
+
+    The first conv of a grayscale image or one-lead signal net has a reduction of only ``kh x kw`` numbers
+    per output; oneDNN's direct kernels vectorise over input channels and run such a conv at 3-15 GFLOP/s.
+    Copying the windows once (im2col: ``(N * H' * W', kh * kw)``, small next to the output) and multiplying
+    by the ``(kh * kw, C')`` weight writes the output directly in NHWC order, about twice as fast forward
+    and backward (docs/performance.md). Applies on the CPU to 2D convs (and 1D ones run as images) with one
+    input channel, no dilation or groups and zero padding; shares parameters and everything else.
+    """
+    return _swap(model, lambda m: _WindowConv(m) if _window_convertible(m) else None)
+
+
+def _window_convertible(conv: nn.Module) -> bool:
+    if type(conv) is _Conv1dAs2d:
+        base, args = conv.conv, conv.args
+    elif type(conv) is nn.Conv2d and conv.padding_mode == "zeros":
+        base, args = conv, dict(padding=conv.padding, dilation=conv.dilation, groups=conv.groups)
+    else:
+        return False
+    return (base.in_channels == 1 and args["groups"] == 1 and not isinstance(args["padding"], str)
+            and all(d == 1 for d in args["dilation"]) and base.weight.device.type == "cpu"
+            and not _has_hooks(conv))
+
+
+def _swap(module: nn.Module, replace: Callable[[nn.Module], nn.Module | None]) -> nn.Module:
+    """A twin of ``module`` with each descendant ``m`` for which ``replace(m)`` is not None swapped for it."""
+    swapped = {}
+    for name, child in module._modules.items():
+        new = replace(child) if child is not None else None
+        swapped[name] = new if new is not None else (_swap(child, replace) if child is not None else None)
+    if all(swapped[name] is child for name, child in module._modules.items()):
+        return module
+    twin = copy.copy(module)
+    twin.__dict__["_modules"] = swapped
+    return twin
+
+
+class _WindowConv(nn.Module):
+    """A one-input-channel conv as ``windows @ weight``; with ``relu``, one oneDNN matmul with a ReLU post-op."""
+
+    def __init__(self, conv: nn.Module, *, relu: bool = False) -> None:
+        super().__init__()
+        base = conv.conv if type(conv) is _Conv1dAs2d else conv
+        self.__dict__["base"] = base  # the Conv1d/Conv2d holding the parameters (shared, not owned)
+        self.kernel = (1, base.kernel_size[0]) if base.weight.dim() == 3 else tuple(base.kernel_size)
+        args = conv.args if type(conv) is _Conv1dAs2d else dict(stride=conv.stride, padding=conv.padding)
+        self.stride, self.padding = tuple(args["stride"]), tuple(args["padding"])
+        self.relu = relu
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, H, W)
+        weight, bias = self.base.weight.reshape(self.base.out_channels, -1), self.base.bias  # (C', kh * kw)
+        if torch.is_autocast_enabled("cpu"):  # copy the windows in the matmul's dtype, not float32
+            x = x.to(torch.get_autocast_dtype("cpu"))
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        if ph or pw:
+            x = F.pad(x, (pw, pw, ph, ph))
+        windows = x.unfold(2, kh, sh).unfold(3, kw, sw)  # (N, 1, H', W', kh, kw), a view
+        n, _, h, w = windows.shape[:4]
+        cols = windows.reshape(n * h * w, kh * kw)  # the one copy
+        if self.relu:  # inference only (no autograd formula): cast by hand, as autocast would
+            weight = weight.to(cols.dtype)
+            bias = None if bias is None else bias.to(cols.dtype)
+            out = torch.ops.mkldnn._linear_pointwise(cols, weight, bias, "relu", [], "")
+        else:
+            out = F.linear(cols, weight, bias)  # (N * H' * W', C')
+        return out.view(n, h, w, -1).permute(0, 3, 1, 2)  # (N, C', H', W'), NHWC in memory
+
+
 # -- precision ----------------------------------------------------------------------------------
 
 
@@ -374,7 +446,10 @@ def _inference_twin(module: nn.Module) -> nn.Module:
             while j < len(children) and type(children[j][1]) is nn.Identity:  # a folded batchnorm in between
                 j += 1
             if j < len(children) and _relu_fusable(child, children[j][1]):
-                swapped[name] = _LayerReLU(child)
+                fused = copy.copy(child) if type(child) is _WindowConv else _LayerReLU(child)
+                if type(child) is _WindowConv:
+                    fused.relu = True
+                swapped[name] = fused
                 swapped[children[j][0]] = nn.Identity()
     for name, child in children:
         if swapped[name] is child and child is not None:
@@ -397,7 +472,7 @@ def _relu_fusable(layer: nn.Module | None, relu: nn.Module | None) -> bool:
         return ok and layer.weight.device.type == "cpu"
     if kind is _Conv1dAs2d:
         return not isinstance(layer.args["padding"], str) and layer.conv.weight.device.type == "cpu"
-    return False
+    return kind is _WindowConv and not layer.relu
 
 
 def _views_pool(pool: nn.Module | None) -> tuple[int, int] | None:
@@ -487,4 +562,5 @@ __all__ = [
     "resolve_precision",
     "signals_as_images",
     "use_channels_last",
+    "window_convs",
 ]
