@@ -25,7 +25,8 @@ def shared_cache(tmp_path_factory):
 
 def _smoke_overrides(raw: dict) -> list[str]:
     sets = ["train.epochs=1", "data.limit=400"]
-    if raw.get("train", {}).get("batch_size", 128) < 32:
+    batch = raw.get("train", {}).get("batch_size", 128)
+    if isinstance(batch, int) and batch < 32:
         sets.append("train.batch_size=32")  # Nielsen's mini-batch of 10 is slow for a smoke test
     return sets
 
