@@ -15,6 +15,8 @@ Inference: predict on ``--infer-samples`` samples at batch 1024 (convscope's ``T
     python bench/vs_keras.py                                  # all models, training + inference, 3 repeats
     python bench/vs_keras.py --models convnet8 --repeats 3    # a subset
     python bench/vs_keras.py --models convnet32 --train precision=fp32 --train channels_last=false
+    python bench/vs_keras.py --keras-jit '' --variant '' --variant precision=fp32 \
+        --variant precision=fp32,channels_last=false                        # the levers, convscope only
     python bench/vs_keras.py --accuracy --epochs 3 --seeds 0,1,2 --precisions fp32,bf16   # --epochs: total here
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -111,7 +114,7 @@ def convscope_worker(args: argparse.Namespace) -> dict[str, Any]:
     seconds = seconds[1:] or seconds  # epoch 1 is the warm-up
     out: dict[str, Any] = {
         "samples_per_s": len(y_train) / statistics.median(seconds), "macs": macs,
-        "precision": cfg.precision, "channels_last": trainer.channels_last, "threads": torch.get_num_threads()}
+        "precision": trainer.precision, "channels_last": trainer.channels_last, "threads": torch.get_num_threads()}
     if args.accuracy:
         scores, _ = trainer.evaluate(data.x_test, data.y_test, prefix="test_")  # last epoch's weights, as Keras
         out["test_accuracy"] = scores["test_accuracy"]
@@ -269,19 +272,23 @@ def throughput(args: argparse.Namespace, models: list[str], tmp: Path) -> None:
     peaks = [gemm_peak()]
     print(f"load average at start: {load_average()}   GEMM peak (4096^2 torch.mm): "
           f"fp32 {peaks[0]['fp32']:.0f} GFLOP/s, bf16 {peaks[0]['bf16']:.0f} GFLOP/s", flush=True)
+    # one convscope side per --variant (its TrainConfig overrides on top of --train), then the Keras sides
+    variants = {f"cs {v}" if v else "convscope": [*args.train, *filter(None, v.split(","))] for v in args.variants}
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for model in models:
         data = tmp / f"{model}.npz"
         write_data(MODELS[model]["data"], args.samples or MODELS[model]["samples"], data,
                    infer_samples=args.infer_samples, full=False)
-        sides = results[model] = {"convscope": []} | {f"keras-{jit}": [] for jit in args.keras_jit}
+        sides = results[model] = {side: [] for side in variants} | {f"keras-{jit}": [] for jit in args.keras_jit}
         for r in range(args.repeats):
             order = list(sides)
             if r % 2:  # alternate who goes first, so warming or cooling of the machine does not favour a side
                 order.reverse()
             for side in order:
-                kind, _, jit = side.partition("-")
-                row = run_worker(kind, args, model, data, jit=jit or "off")
+                if side in variants:
+                    row = run_worker("convscope", args, model, data, train=variants[side])
+                else:
+                    row = run_worker("keras", args, model, data, jit=side.removeprefix("keras-"))
                 sides[side].append(row)
                 infer = f", predict {row['infer_per_s']:.0f}/s" if "infer_per_s" in row else ""
                 print(f"  {model:9s} {side:11s} run {r + 1}: {row['samples_per_s']:8.0f} samples/s{infer}"
@@ -290,22 +297,24 @@ def throughput(args: argparse.Namespace, models: list[str], tmp: Path) -> None:
     peak = {k: max(p[k] for p in peaks) for k in ("fp32", "bf16")}
     print(f"\nGEMM peak, best of start and end: fp32 {peak['fp32']:.0f} GFLOP/s, bf16 {peak['bf16']:.0f} GFLOP/s; "
           f"load average at end: {load_average()}")
-    print(f"medians of {args.repeats} runs; Keras = the faster of XLA {'/'.join(args.keras_jit)}\n")
-    head = (f"{'model':10s} {'convscope/s':>11s} {'keras/s':>9s} {'ratio':>6s} {'GFLOP/s':>8s} {'%fp32pk':>8s} "
-            f"{'%bf16pk':>8s} {'predict cs/s':>12s} {'keras/s':>9s} {'ratio':>6s}  settings")
-    print(head)
+    print(f"medians of {args.repeats} runs; Keras = the faster of XLA {'/'.join(args.keras_jit) or '(not run)'}\n")
+    print(f"{'model':10s} {'convscope/s':>11s} {'keras/s':>9s} {'ratio':>6s} {'GFLOP/s':>8s} {'%fp32pk':>8s} "
+          f"{'%bf16pk':>8s} {'predict cs/s':>12s} {'keras/s':>9s} {'ratio':>6s}  settings")
     for model, sides in results.items():
-        ours = median_of(sides["convscope"], "samples_per_s")
-        keras = max(median_of(rows, "samples_per_s") for side, rows in sides.items() if side != "convscope")
-        flops = 6 * sides["convscope"][0]["macs"] * ours / 1e9
-        line = (f"{model:10s} {ours:11.0f} {keras:9.0f} {ours / keras:6.2f} {flops:8.1f} "
-                f"{100 * flops / peak['fp32']:7.1f}% {100 * flops / peak['bf16']:7.1f}%")
-        if args.infer:
-            ours_i = median_of(sides["convscope"], "infer_per_s")
-            keras_i = max(median_of(rows, "infer_per_s") for side, rows in sides.items() if side != "convscope")
-            line += f" {ours_i:12.0f} {keras_i:9.0f} {ours_i / keras_i:6.2f}"
-        first = sides["convscope"][0]
-        print(f"{line}  {first['precision']}, channels_last={first['channels_last']}, threads={first['threads']}")
+        keras_rows = [rows for side, rows in sides.items() if side not in variants]
+        keras = max((median_of(rows, "samples_per_s") for rows in keras_rows), default=math.nan)
+        keras_i = max((median_of(rows, "infer_per_s") or math.nan for rows in keras_rows), default=math.nan)
+        for side in variants:
+            ours = median_of(sides[side], "samples_per_s")
+            flops = 6 * sides[side][0]["macs"] * ours / 1e9
+            line = (f"{model:10s} {ours:11.0f} {keras:9.0f} {ours / keras:6.2f} {flops:8.1f} "
+                    f"{100 * flops / peak['fp32']:7.1f}% {100 * flops / peak['bf16']:7.1f}%")
+            if args.infer:
+                ours_i = median_of(sides[side], "infer_per_s")
+                line += f" {ours_i:12.0f} {keras_i:9.0f} {ours_i / keras_i:6.2f}"
+            first = sides[side][0]
+            print(f"{line}  {first['precision']}, channels_last={first['channels_last']}, threads={first['threads']}"
+                  f"{'  [' + side.removeprefix('cs ') + ']' if side != 'convscope' else ''}")
 
 
 def accuracy(args: argparse.Namespace, models: list[str], tmp: Path) -> None:
@@ -340,7 +349,11 @@ def main() -> None:
     parser.add_argument("--infer-samples", type=int, default=4096, help="1D net: signals for the predict timing")
     parser.add_argument("--infer-repeats", type=int, default=5)
     parser.add_argument("--no-infer", dest="infer", action="store_false", help="skip the predict timing")
-    parser.add_argument("--keras-jit", default="off,auto", help="Keras jit_compile modes to run: off, auto or both")
+    parser.add_argument("--keras-jit", default="off,auto",
+                        help="Keras jit_compile modes to run: off, auto, both, or '' for no Keras")
+    parser.add_argument("--variant", dest="variants", action="append", metavar="KEY=VALUE,...",
+                        help="a convscope side with these TrainConfig overrides (repeatable; '' = the defaults); "
+                             "e.g. --variant '' --variant precision=fp32 --variant precision=fp32,channels_last=false")
     parser.add_argument("--keras-python", default="/work/kvenv/bin/python")
     parser.add_argument("--train", action="append", default=[], metavar="KEY=VALUE",
                         help="convscope TrainConfig override, e.g. precision=fp32 or channels_last=false")
@@ -362,6 +375,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown model {unknown[0]!r}; known: {', '.join(MODELS)}")
     args.keras_jit = [j.strip() for j in args.keras_jit.split(",") if j.strip()]
+    args.variants = args.variants or [""]
     args.seeds = [int(s) for s in args.seeds.split(",")]
     args.precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
     if args.accuracy:

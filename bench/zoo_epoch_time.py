@@ -30,7 +30,7 @@ def main() -> None:
         data = ({"source": "builtin:ecg-synth"} if signal
                 else {"source": "mnist", "limit": args.samples})
         cfg = {"name": f"zoo-{name}", "data": data, "model": {"preset": name},
-               "train": {"epochs": 1, "batch_size": 128, "health": False}}
+               "train": {"epochs": 1, "batch_size": 128, "health": False, "threads": 1}}
         started = time.perf_counter()
         run = convscope.run(cfg)
         seconds = run.history[0]["seconds"]

@@ -72,6 +72,7 @@ def environment(trainer: Trainer | None = None) -> dict[str, Any]:
         "platform": platform.platform(),
         "device": str(trainer.device) if trainer else "cpu",
         "threads": torch.get_num_threads(),
+        "precision": trainer.precision if trainer else None,  # train.precision: auto, resolved on this machine
         "cpus": os.cpu_count(),
     }
 

@@ -242,28 +242,25 @@ class _Pool1dAs2d(nn.Module):
 
 
 def window_convs(model: nn.Module) -> nn.Module:
-    """A twin of ``model`` whose convs over one input channel run as a matmul over the input's sliding windows.
+    """A twin of ``model`` (run by :func:`signals_as_images`) whose 1D convs over one input channel are matmuls.
 
-    The first conv of a grayscale image or one-lead signal net has a reduction of only ``kh x kw`` numbers
-    per output; oneDNN's direct kernels vectorise over input channels and run such a conv at 3-15 GFLOP/s.
-    Copying the windows once (im2col: ``(N * H' * W', kh * kw)``, small next to the output) and multiplying
-    by the ``(kh * kw, C')`` weight writes the output directly in NHWC order, about twice as fast forward
-    and backward (docs/performance.md). Applies on the CPU to 2D convs (and 1D ones run as images) with one
-    input channel, no dilation or groups and zero padding; shares parameters and everything else.
+    The first conv of a one-lead signal net reduces over only ``k`` numbers per output; oneDNN's direct
+    kernels vectorise over input channels and run it at 3-4 GFLOP/s, slower than the rest of the net
+    together. Copying the sliding windows once (im2col: ``(N * L', k)``, small next to the output) and
+    multiplying by the ``(k, C')`` weight writes the output directly in NHWC order: 1.5x the whole 1D
+    net's training and inference throughput (docs/performance.md). 2D single-channel convs (MNIST's first
+    layer) measured slower this way, so they stay oneDNN convs. Needs stride, zero padding, no dilation or
+    groups; shares parameters and everything else.
     """
     return _swap(model, lambda m: _WindowConv(m) if _window_convertible(m) else None)
 
 
 def _window_convertible(conv: nn.Module) -> bool:
-    if type(conv) is _Conv1dAs2d:
-        base, args = conv.conv, conv.args
-    elif type(conv) is nn.Conv2d and conv.padding_mode == "zeros":
-        base, args = conv, dict(padding=conv.padding, dilation=conv.dilation, groups=conv.groups)
-    else:
+    if type(conv) is not _Conv1dAs2d or _has_hooks(conv):
         return False
+    base, args = conv.conv, conv.args
     return (base.in_channels == 1 and args["groups"] == 1 and not isinstance(args["padding"], str)
-            and all(d == 1 for d in args["dilation"]) and base.weight.device.type == "cpu"
-            and not _has_hooks(conv))
+            and all(d == 1 for d in args["dilation"]) and base.weight.device.type == "cpu")
 
 
 def _swap(module: nn.Module, replace: Callable[[nn.Module], nn.Module | None]) -> nn.Module:
@@ -282,13 +279,12 @@ def _swap(module: nn.Module, replace: Callable[[nn.Module], nn.Module | None]) -
 class _WindowConv(nn.Module):
     """A one-input-channel conv as ``windows @ weight``; with ``relu``, one oneDNN matmul with a ReLU post-op."""
 
-    def __init__(self, conv: nn.Module, *, relu: bool = False) -> None:
+    def __init__(self, conv: _Conv1dAs2d, *, relu: bool = False) -> None:
         super().__init__()
-        base = conv.conv if type(conv) is _Conv1dAs2d else conv
-        self.__dict__["base"] = base  # the Conv1d/Conv2d holding the parameters (shared, not owned)
-        self.kernel = (1, base.kernel_size[0]) if base.weight.dim() == 3 else tuple(base.kernel_size)
-        args = conv.args if type(conv) is _Conv1dAs2d else dict(stride=conv.stride, padding=conv.padding)
-        self.stride, self.padding = tuple(args["stride"]), tuple(args["padding"])
+        base = conv.conv
+        self.__dict__["base"] = base  # the Conv1d holding the parameters (shared, not owned)
+        self.kernel = (1, base.kernel_size[0])
+        self.stride, self.padding = tuple(conv.args["stride"]), tuple(conv.args["padding"])
         self.relu = relu
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, H, W)
@@ -308,6 +304,36 @@ class _WindowConv(nn.Module):
         else:
             out = F.linear(cols, weight, bias)  # (N * H' * W', C')
         return out.view(n, h, w, -1).permute(0, 3, 1, 2)  # (N, C', H', W'), NHWC in memory
+
+
+# -- dropout ---------------------------------------------------------------------------------------------
+
+
+def fast_dropout(model: nn.Module) -> nn.Module:
+    """A twin of ``model`` whose ``nn.Dropout`` layers draw their mask with ``torch.rand`` instead of ``bernoulli_``.
+
+    On the CPU, ``bernoulli_`` draws about 3x slower than ``rand``; in the 32-filter ConvNet the dropout
+    after the pool took a fifth of the whole training step. The twin keeps units with the same
+    probability ``1 - p`` and scales them by ``1 / (1 - p)`` as ``nn.Dropout`` does, from the same seeded
+    global generator (so runs repeat and resume exactly); the draws differ from ``nn.Dropout``'s, as any
+    two dropout implementations' do. The original module's ``p`` and train/eval mode are read on each call.
+    """
+    return _swap(model, lambda m: _FastDropout(m) if type(m) is nn.Dropout and not _has_hooks(m) else None)
+
+
+class _FastDropout(nn.Module):
+    def __init__(self, dropout: nn.Dropout) -> None:
+        super().__init__()
+        self.__dict__["dropout"] = dropout  # shared: its p and training flag are the user's
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.dropout.p
+        if not self.dropout.training or p == 0 or not x.is_floating_point():
+            return x
+        if p == 1:
+            return x * 0.0
+        keep = torch.rand(x.shape, device=x.device).ge_(p)  # float32 draws: the rate is exact, not bf16-rounded
+        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - p))  # grad = grad_out * the same mask
 
 
 # -- precision ----------------------------------------------------------------------------------
@@ -417,7 +443,7 @@ def fuse_for_inference(model: nn.Module) -> nn.Module:
     Evaluation on a CPU is memory-bound as much as compute-bound, so both changes save passes over the
     activations (docs/performance.md):
 
-    - a 2D conv or dense directly followed by a ReLU runs as one oneDNN primitive with the ReLU as a
+    - a conv directly followed by a ReLU runs as one oneDNN primitive with the ReLU as a
       post-op, applied while the result is still in registers (TensorFlow's grappler does the same for
       Keras' ``predict``); run it after :func:`fold_batchnorm`, so ``conv, batchnorm, relu`` fuses whole;
     - a max pool whose stride is its size becomes the element-wise maximum of strided views of its input:
@@ -446,7 +472,7 @@ def _inference_twin(module: nn.Module) -> nn.Module:
             while j < len(children) and type(children[j][1]) is nn.Identity:  # a folded batchnorm in between
                 j += 1
             if j < len(children) and _relu_fusable(child, children[j][1]):
-                fused = copy.copy(child) if type(child) is _WindowConv else _LayerReLU(child)
+                fused = copy.copy(child) if type(child) is _WindowConv else _ConvReLU(child)
                 if type(child) is _WindowConv:
                     fused.relu = True
                 swapped[name] = fused
@@ -465,8 +491,6 @@ def _relu_fusable(layer: nn.Module | None, relu: nn.Module | None) -> bool:
     if type(relu) is not nn.ReLU or layer is None or _has_hooks(relu) or _has_hooks(layer):
         return False
     kind = type(layer)
-    if kind is nn.Linear:
-        return layer.weight.device.type == "cpu"
     if kind is nn.Conv2d:
         ok = layer.padding_mode == "zeros" and not isinstance(layer.padding, str)
         return ok and layer.weight.device.type == "cpu"
@@ -509,28 +533,23 @@ class _MaxPoolByViews(nn.Module):
         return out
 
 
-class _LayerReLU(nn.Module):
-    """``relu(layer(x))`` as one oneDNN primitive (the ReLU is a post-op); in autocast's dtype when it is on."""
+class _ConvReLU(nn.Module):
+    """``relu(conv(x))`` as one oneDNN primitive (the ReLU is a post-op); in autocast's dtype when it is on."""
 
-    def __init__(self, layer: nn.Module) -> None:
+    def __init__(self, conv: nn.Conv2d | _Conv1dAs2d) -> None:
         super().__init__()
-        self.__dict__["layer"] = layer
-        if type(layer) is nn.Linear:
-            self.conv_args = None
-        else:
-            args = layer.args if type(layer) is _Conv1dAs2d else dict(
-                stride=layer.stride, padding=layer.padding, dilation=layer.dilation, groups=layer.groups)
-            self.conv_args = [list(args["padding"]), list(args["stride"]), list(args["dilation"]), args["groups"]]
+        self.__dict__["conv"] = conv
+        args = conv.args if type(conv) is _Conv1dAs2d else dict(
+            stride=conv.stride, padding=conv.padding, dilation=conv.dilation, groups=conv.groups)
+        self.args = [list(args["padding"]), list(args["stride"]), list(args["dilation"]), args["groups"]]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight, bias = self.layer.weight, self.layer.bias
-        if torch.is_autocast_enabled("cpu"):  # the pointwise ops are not on autocast's lists: cast by hand
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W)
+        weight, bias = self.conv.weight, self.conv.bias
+        if torch.is_autocast_enabled("cpu"):  # the pointwise op is not on autocast's lists: cast by hand
             dtype = torch.get_autocast_dtype("cpu")
             x, weight = x.to(dtype), weight.to(dtype)
             bias = None if bias is None else bias.to(dtype)
-        if self.conv_args is None:
-            return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "relu", [], "")
-        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, *self.conv_args, "relu", [], "")
+        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, *self.args, "relu", [], "")  # (N, C', H', W')
 
 
 # -- torch.compile --------------------------------------------------------------------------------
@@ -554,6 +573,7 @@ __all__ = [
     "autocast",
     "compile_model",
     "configure_threads",
+    "fast_dropout",
     "fold_batchnorm",
     "fuse_for_inference",
     "has_2d_convs",

@@ -33,6 +33,7 @@ from convscope.train.fast_paths import (
     autocast,
     compile_model,
     configure_threads,
+    fast_dropout,
     fold_batchnorm,
     fuse_for_inference,
     has_2d_convs,
@@ -40,6 +41,7 @@ from convscope.train.fast_paths import (
     resolve_precision,
     signals_as_images,
     use_channels_last,
+    window_convs,
 )
 
 
@@ -179,9 +181,14 @@ class Trainer:
         return weights.to(self.device)
 
     def _fast(self, model: nn.Module) -> nn.Module:
-        """``model``, or its twin that runs 1D layers as 2D NHWC ones when this trainer uses that path."""
-        twin = signals_as_images(model) if self._as_images else None
-        return twin if twin is not None else model
+        """``model``'s fast twin (parameters, buffers and activations shared): in channels_last, a signal net's
+        1D layers as 2D ones and its single-channel convs as window matmuls; on the CPU, dropout drawn
+        with ``rand``. A model with none of these is returned as it is."""
+        if self._as_images:
+            model = signals_as_images(model) or model
+        if self.channels_last:
+            model = window_convs(model)
+        return fast_dropout(model) if self.device.type == "cpu" else model
 
     def request_stop(self, status: str, reason: str) -> None:
         """Ask the loop to stop after this epoch with ``status`` (early_stopped, pruned, ...)."""
@@ -257,15 +264,21 @@ class Trainer:
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and class probabilities for ``x``, in eval mode, in chunks of ``eval_batch_size``.
 
-        Always float32 with batchnorm folded into the layer before it: the outputs are those of the
-        stored float32 weights (what ``Run.model`` reloads) up to float rounding, whatever precision trained.
+        Runs the inference twin of the model (batchnorm folded, conv+ReLU fused, the NHWC paths) in the
+        training precision: a bf16-trained run is evaluated in bf16, as it would be deployed. Its outputs
+        match the float32 weights (what ``Run.model`` reloads) to bf16 rounding, about 3 significant digits.
         """
         self.model.eval()
         net = fuse_for_inference(self._fast(fold_batchnorm(self.model)))
+        precision = autocast(self.device, self.precision)
         logits = []
         for start in range(0, len(x), self.cfg.eval_batch_size):
             xb = as_layout(x[start:start + self.cfg.eval_batch_size].to(self.device), self.channels_last)
-            logits.append(net(xb).float())  # (B, K)
+            if precision is None:
+                logits.append(net(xb).float())  # (B, K)
+            else:
+                with precision:
+                    logits.append(net(xb).float())
         out = torch.cat(logits) if logits else torch.empty(0, 1)
         return out, probabilities(out)
 
