@@ -122,10 +122,10 @@ class TrainConfig(_Strict):
     health: bool = True  # record per-layer gradient/activation statistics each epoch
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = Field(None, ge=1)  # torch intra-op threads; None: all cores
-    # bf16: autocast convs/matmuls to bfloat16 (weights, optimizer, loss and evaluation stay float32);
-    # auto: bf16 for conv nets where the hardware has native bf16 (AMX, AVX-512 BF16, Ampere+), else fp32
+    # bf16: autocast convs/matmuls to bfloat16 in training and evaluation (weights, optimizer, loss: float32);
+    # auto: bf16 for conv nets on a CPU with native bf16 (AMX, AVX-512 BF16), else fp32 (docs/performance.md)
     precision: Literal["auto", "fp32", "bf16"] = "auto"
-    channels_last: bool | Literal["auto"] = "auto"  # NHWC layout for conv nets (1D ones as 1-pixel-high images)
+    channels_last: bool | Literal["auto"] = "auto"  # NHWC for conv nets (1D ones as 1-pixel-high images)
     compile: bool = False  # torch.compile the training forward (10-25 s start; for long runs)
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
 

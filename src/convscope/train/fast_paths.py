@@ -1,23 +1,28 @@
-"""The trainer's fast paths: memory layout, bf16 autocast, batchnorm folding, threads, ``torch.compile``.
+"""The trainer's fast paths on the CPU: memory layout, bf16, kernel swaps for training and inference, threads.
 
-Each lever is a small function the :class:`~convscope.train.trainer.Trainer` calls at set-up; none changes
-what a model computes beyond float rounding, and ``tests/train/test_fast_paths.py`` holds them to that.
-What each one gave on the reference machine, and why the defaults are what they are, is in
-``docs/performance.md``. In short:
+Each lever is a small function the :class:`~convscope.train.trainer.Trainer` calls at set-up. None changes
+what a model computes beyond float rounding (or, for dropout, which units a draw drops), the model the user
+built stays as it is (a lever that swaps modules builds a *twin* sharing its parameters, buffers and
+activation modules), and ``tests/train/test_fast_paths.py`` holds them to that. What each one gave on the
+reference machine, and why the defaults are what they are, is in ``docs/performance.md``:
 
-- **channels_last** (``train.channels_last: auto``): oneDNN's convolution kernels want NHWC. Converting the
-  weights once and the data once per run avoids a layout reorder of every activation in every step.
-  ``auto`` turns it on for models with 2D convolutions on the CPU.
-- **bf16 autocast** (``train.precision: bf16``): convolutions and matmuls run in bfloat16 on the CPU's
-  matrix units (AMX / AVX-512 BF16) while weights, optimizer state and the loss stay float32. Only
-  worth it with channels_last: bf16 convolutions in NCHW are slower than float32 ones.
-- **batchnorm folding** for evaluation: a conv/dense followed by a batchnorm in eval mode is one affine
-  map, so :func:`fold_batchnorm` folds the pair into one layer for ``predict``/``evaluate``.
+- **channels_last** (``train.channels_last: auto``): oneDNN's convolution kernels want NHWC. 2D nets
+  convert their weights and data once; 1D nets run as 1-pixel-high images (:func:`signals_as_images`),
+  where oneDNN's NHWC batchnorm and pooling kernels are several times faster than PyTorch's NCL ones,
+  and their single-channel first conv as a matmul over sliding windows (:func:`window_convs`).
+- **bf16 autocast** (``train.precision: auto`` picks it for conv nets on AMX / AVX-512 BF16 hardware):
+  convolutions and matmuls run in bfloat16 on the CPU's matrix units while weights, optimizer state and
+  the loss stay float32. It gains most together with channels_last (oneDNN's bf16 kernels are NHWC).
+- **dropout** drawn with ``torch.rand`` instead of the 3x slower ``bernoulli_`` (:func:`fast_dropout`).
+- **inference**: batchnorm folded into the conv/dense before it (:func:`fold_batchnorm`), conv+ReLU as one
+  oneDNN primitive and max pools as maxima of strided views (:func:`fuse_for_inference`).
 - **threads**: ``train.threads`` sets ``torch.set_num_threads``; unset, the process keeps what it has
   (PyTorch's default of one thread per physical core, or what a search worker chose for itself).
 - **torch.compile** (``train.compile: true``): opt-in; it costs 10-25 s per model before the first step,
   which short runs and search trials never earn back. Its compiled kernels are cached on disk under
   convscope's cache folder, so the next run of the same model skips most of that.
+
+The trainer also creates fused optimizers (one kernel per parameter tensor, see ``make_optimizer``).
 """
 
 from __future__ import annotations
@@ -124,7 +129,7 @@ def _convertible(module: nn.Module) -> bool:
     from convscope.models.layers import GlobalAvgPool, GlobalMaxPool
 
     kind = type(module)
-    if kind in (nn.Sequential, ConvNet, GlobalAvgPool, GlobalMaxPool) or isinstance(module, SHAPE_AGNOSTIC):
+    if kind in (nn.Sequential, ConvNet, GlobalAvgPool, GlobalMaxPool, *SHAPE_AGNOSTIC):
         return True
     if kind is nn.Flatten:
         return module.start_dim == 1 and module.end_dim == -1
@@ -340,15 +345,16 @@ class _FastDropout(nn.Module):
 
 
 def resolve_precision(setting: str, model: nn.Module, device: torch.device) -> str:
-    """``fp32`` or ``bf16`` for ``train.precision``; ``auto`` picks bf16 for conv nets on native-bf16 hardware.
+    """``fp32`` or ``bf16`` for ``train.precision``; ``auto`` picks bf16 for conv nets on a CPU with native bf16.
 
-    Conv nets train about twice as fast in bf16 on AMX and reach the same MNIST test accuracy (docs/
+    Conv nets train 1.6-2.2x faster in bf16 on AMX and reach the same MNIST test accuracy (docs/
     performance.md); dense-only nets are too small for the matrix units and lose time to the casts.
+    GPUs are left in float32 under ``auto`` (not measured here); ``precision: bf16`` works there too.
     """
     if setting != "auto":
         return setting
     has_convs = any(isinstance(m, CONVS) for m in model.modules())
-    return "bf16" if has_convs and native_bf16(device) else "fp32"
+    return "bf16" if has_convs and device.type == "cpu" and native_bf16(device) else "fp32"
 
 
 def autocast(device: torch.device, precision: str) -> torch.autocast | None:

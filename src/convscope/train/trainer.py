@@ -208,7 +208,6 @@ class Trainer:
             return F.binary_cross_entropy_with_logits(logits[:, 0].float(), target, pos_weight=pos_weight)
         return F.cross_entropy(logits.float(), y, weight=self.class_weight, label_smoothing=self.cfg.label_smoothing)
 
-
     # -- the loop ----------------------------------------------------------------------------
 
     def _epoch_order(self) -> torch.Tensor:
@@ -250,12 +249,13 @@ class Trainer:
             if self.schedule_on == "batch":
                 self.scheduler.step()
             self.step += 1
-            with torch.no_grad():
-                loss_sum.add_(loss.detach(), alpha=len(yb))
-                if self.binary_logit:
-                    torch.gt(logits[:, 0], 0, out=pred_all[start:start + bs])
-                else:
-                    torch.argmax(logits, dim=1, out=pred_all[start:start + bs])
+            # no torch.no_grad() needed (its enter/exit cost the MLP ~2% of a step): a detached loss, argmax
+            # and comparisons record no graph
+            loss_sum.add_(loss.detach(), alpha=len(yb))
+            if self.binary_logit:
+                torch.gt(logits[:, 0].detach(), 0, out=pred_all[start:start + bs])
+            else:
+                torch.argmax(logits.detach(), dim=1, out=pred_all[start:start + bs])
         n = len(y_all)
         correct = (pred_all == (y_all > 0) if self.binary_logit else pred_all == y_all).sum()
         return {"train_loss": float(loss_sum) / n, "train_accuracy": float(correct) / n}
