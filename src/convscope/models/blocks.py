@@ -26,12 +26,11 @@ from convscope.models.layers import (
     REQUIRED,
     Shape,
     check_order,
-    check_padding,
+    conv_geometry,
     did_you_mean,
     make_activation,
     make_conv,
     make_pool,
-    per_dim,
     positive_int,
     probe,
     register,
@@ -350,12 +349,7 @@ def build_dilated(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shape]
                              "depth_multiplier": 1, "bias": None, "initializer": "glorot_uniform"},
           shorthand="filters", post_ops=True, example="- separable: {filters: 32, kernel: 3, activation: relu}")
 def build_separable(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shape]:
-    spatial_rank(shape, "separable")
-    filters = positive_int(args["filters"], "filters")
-    kernel = per_dim(args["kernel"], "kernel", shape)
-    stride = per_dim(args["stride"], "stride", shape)
-    dilation = per_dim(args["dilation"], "dilation", shape)
-    padding = check_padding(args["padding"], shape)
+    filters, kernel, stride, dilation, padding = conv_geometry(args, shape, "separable")
     multiplier = positive_int(args["depth_multiplier"], "depth_multiplier")
     out = window_out_sizes(shape, kernel, stride, dilation, padding)
     block = SeparableConv(shape[0], filters, kernel, stride=stride, padding=padding, dilation=dilation,

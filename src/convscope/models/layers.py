@@ -461,16 +461,22 @@ def make_activation(word: Any) -> nn.Module | None:
 # The words
 
 
-@register("conv", args={"filters": REQUIRED, "kernel": REQUIRED, "stride": 1, "padding": "valid", "dilation": 1,
-                        "groups": 1, "bias": None, "initializer": "glorot_uniform"},
-          shorthand="filters", post_ops=True, example="- conv: {filters: 8, kernel: 3, activation: relu}")
-def build_conv(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shape]:
-    spatial_rank(shape, "conv")
+def conv_geometry(args: dict[str, Any], shape: Shape, word: str) -> tuple[int, tuple[int, ...], tuple[int, ...],
+                                                                         tuple[int, ...], str | tuple[int, ...]]:
+    """The checked (filters, kernel, stride, dilation, padding) of a convolution-like word on ``shape``."""
+    spatial_rank(shape, word)
     filters = positive_int(args["filters"], "filters")
     kernel = per_dim(args["kernel"], "kernel", shape)
     stride = per_dim(args["stride"], "stride", shape)
     dilation = per_dim(args["dilation"], "dilation", shape)
-    padding = check_padding(args["padding"], shape)
+    return filters, kernel, stride, dilation, check_padding(args["padding"], shape)
+
+
+@register("conv", args={"filters": REQUIRED, "kernel": REQUIRED, "stride": 1, "padding": "valid", "dilation": 1,
+                        "groups": 1, "bias": None, "initializer": "glorot_uniform"},
+          shorthand="filters", post_ops=True, example="- conv: {filters: 8, kernel: 3, activation: relu}")
+def build_conv(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shape]:
+    filters, kernel, stride, dilation, padding = conv_geometry(args, shape, "conv")
     groups = positive_int(args["groups"], "groups")
     if shape[0] % groups or filters % groups:
         raise BuildError(f"groups: {groups} must divide both the input channels ({shape[0]}) and filters ({filters})")
