@@ -30,6 +30,7 @@ from convscope.inspect.diagnose import diagnose
 from convscope.models import build_model
 from convscope.store import Store, load_weights, save_weights
 from convscope.train import metrics as M
+from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
 from convscope.train.health import HealthMonitor
 from convscope.train.trainer import Trainer
@@ -140,8 +141,6 @@ def final_evaluation(trainer: Trainer, data: Dataset) -> tuple[dict[str, float],
         how = data.meta.get("aggregate")
         keys = data.ids.get(split) if data.ids.get(split) is not None else data.groups.get(split)
         if how and how != "none" and keys is not None and split == "test":
-            from convscope.train.aggregate import aggregate
-
             rec_prob, rec_y, _ = aggregate(prob, y.numpy(), keys, how=how)
             rec = M.compute(cfg.metrics, rec_y, rec_prob, threshold=threshold)
             results.update({f"test_record_{k}": v for k, v in rec.items()})
