@@ -26,7 +26,7 @@ import tempfile
 import time
 from typing import Any
 
-from convscope.search import search
+from convscope.tuning import search
 
 SPACE = {
     "lr": {"grid": [0.0001, 0.001, 0.01, 0.1]},  # Adam: too slow, good, good, too fast to learn

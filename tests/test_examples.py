@@ -36,7 +36,7 @@ def test_example_runs_one_epoch(path, shared_cache, monkeypatch):
     monkeypatch.setenv("CONVSCOPE_CACHE", str(shared_cache))
     raw = yaml.safe_load(path.read_text())
     if raw.get("search"):
-        from convscope.search import search
+        from convscope.tuning import search
 
         result = search(path, overrides=[*_smoke_overrides(raw), "search.trials=2", "search.workers=1"],
                         progress=False)

@@ -25,8 +25,8 @@ from convscope.config import Config, load_config
 from convscope.data import build_augment, load_data
 from convscope.data.base import Dataset
 from convscope.errors import ConfigError, ConvscopeError
-from convscope.inspect.curves import plot_curves
-from convscope.inspect.diagnose import diagnose
+from convscope.insight.curves import plot_curves
+from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
 from convscope.store import Store, load_weights, save_weights
 from convscope.train import metrics as M

@@ -218,7 +218,7 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
              home: HomeOption = None) -> None:
     """Print a run's config, per-epoch table and verdicts; write its learning-curve PNG."""
     from convscope.api import load_run
-    from convscope.inspect.curves import plot_curves
+    from convscope.insight.curves import plot_curves
 
     run = load_run(run_id, home=home)
     console.rule(f"run {run.id}: {run.name}")
@@ -356,7 +356,7 @@ def search_cmd(
     home: HomeOption = None,
 ) -> None:
     """Search hyperparameters: every trial is a stored run; a live table shows them as they finish."""
-    from convscope.search import search
+    from convscope.tuning import search
 
     if backend is not None and backend not in ("local", "ray"):
         raise ConvscopeError(f"--backend: '{backend}' is not a backend", hint="use local or ray")
@@ -366,8 +366,8 @@ def search_cmd(
 
 def _leaderboard(name: str, home: Path | None) -> None:
     """A search's trials ranked by its objective; pruned, failed and unfinished ones below, with why."""
-    from convscope.search import load_search
-    from convscope.search.live import format_params, format_seconds, format_value
+    from convscope.tuning import load_search
+    from convscope.tuning.live import format_params, format_seconds, format_value
 
     result = load_search(name, home=home)
     objective = result.objective
@@ -423,7 +423,7 @@ def look_cmd(
 ) -> None:
     """Write PNGs of what a trained model learned and where it looks; print their paths."""
     from convscope.api import load_run
-    from convscope.inspect.look import look
+    from convscope.insight.look import look
 
     run = load_run(run_id, home=home)
     paths = look(run, what, out, index=index, input_path=input_path, layer=layer, count=count)

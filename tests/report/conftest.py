@@ -9,7 +9,7 @@ import torch
 
 import convscope
 from convscope.report import run_report, search_report
-from convscope.search import search
+from convscope.tuning import search
 
 # A user-provided string with HTML in it: the report must show it, escaped, never run it.
 HOSTILE_NAME = 'digits <script>alert("x")</script> & co'

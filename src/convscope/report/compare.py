@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from convscope.api import Run, load_run
-from convscope.inspect.plots import Curve, plot_overlay
+from convscope.insight.plots import Curve, plot_overlay
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Self-contained HTML reports of a run or a search: one file, every picture embedded, readable offline.
 
 The report reads what the store holds (config, history, health, diagnosis, weights) and draws the
-pictures of :mod:`convscope.inspect`; it never trains. Templates are Jinja2 with autoescaping on,
+pictures of :mod:`convscope.insight`; it never trains. Templates are Jinja2 with autoescaping on,
 so every string that came from a user (names, config, class names, notes) is HTML-escaped.
 
 Example:
@@ -31,9 +31,9 @@ import numpy as np  # noqa: E402
 
 import convscope  # noqa: E402
 from convscope.api import Run, load_run  # noqa: E402
-from convscope.inspect.diagnose import SEVERITY_ORDER  # noqa: E402
-from convscope.inspect.look import look  # noqa: E402
-from convscope.inspect.plots import Curve, plot_overlay  # noqa: E402
+from convscope.insight.diagnose import SEVERITY_ORDER  # noqa: E402
+from convscope.insight.look import look  # noqa: E402
+from convscope.insight.plots import Curve, plot_overlay  # noqa: E402
 from convscope.store import Store  # noqa: E402
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("convscope.report", "templates"),
@@ -357,8 +357,8 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
         out: the HTML path instead of the default.
         best_run_report: link the best trial's run report, writing it first if it is not there yet.
     """
-    from convscope.search import load_search
-    from convscope.search.study import open_storage, open_study
+    from convscope.tuning import load_search
+    from convscope.tuning.study import open_storage, open_study
 
     store = Store(home)
     result = load_search(name, home=store.home)

@@ -1,7 +1,7 @@
 """Training health: per-layer gradient norms and activation statistics, one compact summary per epoch.
 
 :class:`HealthMonitor` is a callback. It leaves ``trainer.health`` as a small dict each epoch, which
-the run store keeps beside the epoch's metrics and :func:`convscope.inspect.diagnose.diagnose` reads::
+the run store keeps beside the epoch's metrics and :func:`convscope.insight.diagnose.diagnose` reads::
 
     {"grad_steps": 10,
      "layers": {"conv1": {"type": "conv", "act": "relu", "grad_norm": 0.031, "act_mean": 0.21,

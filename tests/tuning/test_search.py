@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from convscope.cli import app
 from convscope.errors import ConfigError
-from convscope.search import load_search, search
 from convscope.store import Store
+from convscope.tuning import load_search, search
 
 
 def _params(result):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope.inspect.common import (
+from convscope.insight.common import (
     conv_layers,
     grid,
     pick_layers,

@@ -8,19 +8,19 @@ Example:
 
 from __future__ import annotations
 
-import inspect as pyinspect
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convscope.errors import ConvscopeError
-from convscope.inspect.correlation import look_correlation
-from convscope.inspect.curves import plot_curves
-from convscope.inspect.features import look_features
-from convscope.inspect.filters import look_filters
-from convscope.inspect.kernels import look_kernels
-from convscope.inspect.occlusion import look_gradcam, look_occlusion
-from convscope.inspect.plots import look_confusion, look_roc, look_top_losses
+from convscope.insight.correlation import look_correlation
+from convscope.insight.curves import plot_curves
+from convscope.insight.features import look_features
+from convscope.insight.filters import look_filters
+from convscope.insight.kernels import look_kernels
+from convscope.insight.occlusion import look_gradcam, look_occlusion
+from convscope.insight.plots import look_confusion, look_roc, look_top_losses
 
 if TYPE_CHECKING:
     from convscope.api import Run
@@ -68,7 +68,7 @@ def look(run: Run, what: str, out_dir: str | Path | None = None, **options: Any)
     paths: list[Path] = []
     for name in names:
         fn = LOOKS[name]
-        accepted = pyinspect.signature(fn).parameters
+        accepted = inspect.signature(fn).parameters
         if what != "all":
             rejected = [k for k in given if k not in accepted]
             if rejected:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope.inspect.common import (
+from convscope.insight.common import (
     capture,
     class_name,
     draw_sample,

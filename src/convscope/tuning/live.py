@@ -22,10 +22,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from convscope.search.study import Objective
+from convscope.tuning.study import Objective
 
 if TYPE_CHECKING:
-    from convscope.search.driver import Search, TrialResult
+    from convscope.tuning.driver import Search, TrialResult
 
 # The statuses a leaderboard lists first (they have a final objective), then the ones in flight.
 _RANKED = ("completed", "early_stopped")

@@ -10,8 +10,8 @@ import time
 
 import yaml
 
-from convscope.search import search
 from convscope.store import Store
+from convscope.tuning import search
 
 EPOCHS = 4
 

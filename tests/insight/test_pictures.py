@@ -9,14 +9,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from convscope.cli import app
-from convscope.inspect.common import conv_layers, feature_modules, run_data
-from convscope.inspect.correlation import feature_correlation, penultimate_features
-from convscope.inspect.features import feature_maps
-from convscope.inspect.filters import maximize_activation
-from convscope.inspect.kernels import draw_kernels, kernel_grid
-from convscope.inspect.look import LOOKS, look
-from convscope.inspect.occlusion import grad_cam, occlusion_map
-from convscope.inspect.plots import top_losses
+from convscope.insight.common import conv_layers, feature_modules, run_data
+from convscope.insight.correlation import feature_correlation, penultimate_features
+from convscope.insight.features import feature_maps
+from convscope.insight.filters import maximize_activation
+from convscope.insight.kernels import draw_kernels, kernel_grid
+from convscope.insight.look import LOOKS, look
+from convscope.insight.occlusion import grad_cam, occlusion_map
+from convscope.insight.plots import top_losses
 
 SHAPES = {"1d": (1, 64), "2d": (1, 12, 12)}
 

@@ -6,7 +6,7 @@ import optuna
 import pytest
 
 from convscope.errors import ConfigError
-from convscope.search.space import distributions, grid_size, grid_values, suggest
+from convscope.tuning.space import distributions, grid_size, grid_values, suggest
 
 
 def test_each_range_word_maps_to_its_distribution():

@@ -36,8 +36,8 @@ from optuna.storages.journal import JournalFileBackend
 
 from convscope.config import Config, SearchConfig, is_range, load_config
 from convscope.errors import ConfigError
-from convscope.search.space import distributions, grid_size, grid_values
 from convscope.train.callbacks import Callback
+from convscope.tuning.space import distributions, grid_size, grid_values
 
 if TYPE_CHECKING:
     from convscope.train.trainer import Trainer

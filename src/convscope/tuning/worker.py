@@ -34,8 +34,9 @@ from optuna.trial import TrialState
 
 from convscope import api
 from convscope.errors import ConvscopeError
-from convscope.search.space import suggest
-from convscope.search.study import (
+from convscope.store import Store
+from convscope.tuning.space import suggest
+from convscope.tuning.study import (
     Objective,
     PruningCallback,
     SearchSetup,
@@ -45,7 +46,6 @@ from convscope.search.study import (
     open_study,
     storage_path,
 )
-from convscope.store import Store
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import pytest
 
 from convscope.config import SearchConfig
 from convscope.errors import ConfigError
-from convscope.search.study import Objective, SearchSetup, budget, make_pruner, make_sampler, rung
+from convscope.tuning.study import Objective, SearchSetup, budget, make_pruner, make_sampler, rung
 
 
 def test_pruner_words():

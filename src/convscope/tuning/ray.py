@@ -1,6 +1,6 @@
 """The Ray backend: the same worker loops as the local backend, run as Ray tasks on a cluster.
 
-Design: one long-lived Ray task per worker, each running :func:`convscope.search.worker.work`
+Design: one long-lived Ray task per worker, each running :func:`convscope.tuning.worker.work`
 (ask → run → tell until the budget is met), rather than Ray Tune or one task per trial.
 
 - One code path: budget, pruning, fault isolation and ``--resume`` behave exactly as with the local
@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from convscope.errors import ConvscopeError
-from convscope.search.worker import WorkerSpec, work
+from convscope.tuning.worker import WorkerSpec, work
 
 
 def _ray() -> Any:

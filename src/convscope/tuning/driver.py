@@ -13,7 +13,7 @@ checkpoint; then the workers ask for new trials until the budget is met. So a re
 with exactly the trials (numbers, params and count) an uninterrupted one would have.
 
 Example:
-    >>> from convscope.search import search
+    >>> from convscope.tuning import search
     >>> result = search("examples/search-digits.yaml", workers=2)      # doctest: +SKIP
     >>> result.best_params, result.best_value, result.best_run_id        # doctest: +SKIP
 """
@@ -37,12 +37,12 @@ from rich.console import Console
 
 from convscope.config import Config, apply_overrides, read_yaml
 from convscope.errors import ConfigError, StoreError
-from convscope.search.live import LiveView, print_summary
-from convscope.search.local import LocalBackend, available_cores
-from convscope.search.study import Objective, SearchSetup, check_name, open_storage, open_study, storage_path
-from convscope.search.worker import ResumeTask, WorkerSpec, started, tell_run
 from convscope.store import Store
 from convscope.store.db import pid_alive
+from convscope.tuning.live import LiveView, print_summary
+from convscope.tuning.local import LocalBackend, available_cores
+from convscope.tuning.study import Objective, SearchSetup, check_name, open_storage, open_study, storage_path
+from convscope.tuning.worker import ResumeTask, WorkerSpec, started, tell_run
 
 # Fields a resumed search may change: how much to run and where, never what a trial is.
 RESUMABLE_CHANGES = ("search.trials", "search.workers", "search.backend", "search.threads_per_worker",
@@ -264,7 +264,7 @@ def _in_flight(home: Path, study: optuna.Study, name: str, objective: Objective)
 
 def _make_backend(kind: str, address: str | None) -> Any:
     if kind == "ray":
-        from convscope.search.ray import RayBackend
+        from convscope.tuning.ray import RayBackend
 
         return RayBackend(address=address)
     if address:
@@ -279,7 +279,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     """Run a hyperparameter search over a config's ``params`` ranges; every trial is a stored run.
 
     Args:
-        config: a YAML path or a dict whose ``params`` hold ranges (see ``convscope.search.space``);
+        config: a YAML path or a dict whose ``params`` hold ranges (see ``convscope.tuning.space``);
             optional with ``resume`` (the search's stored config is used).
         overrides: ``["search.trials=40", "train.epochs=5"]``, applied before anything else. With
             ``resume`` only ``search.trials``, ``workers`` and ``backend`` may change.

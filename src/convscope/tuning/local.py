@@ -8,7 +8,7 @@ workers × threads ≤ cores: oversubscribed cores make every trial slower than 
 A worker dies with its search process (``PR_SET_PDEATHSIG`` on Linux, a watchdog elsewhere): after
 a ``kill -9`` of the search, no orphan keeps training trials that ``--resume`` will also continue.
 
-Because workers are spawned, a script that calls :func:`convscope.search.search` must guard its
+Because workers are spawned, a script that calls :func:`convscope.search` must guard its
 entry point with ``if __name__ == "__main__":`` (the spawned interpreter imports the main module).
 
 Example:
@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from convscope.search.worker import WorkerSpec, work
+from convscope.tuning.worker import WorkerSpec, work
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 

@@ -6,8 +6,8 @@ import os
 
 import ray
 
-from convscope.search import search
 from convscope.store import Store
+from convscope.tuning import search
 
 
 def test_ray_backend_runs_trials_as_ray_tasks(make_search, home):

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from convscope.inspect.common import SIGNED_CMAP, conv_layers, grid, pick_layers, safe_name, save
+from convscope.insight.common import SIGNED_CMAP, conv_layers, grid, pick_layers, safe_name, save
 
 if TYPE_CHECKING:
     from convscope.api import Run

@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn import metrics as skm
 
-from convscope.inspect.common import class_name, draw_sample, grid, predict, run_data, save
-from convscope.inspect.curves import curve_metrics
+from convscope.insight.common import class_name, draw_sample, grid, predict, run_data, save
+from convscope.insight.curves import curve_metrics
 from convscope.train import metrics as M
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convscope.errors import ConvscopeError
-from convscope.inspect.common import (
+from convscope.insight.common import (
     class_name,
     class_score,
     draw_sample,

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 import convscope
-from convscope.inspect.diagnose import diagnose
+from convscope.insight.diagnose import diagnose
 from convscope.train.callbacks import Callback
 
 PROBLEMS = {"overfitting", "not_learning", "underfitting", "divergence", "vanishing_gradients",

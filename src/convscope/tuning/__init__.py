@@ -4,6 +4,9 @@ A strategy picks values (grid, random, TPE), a pruner stops the hopeless trials 
 ASHA, Hyperband), workers run them (local processes or a Ray cluster), and every trial is a normal
 run in the store. A killed search continues with ``resume=NAME``.
 
+The package is ``convscope.tuning`` so that ``convscope.search`` is always the function (no module
+shadows it); ``convscope.search(config)`` and ``from convscope.tuning import search`` are the same call.
+
 ==============  ================================================================================
 ``space.py``    ``params`` ranges → Optuna distributions; the grid
 ``study.py``    storage, sampler, pruner, objective, the pruning callback
@@ -15,28 +18,13 @@ run in the store. A killed search continues with ``resume=NAME``.
 ==============  ================================================================================
 
 Example:
-    >>> from convscope.search import search
+    >>> from convscope.tuning import search
     >>> result = search("examples/search-digits.yaml", workers=2)   # doctest: +SKIP
     >>> result.best_params, result.best_value, result.best_run_id   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
-from convscope.search.driver import Search, TrialResult, load_search, search
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``convscope.search(config)`` work even after ``import convscope.search.space`` has bound the
-    name ``convscope.search`` to this package (the import system does that) instead of the function."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Search:
-        return search(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+from convscope.tuning.driver import Search, TrialResult, load_search, search
 
 __all__ = ["Search", "TrialResult", "load_search", "search"]

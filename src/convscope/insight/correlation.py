@@ -27,7 +27,7 @@ from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 from torch import nn
 
-from convscope.inspect.common import capture, run_data, save
+from convscope.insight.common import capture, run_data, save
 from convscope.train.health import layer_root
 
 if TYPE_CHECKING:
