@@ -163,7 +163,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     store = Store(home)
     if resume is not None:
         row = store.run(resume)
-        cfg = load_config(_yaml_dict(row["config"]), source=f"run {resume}")
+        cfg = load_config(yaml.safe_load(row["config"]), source=f"run {resume}")
     else:
         cfg = load_config(default_config_path() if config is None else config, list(overrides or []))
     data, model = prepare(cfg)
@@ -218,7 +218,7 @@ def load_run(run_id: int | str, *, home: str | Path | None = None, _store: Store
     """A stored run by id."""
     store = _store or Store(home)
     row = store.run(run_id)
-    cfg = load_config(_yaml_dict(row["config"]), source=f"run {row['id']}")
+    cfg = load_config(yaml.safe_load(row["config"]), source=f"run {row['id']}")
     history = store.epochs(row["id"])
     return Run(id=row["id"], name=row["name"], status=row["status"], reason=row["reason"], config=cfg,
                history=history, test_metrics=row["test"], best_epoch=row["best_epoch"],
@@ -228,10 +228,6 @@ def load_run(run_id: int | str, *, home: str | Path | None = None, _store: Store
 def default_config_path() -> Path:
     """The built-in default experiment: the seed notebook's first ConvNet on real MNIST."""
     return Path(__file__).parent / "examples" / "default.yaml"
-
-
-def _yaml_dict(text: str) -> dict:
-    return yaml.safe_load(text)
 
 
 def _plain(meta: dict[str, Any]) -> dict[str, Any]:

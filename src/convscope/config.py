@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from convscope.config_errors import explain
 from convscope.errors import ConfigError
 
 # The keys that make a ``params`` entry a search range rather than a fixed value.
@@ -194,19 +195,12 @@ class Config(_Strict):
     search: SearchConfig | None = None
 
     _raw: dict[str, Any] | None = PrivateAttr(None)  # as written (params unresolved), for search trials
-    _source: str = PrivateAttr("<config>")  # file name for error messages
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
-
-    def with_params(self, values: dict[str, Any]) -> Config:
-        """A copy whose ``params`` take ``values`` (e.g. one search trial's), re-resolved."""
-        raw = copy.deepcopy(self._raw) if self._raw else self.to_dict()
-        raw.setdefault("params", {}).update(values)
-        return load_config(raw, source=self._source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,19 +260,17 @@ def is_range(value: Any) -> bool:
 _REF = re.compile(r"\$\{([^}]*)\}")
 
 
-def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source: str = "<config>",
-                   allow_ranges: bool = False) -> Any:
+def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source: str = "<config>") -> Any:
     """Replace every ``${name}`` in ``node`` by ``params[name]``.
 
     A string that is exactly ``${name}`` takes the parameter's value with its type (int stays int);
     a reference inside a longer string is interpolated as text.
     """
     if isinstance(node, dict):
-        return {k: resolve_params(v, params, path=f"{path}.{k}" if path else str(k), source=source,
-                                  allow_ranges=allow_ranges) for k, v in node.items()}
+        return {k: resolve_params(v, params, path=f"{path}.{k}" if path else str(k), source=source)
+                for k, v in node.items()}
     if isinstance(node, list):
-        return [resolve_params(v, params, path=f"{path}[{i}]", source=source, allow_ranges=allow_ranges)
-                for i, v in enumerate(node)]
+        return [resolve_params(v, params, path=f"{path}[{i}]", source=source) for i, v in enumerate(node)]
     if not isinstance(node, str) or "${" not in node:
         return node
 
@@ -290,8 +282,6 @@ def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source:
                     else f"define it under params: (e.g. params: {{{name}: 0.01}})")
             raise ConfigError(f"{source}: {path}: '${{{name}}}' is not defined in params", hint=hint)
         value = params[name]
-        if is_range(value) and allow_ranges:
-            return representative(value)
         if is_range(value):
             raise ConfigError(
                 f"{source}: params.{name} is a search range ({_short(value)}), but this run needs one value",
@@ -304,67 +294,18 @@ def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source:
     return _REF.sub(lambda m: str(lookup(m.group(1))), node)
 
 
-def representative(space: dict[str, Any]) -> Any:
-    """One value of a search range (its first choice, or its lower bound), to validate the config's shape."""
-    key = next(k for k in RANGE_KEYS if k in space)
-    values = space[key]
-    if not isinstance(values, list) or not values:
-        raise ConfigError(f"a search range needs a non-empty list: {_short(space)}",
-                          hint="e.g. {grid: [1, 2, 4]} or {loguniform: [1.0e-4, 1.0e-1]}")
-    return values[0]
-
-
 def _short(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True).strip()
 
 
-def _field_names(model: type[BaseModel] | None) -> list[str]:
-    return list(model.model_fields) if model is not None else []
-
-
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model class that owns the field at ``loc`` (to suggest close names)."""
-    model: Any = Config
-    for part in loc[:-1]:
-        if isinstance(part, int) or model is None:
-            return None
-        field = model.model_fields.get(part)
-        if field is None:
-            return None
-        annotation = field.annotation
-        candidates = getattr(annotation, "__args__", (annotation,))
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-    return model
-
-
-def _explain(exc: ValidationError, source: str) -> ConfigError:
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    # pydantic reports union members / literal tags in loc; keep only real field names and indexes
-    where = ".".join(str(p) for p in loc) or "(top level)"
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        name = str(loc[-1])
-        close = difflib.get_close_matches(name, _field_names(_model_at(loc)), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else "remove it, or check the spelling against the README"
-        return ConfigError(f"{source}: {where}: unknown field", hint=hint)
-    if kind == "missing":
-        return ConfigError(f"{source}: {where}: required field is missing", hint=f"add '{loc[-1]}:'")
-    message = err["msg"].removeprefix("Value error, ")
-    got = err.get("input")
-    got_text = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-    return ConfigError(f"{source}: {where}: {message}{got_text}")
-
-
 def load_config(config: str | Path | dict[str, Any] | Config, overrides: list[str] | None = None, *,
-                source: str | None = None, allow_ranges: bool = False) -> Config:
+                source: str | None = None) -> Config:
     """Load, override, resolve and validate a config.
 
     Args:
         config: a YAML path, a dict in the same shape, or an already loaded :class:`Config`.
         overrides: ``["train.epochs=5", "params.lr=0.01"]``, applied before ``${param}`` resolution.
         source: the name used in error messages (defaults to the path).
-        allow_ranges: leave ``params`` that are search ranges unresolved-checked (for ``search``).
     """
     if isinstance(config, Config):
         if not overrides:
@@ -383,8 +324,7 @@ def load_config(config: str | Path | dict[str, Any] | Config, overrides: list[st
     params = raw.get("params") or {}
     if not isinstance(params, dict):
         raise ConfigError(f"{source}: params: must be a mapping of name: value")
-    resolved = {k: (v if k == "params" else resolve_params(v, params, path=k, source=source,
-                                                           allow_ranges=allow_ranges or k == "search"))
+    resolved = {k: (v if k == "params" else resolve_params(v, params, path=k, source=source))
                 for k, v in raw.items()}
     if "model" not in resolved:
         # the default experiment's model keeps `convscope run data.source=...` one line away
@@ -393,13 +333,6 @@ def load_config(config: str | Path | dict[str, Any] | Config, overrides: list[st
     try:
         cfg = Config.model_validate(resolved)
     except ValidationError as exc:
-        raise _explain(exc, source) from None
+        raise explain(exc, file=source, section="", schema=Config) from None
     cfg._raw = unresolved
-    cfg._source = source
     return cfg
-
-
-def search_space(cfg: Config) -> dict[str, Any]:
-    """The ``params`` that are ranges (name → range dict)."""
-    raw = cfg._raw or cfg.to_dict()
-    return {k: v for k, v in (raw.get("params") or {}).items() if is_range(v)}
