@@ -22,9 +22,9 @@ class Options(BaseModel):
     filter: Inner = Field(default_factory=Inner)
 
 
-def _error(schema: type[BaseModel], raw: dict, **kw):
+def _error(validated: type[BaseModel], raw: dict, **kw):
     with pytest.raises(ValidationError) as caught:
-        schema.model_validate(raw)
+        validated.model_validate(raw)
     return explain(caught.value, **kw)
 
 

@@ -5,7 +5,7 @@ one :class:`~convscope.errors.ConfigError` line naming the file, the field and t
 
 Example:
     >>> cfg = load_config({"name": "demo", "data": {"source": "builtin:digits"},
-    ...                    "params": {"lr": 0.01},
+    ...                    "params": {"lr": 0.01}, "model": {"layers": ["flatten", {"dense": 10}]},
     ...                    "train": {"optimizer": {"name": "sgd", "lr": "${lr}"}}})
     >>> cfg.train.optimizer.lr
     0.01
