@@ -32,6 +32,7 @@ from convscope.store import Store, load_weights, save_weights
 from convscope.train import metrics as M
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
+from convscope.train.fast_paths import configure_threads
 from convscope.train.health import HealthMonitor
 from convscope.train.trainer import Trainer
 
@@ -101,8 +102,7 @@ def _seed_everything(seed: int) -> None:
 
 def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
     """Load the data and build the model for ``cfg`` (seeded), validating that they fit together."""
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
+    configure_threads(cfg.train.threads)  # before loading: the trainer applies the same value again
     _seed_everything(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed)
     shape = tuple(cfg.model.input) if cfg.model.input else data.input_shape

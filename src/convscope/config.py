@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import importlib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +40,20 @@ RANGE_KEYS = ("grid", "choice", "uniform", "loguniform", "int")
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def registered(name: str, registry_module: str, registry_name: str) -> str:
+    """``name`` when the registry ``registry_module.registry_name`` holds it, else a did-you-mean ValueError.
+
+    The registries are imported here, at validation time: they import this module for their config types.
+    """
+    registry = getattr(importlib.import_module(registry_module), registry_name)
+    if name not in registry:
+        try:
+            registry.entry(name)
+        except ConfigError as exc:
+            raise ValueError(f"unknown {registry.kind} '{name}'; {exc.hint}") from None
+    return name
 
 
 class SplitConfig(_Strict):
@@ -75,12 +90,14 @@ class DataConfig(BaseModel):
 
 
 class OptimizerConfig(_Strict):
-    name: Literal["sgd", "adam", "adamw"] = "adam"
+    name: str = "adam"  # a name in convscope.train.optimizers.OPTIMIZERS: sgd | adam | adamw
     lr: float = Field(1e-3, gt=0)
     momentum: float = Field(0.0, ge=0.0, lt=1.0)  # SGD only
     nesterov: bool = False  # SGD only; needs momentum > 0
     weight_decay: float = Field(0.0, ge=0.0)  # L2 penalty (decoupled for adamw)
     betas: tuple[float, float] = (0.9, 0.999)  # Adam/AdamW
+
+    _known_name = field_validator("name")(lambda v: registered(v, "convscope.train.optimizers", "OPTIMIZERS"))
 
     @model_validator(mode="after")
     def _nesterov_needs_momentum(self) -> OptimizerConfig:
@@ -90,13 +107,15 @@ class OptimizerConfig(_Strict):
 
 
 class ScheduleConfig(_Strict):
-    name: Literal["step", "cosine", "onecycle", "plateau"]
+    name: str  # a name in convscope.train.schedules.SCHEDULES: step | cosine | onecycle | plateau
     step_size: int = Field(10, ge=1)  # step: epochs between decays
     gamma: float = Field(0.1, gt=0)  # step: decay factor
     max_lr: float | None = None  # onecycle: peak lr (default 10x the optimizer's)
     factor: float = Field(0.1, gt=0, lt=1)  # plateau: decay factor
     patience: int = Field(2, ge=0)  # plateau: epochs without val_loss improvement
     min_lr: float = Field(0.0, ge=0)
+
+    _known_name = field_validator("name")(lambda v: registered(v, "convscope.train.schedules", "SCHEDULES"))
 
 
 class EarlyStoppingConfig(_Strict):
@@ -168,21 +187,29 @@ class ObjectiveConfig(_Strict):
 
     @property
     def resolved_direction(self) -> str:
+        from convscope.train.metrics import lower_is_better
+
         if self.direction:
             return self.direction
-        return "minimize" if self.metric.endswith("loss") else "maximize"
+        return "minimize" if lower_is_better(self.metric) else "maximize"
 
 
 class SearchConfig(_Strict):
-    strategy: Literal["grid", "random", "tpe"] = "random"
+    strategy: str = "random"  # in convscope.tuning.samplers.SAMPLERS: grid | random | tpe
     trials: int | None = Field(None, ge=1)  # random/tpe; grid runs the full product
-    pruner: Literal["none", "median", "asha", "hyperband"] = "none"
+    pruner: str = "none"  # in convscope.tuning.pruners.PRUNERS: none | median | asha | hyperband
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
     workers: int = Field(1, ge=1)
-    backend: Literal["local", "ray"] = "local"
+    backend: str = "local"  # in convscope.tuning.backends.BACKENDS: local | ray
     min_epochs: int = Field(1, ge=1)  # pruners never stop a trial before this many epochs
     name: str | None = None  # the search's name in the store (--name); None: "<config name>-<date-time>"
-    threads_per_worker: int | None = Field(None, ge=1)  # torch threads per worker; None: cores // workers
+    threads_per_worker: int | None = Field(None, ge=1)  # torch threads per worker; None: train.threads,
+    # else cores // workers (the search decides each trial's train.threads)
+
+    _known_strategy = field_validator("strategy")(
+        lambda v: registered(v, "convscope.tuning.samplers", "SAMPLERS"))
+    _known_pruner = field_validator("pruner")(lambda v: registered(v, "convscope.tuning.pruners", "PRUNERS"))
+    _known_backend = field_validator("backend")(lambda v: registered(v, "convscope.tuning.backends", "BACKENDS"))
 
 
 class Config(_Strict):

@@ -39,8 +39,9 @@ from convscope.config import Config, apply_overrides, read_yaml
 from convscope.errors import ConfigError, StoreError
 from convscope.store import Store
 from convscope.store.db import pid_alive
+from convscope.tuning.backends import make_backend
+from convscope.tuning.backends.local import available_cores
 from convscope.tuning.live import LiveView, print_summary
-from convscope.tuning.local import LocalBackend, available_cores
 from convscope.tuning.study import Objective, SearchSetup, check_name, open_storage, open_study, storage_path
 from convscope.tuning.worker import ResumeTask, WorkerSpec, started, tell_run
 
@@ -262,16 +263,6 @@ def _in_flight(home: Path, study: optuna.Study, name: str, objective: Objective)
     return tasks
 
 
-def _make_backend(kind: str, address: str | None) -> Any:
-    if kind == "ray":
-        from convscope.tuning.ray import RayBackend
-
-        return RayBackend(address=address)
-    if address:
-        raise ConfigError("--address is for the ray backend", hint="add --backend ray")
-    return LocalBackend()
-
-
 def search(config: str | Path | dict | None = None, *, overrides: list[str] | None = None, name: str | None = None,
            workers: int | None = None, backend: str | None = None, address: str | None = None,
            resume: str | None = None, home: str | Path | None = None, progress: bool = True,
@@ -315,7 +306,10 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     setup = SearchSetup.from_raw(raw, source=source)
     n_workers = workers or setup.search.workers
     kind = backend or setup.search.backend
-    threads = setup.search.threads_per_worker or max(1, available_cores() // n_workers)
+    # the one place that decides a trial's torch threads: search.threads_per_worker, else the config's
+    # train.threads, else an equal share of the cores; each trial's train.threads is set to it
+    threads = (setup.search.threads_per_worker or setup.cfg.train.threads
+               or max(1, available_cores() // n_workers))
     objective = setup.objective
 
     if resume is None:
@@ -340,14 +334,14 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
 
     # no more workers than there are trials to run (a resumed, nearly done search may need one)
     count = min(n_workers, max(0, setup.budget - started(study)) + len(tasks))
-    specs = [WorkerSpec(name=name, home=str(home_path), config=raw, threads=threads, source=source, index=i,
-                        resume=tuple(tasks[i::count])) for i in range(count)]
+    specs = [WorkerSpec(name=name, home=str(home_path), config=raw, threads=threads, workers=n_workers,
+                        source=source, index=i, resume=tuple(tasks[i::count])) for i in range(count)]
     console = console or Console()
     view = (LiveView(name=name, budget=setup.budget, objective=objective, epochs=setup.cfg.train.epochs,
                      poll=lambda: _trials(store, study, name, objective), console=console, note=setup.note)
             if progress else None)
     try:
-        _run_workers(_make_backend(kind, address), specs, view)
+        _run_workers(make_backend(kind, address), specs, view)
     except BaseException:
         store.set_search_status(name, "interrupted")
         raise

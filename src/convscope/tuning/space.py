@@ -135,6 +135,15 @@ def grid_values(space: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
     return out
 
 
+def is_grid(space: dict[str, dict[str, Any]]) -> bool:
+    """True when every range of ``space`` lists its values (so a grid can enumerate it)."""
+    try:
+        grid_values(space)
+    except ConfigError:
+        return False
+    return True
+
+
 def grid_size(space: dict[str, dict[str, Any]]) -> int:
     """How many combinations a full grid over ``space`` has."""
     return math.prod(len(values) for values in grid_values(space).values())
