@@ -28,7 +28,7 @@ from convscope.errors import ConfigError, ConvscopeError
 from convscope.insight.curves import plot_curves
 from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
-from convscope.store import Store, load_weights, save_weights
+from convscope.store import RunStatus, Store, load_weights, save_weights
 from convscope.train import metrics as M
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
@@ -193,15 +193,15 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         trainer.fit()
         test, extra = final_evaluation(trainer, data)
     except KeyboardInterrupt:
-        store.finish_run(run_id, status="interrupted", reason="stopped by the user (Ctrl-C)")
+        store.finish_run(run_id, status=RunStatus.INTERRUPTED, reason="stopped by the user (Ctrl-C)")
         raise
     except ConvscopeError as exc:
-        store.finish_run(run_id, status="failed", reason=exc.message)
+        store.finish_run(run_id, status=RunStatus.FAILED, reason=exc.message)
         raise
     except Exception as exc:
-        store.finish_run(run_id, status="failed", reason=f"{type(exc).__name__}: {exc}")
+        store.finish_run(run_id, status=RunStatus.FAILED, reason=f"{type(exc).__name__}: {exc}")
         raise
-    status = trainer.stop_status or "completed"
+    status = trainer.stop_status or RunStatus.COMPLETED
     reason = trainer.stop_reason or f"ran all {cfg.train.epochs} epochs"
     curves = plot_curves(trainer.history, folder / "curves.png", title=f"run {run_id}: {cfg.name}",
                          best_epoch=trainer.best_epoch)

@@ -14,7 +14,7 @@ from convscope.insight.correlation import feature_correlation, penultimate_featu
 from convscope.insight.features import feature_maps
 from convscope.insight.filters import maximize_activation
 from convscope.insight.kernels import draw_kernels, kernel_grid
-from convscope.insight.look import LOOKS, look
+from convscope.insight.look import look, pictures
 from convscope.insight.occlusion import grad_cam, occlusion_map
 from convscope.insight.plots import top_losses
 
@@ -28,7 +28,7 @@ def test_the_runs_learned(picture_runs):
 
 
 @pytest.mark.parametrize("kind", ["1d", "2d"])
-@pytest.mark.parametrize("what", [w for w in LOOKS if w != "roc"])
+@pytest.mark.parametrize("what", [w for w in pictures() if w != "roc"])
 def test_each_picture_writes_a_png(picture_runs, tmp_path, kind, what):
     paths = look(picture_runs[kind], what, tmp_path)
     assert paths, what

@@ -84,6 +84,12 @@ def status_rank(text: str) -> int:
     return status.rank if status else len(RunStatus)
 
 
+def in_flight(text: str) -> bool:
+    """True while a run with this status text is starting or training."""
+    status = RunStatus.of(text)
+    return status is not None and not status.finished
+
+
 def has_objective(text: str) -> bool:
     """True when a run with this status text ran to its end (completed or early-stopped)."""
     status = RunStatus.of(text)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from convscope.config import EarlyStoppingConfig
+from convscope.store.status import RunStatus
 from convscope.train.metrics import lower_is_better
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class EarlyStopping(Callback):
         self._update(epoch, logs[self.cfg.monitor])
         if epoch - self.best_epoch >= max(self.cfg.patience, 1):  # Keras' rule: `patience` bad epochs in a row
             trainer.request_stop(
-                "early_stopped",
+                RunStatus.EARLY_STOPPED,
                 f"{self.cfg.monitor} did not improve for {epoch - self.best_epoch} epochs "
                 f"(best {self.best:.4g} at epoch {self.best_epoch}, patience {self.cfg.patience})")
 

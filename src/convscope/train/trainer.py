@@ -26,6 +26,7 @@ from convscope.config import TrainConfig
 from convscope.data.base import Dataset
 from convscope.errors import ConfigError
 from convscope.store.checkpoint import load_state, save_state
+from convscope.store.status import RunStatus
 from convscope.train import metrics as M
 from convscope.train.callbacks import Callback, improved
 from convscope.train.fast_paths import (
@@ -294,7 +295,7 @@ class Trainer:
             self.history.append({"epoch": epoch, **logs})
             if not (math.isfinite(logs["train_loss"]) and math.isfinite(logs["val_loss"])):
                 # a NaN/inf loss is a verdict, not a crash: stop and say where it happened
-                self.request_stop("diverged", f"loss became {'NaN' if math.isnan(logs['train_loss']) else 'inf'} "
+                self.request_stop(RunStatus.DIVERGED, f"loss became {'NaN' if math.isnan(logs['train_loss']) else 'inf'} "
                                               f"at epoch {epoch}")
             elif self.cfg.monitor not in logs:
                 known = ", ".join(k for k in logs if k.startswith("val_"))

@@ -39,9 +39,11 @@ from convscope.config import Config, apply_overrides, read_yaml
 from convscope.errors import ConfigError, StoreError
 from convscope.store import Store
 from convscope.store.db import pid_alive
+from convscope.store.status import RunStatus
 from convscope.tuning.backends import make_backend
 from convscope.tuning.backends.local import available_cores
 from convscope.tuning.live import LiveView, print_summary
+from convscope.tuning.ranking import best_trial, leaderboard
 from convscope.tuning.study import Objective, SearchSetup, check_name, open_storage, open_study, storage_path
 from convscope.tuning.worker import ResumeTask, WorkerSpec, started, tell_run
 
@@ -113,8 +115,11 @@ class Search:
     @property
     def best(self) -> TrialResult | None:
         """The completed trial with the best objective."""
-        done = [t for t in self.trials if t.status in ("completed", "early_stopped") and t.value is not None]
-        return min(done, key=lambda t: self.objective.sort_key(t.value), default=None)
+        return best_trial(self.trials, self.objective)
+
+    def leaderboard(self) -> list[TrialResult]:
+        """Every trial, ranked ones first and best first (see :mod:`convscope.tuning.ranking`)."""
+        return leaderboard(self.trials, self.objective)
 
     @property
     def best_run_id(self) -> int | None:
@@ -152,7 +157,7 @@ def _trials(store: Store, study: optuna.Study, name: str, objective: Objective) 
         row = runs.get(t.number)
         finished = t.state in _FINISHED_STATES
         if row is None:
-            out.append(TrialResult(t.number, "failed" if finished else "starting", dict(t.params), None, None, 0,
+            out.append(TrialResult(t.number, RunStatus.FAILED if finished else RunStatus.STARTING, dict(t.params), None, None, 0,
                                    None, None, finished))
             continue
         if t.state == TrialState.COMPLETE:
@@ -226,7 +231,7 @@ def _wait_for_dead_runs(home: Path, name: str, timeout: float = 15.0) -> Store:
     deadline = time.monotonic() + timeout
     while True:
         store = Store(home)
-        alive = [r for r in store.runs(search=name) if r["status"] == "running"]
+        alive = [r for r in store.runs(search=name) if r["status"] == RunStatus.RUNNING]
         if not alive:
             return store
         if time.monotonic() > deadline:
@@ -254,7 +259,7 @@ def _in_flight(home: Path, study: optuna.Study, name: str, objective: Objective)
         row = runs.get(t.number)
         if row is None:
             tasks.append(ResumeTask(t.number, None))
-        elif row["status"] == "interrupted":
+        elif row["status"] == RunStatus.INTERRUPTED:
             tasks.append(ResumeTask(t.number, int(row["id"])))
         else:
             tell_run(study, t.number, status=row["status"], history=store.epochs(row["id"]), objective=objective,

@@ -28,6 +28,7 @@ from optuna.storages.journal import JournalFileBackend
 
 from convscope.config import Config, SearchConfig, is_range, load_config
 from convscope.errors import ConfigError
+from convscope.store.status import RunStatus
 from convscope.train.callbacks import Callback
 from convscope.tuning.pruners import PRUNERS, rung
 from convscope.tuning.space import distributions, grid_size, grid_values, is_grid
@@ -203,7 +204,7 @@ class PruningCallback(Callback):
             where += f" (rung {r})"
         value = trainer.history[-1].get(self.objective.metric) if trainer.history else None
         shown = f": {self.objective.metric} {value:.4g}" if isinstance(value, float) else ""
-        trainer.request_stop("pruned", f"pruned at {where} by {self.pruner}{shown}")
+        trainer.request_stop(RunStatus.PRUNED, f"pruned at {where} by {self.pruner}{shown}")
 
     def on_train_begin(self, trainer: Trainer) -> None:
         if not trainer.history:

@@ -35,6 +35,7 @@ from convscope import api
 from convscope.config import Config
 from convscope.errors import ConvscopeError
 from convscope.store import Store
+from convscope.store.status import RunStatus, has_objective
 from convscope.tuning.pruners import make_pruner
 from convscope.tuning.samplers import make_sampler
 from convscope.tuning.space import suggest
@@ -116,9 +117,9 @@ def tell_run(study: optuna.Study, trial: optuna.Trial | int, *, status: str, his
     (Optuna keeps the last reported value); diverged / failed → ``FAIL``.
     """
     value = objective.best(history)
-    if status == "pruned":
+    if status == RunStatus.PRUNED:
         study.tell(trial, state=TrialState.PRUNED)
-    elif status in ("completed", "early_stopped") and value is not None:
+    elif has_objective(status) and value is not None:
         study.tell(trial, value)
     else:
         study.tell(trial, state=TrialState.FAIL)
@@ -183,7 +184,7 @@ class Worker:
             self.study.tell(trial, state=TrialState.FAIL)
             store.update_info(run_id, objective={"metric": self.setup.objective.metric, "value": None})
             store.close()
-            return "failed"
+            return RunStatus.FAILED
         store = Store(self.home)
         tell_run(self.study, trial, status=result.status, history=result.history, objective=self.setup.objective,
                  store=store, run_id=result.id)
@@ -201,8 +202,8 @@ class Worker:
         (a config value the schema rejects, a model whose shapes cannot work)."""
         rows = [r for r in store.runs(search=self.spec.name) if r["trial"] == number]
         if rows:
-            if rows[0]["status"] == "running":
-                store.finish_run(rows[0]["id"], status="failed", reason=reason)
+            if rows[0]["status"] == RunStatus.RUNNING:
+                store.finish_run(rows[0]["id"], status=RunStatus.FAILED, reason=reason)
             return int(rows[0]["id"])
         raw = self.setup.trial_raw(params)
         try:
@@ -212,7 +213,7 @@ class Worker:
         run_id = store.create_run(name=str(raw.get("name", "experiment")), config_yaml=config_yaml,
                                   seed=self.setup.cfg.seed, env=api.environment(), search=self.spec.name,
                                   trial=number, params=params)
-        store.finish_run(run_id, status="failed", reason=reason)
+        store.finish_run(run_id, status=RunStatus.FAILED, reason=reason)
         return run_id
 
 
