@@ -29,6 +29,7 @@ from convscope.insight.curves import plot_curves
 from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
 from convscope.store import RunStatus, Store, load_weights, save_weights
+from convscope.store.run_info import RunInfo
 from convscope.train import metrics as M
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
@@ -52,13 +53,13 @@ class Run:
     dir: Path
     home: Path
     notes: list[str] = field(default_factory=list)
-    info: dict[str, Any] = field(default_factory=dict)
+    info: RunInfo = field(default_factory=RunInfo)
 
     @cached_property
     def model(self) -> torch.nn.Module:
         """The model with the best-validation epoch's weights (what the test metrics were measured on)."""
-        shape = self.info.get("input_shape") or self.config.model.input
-        model = build_model(self.config.model, tuple(shape), num_classes=len(self.info.get("class_names", [])) or None)
+        shape = self.info.input_shape or self.config.model.input
+        model = build_model(self.config.model, tuple(shape), num_classes=self.info.num_classes)
         weights = self.dir / "best.safetensors"
         if not weights.exists():
             raise ConvscopeError(f"run {self.id} has no stored weights ({weights})",
@@ -222,7 +223,7 @@ def load_run(run_id: int | str, *, home: str | Path | None = None, _store: Store
     history = store.epochs(row["id"])
     return Run(id=row["id"], name=row["name"], status=row["status"], reason=row["reason"], config=cfg,
                history=history, test_metrics=row["test"], best_epoch=row["best_epoch"],
-               dir=store.run_dir(row["id"]), home=store.home, notes=row["notes"], info=row["info"])
+               dir=store.run_dir(row["id"]), home=store.home, notes=row["notes"], info=RunInfo.from_dict(row["info"]))
 
 
 def default_config_path() -> Path:

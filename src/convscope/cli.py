@@ -175,7 +175,7 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
         console.print(f"* best epoch by {run.config.train.monitor}")
     if run.test_metrics:
         console.print("test: " + ", ".join(f"{k} {fmt.number(v)}" for k, v in run.test_metrics.items()))
-    for verdict in run.info.get("diagnosis", []):
+    for verdict in run.info.diagnosis:
         console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
     if run.history:
         path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",

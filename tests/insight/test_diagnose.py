@@ -36,7 +36,7 @@ class Reinit(Callback):
 
 
 def _verdicts(run) -> dict[str, dict]:
-    return {v["kind"]: v for v in run.info["diagnosis"]}
+    return {v["kind"]: v for v in run.info.diagnosis}
 
 
 def _dense_stack(cfg: dict, *, units: int, depth: int, activation: str) -> dict:
@@ -49,7 +49,7 @@ def test_healthy_run_gets_no_verdict(digits_cfg):
     digits_cfg["train"]["epochs"] = 10
     run = convscope.run(digits_cfg)
     assert run.test_metrics["test_accuracy"] > 0.9
-    assert not PROBLEMS & set(_verdicts(run)), run.info["diagnosis"]
+    assert not PROBLEMS & set(_verdicts(run)), run.info.diagnosis
     assert all(h["health"]["layers"] for h in run.history)
 
 

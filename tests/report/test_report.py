@@ -34,7 +34,7 @@ def test_run_report_is_self_contained_and_escaped(reported_run, run_page):
 
 def test_run_report_lists_the_verdicts(reported_run, run_page):
     page = run_page.read_text()
-    verdicts = reported_run.info["diagnosis"]
+    verdicts = reported_run.info.diagnosis
     if verdicts:
         assert all(html.escape(v["text"]).replace("&quot;", "&#34;").replace("&#x27;", "&#39;") in page
                    for v in verdicts)
@@ -51,8 +51,8 @@ def test_search_report_has_leaderboard_charts_and_the_best_runs_report(small_sea
     statuses = re.findall(r'<td data-value="([a-z_]+)"><span class="pill', page)  # the status column, by row
     assert sorted(statuses) == sorted(t.status for t in trials)
     assert statuses.count("pruned") >= 1  # the lr=10 trials cannot learn: ASHA prunes at least one
-    verdicts = re.findall(r'<td data-value="\d+">(?:<span class="pill (?:error|warning|info)">\w+</span> )?([^<]*)</td>',
-                          page)
+    verdicts = re.findall(r'<td data-value="\d+">(?:<span class="pill (?:error|warning|info)">\w+</span> )?'
+                          r'([^<]*)</td>\s*</tr>', page)  # the last cell of each row
     assert len(verdicts) == len(trials) and all(v.strip() for v in verdicts)  # a verdict, "healthy" or "-"
     link = re.search(r'<a href="([^"]+)" id="best-run-link">', page).group(1)
     assert (path.parent / link).resolve().exists()

@@ -110,7 +110,7 @@ def test_one_sigmoid_unit_trains_binary(tmp_path):
         p1 = torch.sigmoid(run.model(data.x_val)).numpy()[:, 0]  # (N,) from the one sigmoid unit
     y_val = data.y_val.numpy()
     youden = [np.mean(p1[y_val == 1] >= t) + np.mean(p1[y_val == 0] < t) - 1 for t in np.unique(p1)]
-    t = run.info["threshold"]
+    t = run.info.threshold
     assert np.mean(p1[y_val == 1] >= t) + np.mean(p1[y_val == 0] < t) - 1 == pytest.approx(max(youden))
 
 

@@ -26,7 +26,7 @@ def _val_predictions(run: Run) -> tuple[np.ndarray, np.ndarray, float]:
     """Validation labels (N,), probabilities (N, K) and the run's decision threshold (binary tasks)."""
     data = run_data(run)
     _, prob = predict(run.model, data.x_val)
-    return data.y_val.numpy(), prob, float(run.info.get("threshold", 0.5))
+    return data.y_val.numpy(), prob, float(run.info.threshold)
 
 
 def _predicted(prob: np.ndarray, threshold: float) -> np.ndarray:

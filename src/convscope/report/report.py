@@ -145,7 +145,7 @@ def _summary(run: Run) -> tuple[dict[str, Any] | None, str]:
     from convscope.models import summary
 
     try:
-        info = summary(run.model, tuple(run.info.get("input_shape") or run.config.model.input)).to_dict()
+        info = summary(run.model, tuple(run.info.input_shape or run.config.model.input)).to_dict()
     except (RuntimeError, ValueError) as exc:  # the rest of the report is still worth having
         return None, f"no summary: {exc}"
 
@@ -201,16 +201,16 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
     if row.get("search"):
         search = {"name": row["search"], "trial": row.get("trial"),
                   "params": ", ".join(f"{k}={v}" for k, v in (row.get("params") or {}).items())}
-    env = run.info.get("env") or {}
+    env = run.info.env
     return _render(
         "run.html", out,
         run={"id": run.id, "name": run.name, "status": run.status, "reason": run.reason,
-             "data": run.info.get("data_name") or run.config.data.source,
-             "input_shape": "×".join(map(str, run.info.get("input_shape") or [])),
-             "classes": len(run.info.get("class_names") or []), "monitor": run.config.train.monitor,
+             "data": run.info.data_name or run.config.data.source,
+             "input_shape": "×".join(map(str, run.info.input_shape or [])),
+             "classes": len(run.info.class_names), "monitor": run.config.train.monitor,
              "created": datetime.fromtimestamp(row["created"]).strftime("%Y-%m-%d %H:%M")},
         cards=_cards(run), notes=run.notes, search=search,
-        verdicts=sorted(run.info.get("diagnosis") or [], key=lambda v: SEVERITY_ORDER.get(v.get("severity"), 3)),
+        verdicts=sorted(run.info.diagnosis, key=lambda v: SEVERITY_ORDER.get(v.get("severity"), 3)),
         curves=[_figure(p) for p in curves], health=_health_rows(run),
         last_epoch=run.history[-1]["epoch"] if run.history else "-",
         summary=summary, summary_error=summary_error, groups=groups, history=_history(run),

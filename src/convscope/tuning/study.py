@@ -31,6 +31,7 @@ from convscope.errors import ConfigError
 from convscope.store.status import RunStatus
 from convscope.train.callbacks import Callback
 from convscope.tuning.pruners import PRUNERS, rung
+from convscope.tuning.samplers import SAMPLERS
 from convscope.tuning.space import distributions, grid_size, grid_values, is_grid
 
 if TYPE_CHECKING:
@@ -87,13 +88,14 @@ def budget(search: SearchConfig, space: dict[str, dict[str, Any]]) -> tuple[int,
     Random / TPE: ``trials``, which is required; a random search over lists only (drawn without
     replacement) runs at most every combination once.
     """
-    if search.strategy == "random" and search.trials is not None and is_grid(space):
+    draws = SAMPLERS.traits(search.strategy)
+    if draws.get("lists_without_replacement") and search.trials is not None and is_grid(space):
         size = grid_size(space)
         if search.trials > size:
             return size, (f"the space has {size} combinations; a random search draws each at most once, "
                           f"so it runs {size} trials, not {search.trials}")
         return search.trials, None
-    if search.strategy == "grid":
+    if draws.get("enumerates_grid"):
         size = grid_size(space)
         if search.trials is not None and search.trials < size:
             return search.trials, (f"the grid has {size} points; search.trials: {search.trials} runs "
@@ -278,7 +280,7 @@ class SearchSetup:
                 raise ConfigError(f"{source}: search: a space with continuous ranges needs a strategy and trials",
                                   hint="add search: {strategy: tpe, trials: 20}") from None
             search = SearchConfig(strategy="grid")
-        if search.strategy == "grid":
+        if SAMPLERS.traits(search.strategy).get("enumerates_grid"):
             grid_values(space)  # a continuous range in a grid is an error that says why, before anything runs
         n, note = budget(search, space)
         return cls(raw=copy.deepcopy(raw), source=source, space=space, cfg=cfg, search=search,

@@ -7,8 +7,10 @@ function of the config alone: a resumed search draws what an uninterrupted one w
 parallel workers never replay one another's random stream. TPE still models every finished trial
 (it reads them from the study), so nothing is lost by not keeping a sampler object alive.
 
-A new strategy is one new module here with ``@SAMPLERS.register("name")`` on its factory; the
-trait ``needs_trials`` (default ``True``) says whether ``search.trials`` is required.
+A new strategy is one new module here with ``@SAMPLERS.register("name")`` on its factory. Traits
+shape the budget: ``enumerates_grid`` (the budget is the grid's size, ``search.trials`` optional) and
+``lists_without_replacement`` (over a space of lists, never more trials than combinations); without
+either, ``search.trials`` is the budget and is required.
 
 Example:
     >>> from convscope.config import SearchConfig

@@ -29,7 +29,7 @@ class ConvscopeGridSampler(optuna.samplers.GridSampler):
         return None
 
 
-@SAMPLERS.register("grid", needs_trials=False)
+@SAMPLERS.register("grid", enumerates_grid=True)
 def grid_sampler(space: dict[str, dict[str, Any]], *, seed: int, trial_number: int,
                  workers: int) -> optuna.samplers.BaseSampler:
     """The grid's visiting order is shuffled once by the seed and trial n takes point n."""

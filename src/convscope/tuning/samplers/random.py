@@ -11,7 +11,7 @@ from convscope.tuning.samplers.grid import grid_sampler
 from convscope.tuning.space import is_grid
 
 
-@SAMPLERS.register("random")
+@SAMPLERS.register("random", lists_without_replacement=True)
 def random_sampler(space: dict[str, dict[str, Any]], *, seed: int, trial_number: int,
                    workers: int) -> optuna.samplers.BaseSampler:
     """Random search over a space of lists only draws without replacement (the grid in a seeded random
