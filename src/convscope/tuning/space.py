@@ -89,7 +89,7 @@ def to_distribution(name: str, spec: dict[str, Any]) -> BaseDistribution:
 
 
 def distributions(space: dict[str, dict[str, Any]]) -> dict[str, BaseDistribution]:
-    """Every range of ``space`` (name → range dict, see :func:`convscope.config.search_space`) as a distribution.
+    """Every range of ``space`` (name → range dict, see :attr:`convscope.tuning.study.SearchSetup.space`) as a distribution.
 
     Args:
         space: the ranges, e.g. ``{"lr": {"loguniform": [1e-4, 1e-1]}}``.
