@@ -44,3 +44,10 @@ def test_missing_field_at_the_top_level_of_the_whole_config():
     err = _error(Config, {}, file="exp.yaml", section="", schema=Config)
     assert err.message == "exp.yaml: model: required field is missing"
     assert err.hint == "add 'model:'"
+
+
+def test_a_data_source_names_its_options():
+    err = _error(Options, {"filter": {"low": 1}}, file=None, section="data", schema=Options,
+                 unknown="unknown option for source 'ecg-wfdb'", list_known=True)
+    assert err.message == "data.filter.low: unknown option for source 'ecg-wfdb'"
+    assert err.hint == "did you mean 'low_hz'? options: low_hz"

@@ -300,37 +300,14 @@ def search_cmd(
 
 def _leaderboard(name: str, home: Path | None) -> None:
     """A search's trials ranked by its objective; pruned, failed and unfinished ones below, with why."""
-    from convscope.store.status import RunStatus
     from convscope.tuning import load_search
-    from convscope.tuning.ranking import is_ranked
+    from convscope.tuning.live import leaderboard_table
 
     result = load_search(name, home=home)
-    objective = result.objective
-    trials = result.leaderboard()
-    table = Table(title=f"search {name} ({result.status}): {objective.direction} {objective.metric}, "
-                        f"{result.finished}/{result.budget} trials, {result.epochs} epochs trained")
-    show_reason = any(t.status != RunStatus.COMPLETED and t.reason for t in trials)
-    columns = ["#", "run", "trial", "params", "epochs", objective.metric, "status", "time"]
-    if show_reason:
-        columns.insert(-1, "reason")
-    for col in columns:
-        if col in ("params", "reason"):  # the long texts wrap; the numbers and the status never do
-            table.add_column(col, overflow="fold", min_width=24 if col == "reason" else 12, ratio=1)
-        else:
-            table.add_column(col, justify="left" if col == "status" else "right", no_wrap=True)
-    rank = 0
-    for t in trials:
-        ranked = is_ranked(t)
-        rank += ranked
-        cells = [str(rank) if ranked else "", str(t.run_id or "-"), str(t.number), fmt.params(t.params),
-                 str(t.epochs), fmt.number(t.value, style="general"), _status(t.status), fmt.seconds(t.seconds)]
-        if show_reason:
-            cells.insert(-1, "" if t.status == RunStatus.COMPLETED else (t.reason or ""))
-        table.add_row(*cells)
-    console.print(table)
+    console.print(leaderboard_table(result))
     best = result.best
     if best is not None:
-        console.print(f"best: run {best.run_id} (trial {best.number}), {objective.metric} "
+        console.print(f"best: run {best.run_id} (trial {best.number}), {result.metric} "
                       f"{fmt.number(best.value, style='general')} with {fmt.params(best.params)}; "
                       f"details: convscope show {best.run_id}")
 

@@ -28,8 +28,8 @@ from pydantic import BaseModel, ValidationError
 from convscope.errors import ConfigError
 
 
-def explain(exc: ValidationError, *, file: str | None, section: str,
-            schema: type[BaseModel] | None = None) -> ConfigError:
+def explain(exc: ValidationError, *, file: str | None, section: str, schema: type[BaseModel] | None = None,
+            unknown: str = "unknown field", list_known: bool = False) -> ConfigError:
     """The first error of ``exc`` as one line: ``file: section.field: what is wrong (got X)``.
 
     Args:
@@ -38,6 +38,8 @@ def explain(exc: ValidationError, *, file: str | None, section: str,
         section: the dotted path of the validated mapping inside the config (``"data"``), or ``""`` when
             the whole config was validated.
         schema: the model that was validated; with it an unknown field gets a did-you-mean hint.
+        unknown: the words for an unknown field (a data source says ``unknown option for source 'x'``).
+        list_known: end an unknown field's hint with the fields the schema knows (``options: a, b``).
     """
     err = exc.errors()[0]
     # pydantic puts validator names and union/literal tags into loc; keep real field names and indexes
@@ -46,9 +48,13 @@ def explain(exc: ValidationError, *, file: str | None, section: str,
     prefix = f"{file}: " if file else ""
     kind = err["type"]
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(str(loc[-1]), _field_names(_owner_of(schema, loc)), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else "remove it, or check the spelling against the README"
-        return ConfigError(f"{prefix}{field_path}: unknown field", hint=hint)
+        known = _field_names(_owner_of(schema, loc))
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        if list_known:
+            hint = (f"did you mean '{close[0]}'? " if close else "") + f"options: {', '.join(sorted(known))}"
+        else:
+            hint = f"did you mean '{close[0]}'?" if close else "remove it, or check the spelling against the README"
+        return ConfigError(f"{prefix}{field_path}: {unknown}", hint=hint)
     if kind == "missing":
         return ConfigError(f"{prefix}{field_path}: required field is missing", hint=f"add '{loc[-1]}:'")
     message = err["msg"].removeprefix("Value error, ")

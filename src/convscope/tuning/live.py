@@ -22,8 +22,8 @@ from rich.table import Table
 from rich.text import Text
 
 from convscope import formatting as fmt
-from convscope.store.status import in_flight, status_color
-from convscope.tuning.ranking import best_trial
+from convscope.store.status import RunStatus, in_flight, status_color
+from convscope.tuning.ranking import best_trial, is_ranked
 from convscope.tuning.study import Objective
 
 if TYPE_CHECKING:
@@ -120,6 +120,33 @@ class LiveView:
         return Group(table, bar)
 
 
+def leaderboard_table(result: Search) -> Table:
+    """Every trial of a finished (or stopped) search, ranked; a reason column when any trial stopped early."""
+    objective = result.objective
+    trials = result.leaderboard()
+    table = Table(title=f"search {result.name} ({result.status}): {objective.direction} {objective.metric}, "
+                        f"{result.finished}/{result.budget} trials, {result.epochs} epochs trained")
+    show_reason = any(t.status != RunStatus.COMPLETED and t.reason for t in trials)
+    columns = ["#", "run", "trial", "params", "epochs", objective.metric, "status", "time"]
+    if show_reason:
+        columns.insert(-1, "reason")
+    for col in columns:
+        if col in ("params", "reason"):  # the long texts wrap; the numbers and the status never do
+            table.add_column(col, overflow="fold", min_width=24 if col == "reason" else 12, ratio=1)
+        else:
+            table.add_column(col, justify="left" if col == "status" else "right", no_wrap=True)
+    rank = 0
+    for t in trials:
+        ranked = is_ranked(t)
+        rank += ranked
+        cells = [str(rank) if ranked else "", str(t.run_id or "-"), str(t.number), fmt.params(t.params),
+                 str(t.epochs), fmt.number(t.value, style="general"), status_text(t.status), fmt.seconds(t.seconds)]
+        if show_reason:
+            cells.insert(-1, "" if t.status == RunStatus.COMPLETED else (t.reason or ""))
+        table.add_row(*cells)
+    return table
+
+
 def print_summary(result: Search, console: Console) -> None:
     """The end of a search: counts by status and the best trial's params, objective and run id."""
     counts: dict[str, int] = {}
@@ -138,4 +165,4 @@ def print_summary(result: Search, console: Console) -> None:
     console.print(f"leaderboard: convscope runs --search {result.name}; the run: convscope show {best.run_id}")
 
 
-__all__ = ["LiveView", "print_summary", "status_text"]
+__all__ = ["LiveView", "leaderboard_table", "print_summary", "status_text"]
