@@ -169,7 +169,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         cfg = load_config(default_config_path() if config is None else config, list(overrides or []))
     data, model = prepare(cfg)
     info = {"input_shape": list(data.input_shape), "class_names": data.class_names,
-            "assignment": data.assignment, "data_name": data.name, "meta": _plain(data.meta)}
+            "assignment": data.assignment, "data_name": data.name, "meta": _scalar_meta(data.meta)}
     if resume is None:
         run_id = store.create_run(name=cfg.name, config_yaml=cfg.to_yaml(), seed=cfg.seed, env=environment(),
                                   notes=data.notes, info=info, monitor=cfg.train.monitor, search=search,
@@ -231,7 +231,7 @@ def default_config_path() -> Path:
     return Path(__file__).parent / "examples" / "default.yaml"
 
 
-def _plain(meta: dict[str, Any]) -> dict[str, Any]:
+def _scalar_meta(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if isinstance(v, str | int | float | bool) or v is None}
 
 

@@ -38,7 +38,9 @@ from convscope.errors import ConfigError
 RANGE_KEYS = ("grid", "choice", "uniform", "loguniform", "int")
 
 
-class _Strict(BaseModel):
+class _ClosedSection(BaseModel):
+    """A config section whose fields are all declared: an unknown key is an error (a typo, not a setting)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -56,7 +58,7 @@ def registered(name: str, registry_module: str, registry_name: str) -> str:
     return name
 
 
-class SplitConfig(_Strict):
+class SplitConfig(_ClosedSection):
     """How a source's training set is divided (when the source has no split of its own)."""
 
     val: float = Field(0.1, ge=0.0, lt=1.0)  # fraction of train held out for validation (the notebook's 10%)
@@ -89,7 +91,7 @@ class DataConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
-class OptimizerConfig(_Strict):
+class OptimizerConfig(_ClosedSection):
     name: str = "adam"  # a name in convscope.train.optimizers.OPTIMIZERS: sgd | adam | adamw
     lr: float = Field(1e-3, gt=0)
     momentum: float = Field(0.0, ge=0.0, lt=1.0)  # SGD only
@@ -106,7 +108,7 @@ class OptimizerConfig(_Strict):
         return self
 
 
-class ScheduleConfig(_Strict):
+class ScheduleConfig(_ClosedSection):
     name: str  # a name in convscope.train.schedules.SCHEDULES: step | cosine | onecycle | plateau
     step_size: int = Field(10, ge=1)  # step: epochs between decays
     gamma: float = Field(0.1, gt=0)  # step: decay factor
@@ -118,14 +120,14 @@ class ScheduleConfig(_Strict):
     _known_name = field_validator("name")(lambda v: registered(v, "convscope.train.schedules", "SCHEDULES"))
 
 
-class EarlyStoppingConfig(_Strict):
+class EarlyStoppingConfig(_ClosedSection):
     monitor: str = "val_loss"
     patience: int = Field(5, ge=0)
     min_delta: float = Field(0.0, ge=0)
     mode: Literal["auto", "min", "max"] = "auto"  # auto: min for *loss, max otherwise
 
 
-class TrainConfig(_Strict):
+class TrainConfig(_ClosedSection):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(128, ge=1)
     eval_batch_size: int = Field(1024, ge=1)
@@ -181,7 +183,7 @@ class ModelConfig(BaseModel):
         return self
 
 
-class ObjectiveConfig(_Strict):
+class ObjectiveConfig(_ClosedSection):
     metric: str = "val_loss"
     direction: Literal["minimize", "maximize"] | None = None  # None: minimize *loss, maximize otherwise
 
@@ -194,7 +196,7 @@ class ObjectiveConfig(_Strict):
         return "minimize" if lower_is_better(self.metric) else "maximize"
 
 
-class SearchConfig(_Strict):
+class SearchConfig(_ClosedSection):
     strategy: str = "random"  # in convscope.tuning.samplers.SAMPLERS: grid | random | tpe
     trials: int | None = Field(None, ge=1)  # random/tpe; grid runs the full product
     pruner: str = "none"  # in convscope.tuning.pruners.PRUNERS: none | median | asha | hyperband
@@ -212,7 +214,7 @@ class SearchConfig(_Strict):
     _known_backend = field_validator("backend")(lambda v: registered(v, "convscope.tuning.backends", "BACKENDS"))
 
 
-class Config(_Strict):
+class Config(_ClosedSection):
     name: str = "experiment"
     seed: int = 0
     data: DataConfig = Field(default_factory=DataConfig)
@@ -311,7 +313,7 @@ def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source:
         value = params[name]
         if is_range(value):
             raise ConfigError(
-                f"{source}: params.{name} is a search range ({_short(value)}), but this run needs one value",
+                f"{source}: params.{name} is a search range ({_flow_yaml(value)}), but this run needs one value",
                 hint=f"run it with `convscope search`, or fix it: --set params.{name}=VALUE")
         return value
 
@@ -321,7 +323,7 @@ def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source:
     return _REF.sub(lambda m: str(lookup(m.group(1))), node)
 
 
-def _short(value: Any) -> str:
+def _flow_yaml(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True).strip()
 
 

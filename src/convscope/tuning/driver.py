@@ -146,7 +146,7 @@ class Search:
 # -- reading a search -------------------------------------------------------------------------
 
 
-def _trials(store: Store, study: optuna.Study, name: str, objective: Objective) -> list[TrialResult]:
+def _poll_trials(store: Store, study: optuna.Study, name: str, objective: Objective) -> list[TrialResult]:
     runs: dict[int, dict[str, Any]] = {}
     for row in store.runs(search=name):  # newest first: the latest run of a trial wins
         if row["trial"] is not None:
@@ -189,14 +189,14 @@ def load_search(name: str, *, home: str | Path | None = None) -> Search:
     objective = Objective(info["metric"], info["direction"])
     study = open_study(name, open_storage(row["storage"]))
     return Search(name=name, status=row["status"], metric=objective.metric, direction=objective.direction,
-                  budget=int(info["budget"]), trials=_trials(store, study, name, objective), home=store.home,
+                  budget=int(info["budget"]), trials=_poll_trials(store, study, name, objective), home=store.home,
                   info=info)
 
 
 # -- starting and resuming ----------------------------------------------------------------------
 
 
-def _read(config: str | Path | dict | Config, overrides: list[str]) -> tuple[dict[str, Any], str]:
+def _read_config(config: str | Path | dict | Config, overrides: list[str]) -> tuple[dict[str, Any], str]:
     if isinstance(config, Config):
         raise ConfigError("search() takes the config as a path or a dict (a loaded Config has its ranges resolved)",
                           hint="pass the YAML path, e.g. search('examples/search-digits.yaml')")
@@ -307,7 +307,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     elif config is None:
         raise ConfigError("search needs a config", hint="convscope search CONFIG.yaml (params with ranges)")
     else:
-        raw, source = _read(config, overrides)
+        raw, source = _read_config(config, overrides)
     setup = SearchSetup.from_raw(raw, source=source)
     n_workers = workers or setup.search.workers
     kind = backend or setup.search.backend
@@ -343,7 +343,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
                         source=source, index=i, resume=tuple(tasks[i::count])) for i in range(count)]
     console = console or Console()
     view = (LiveView(name=name, budget=setup.budget, objective=objective, epochs=setup.cfg.train.epochs,
-                     poll=lambda: _trials(store, study, name, objective), console=console, note=setup.note)
+                     poll=lambda: _poll_trials(store, study, name, objective), console=console, note=setup.note)
             if progress else None)
     try:
         _run_workers(make_backend(kind, address), specs, view)
@@ -371,7 +371,7 @@ def _resumed_config(store: Store, name: str, config: str | Path | dict | None,
     old = yaml.safe_load(stored["config"])
     source = info.get("source", f"search {name}")
     if config is not None:
-        raw, source = _read(config, overrides)
+        raw, source = _read_config(config, overrides)
     else:
         raw = apply_overrides(copy.deepcopy(old), overrides, source=source)
     changed = _difference(old, raw)
