@@ -25,7 +25,7 @@ import os
 import socket
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from convscope.config import Config, apply_overrides, read_yaml
 from convscope.errors import ConfigError, StoreError
 from convscope.store import Store
 from convscope.store.db import pid_alive
+from convscope.store.search_info import SearchInfo
 from convscope.store.status import RunStatus
 from convscope.tuning.backends import make_backend
 from convscope.tuning.backends.local import available_cores
@@ -92,6 +93,7 @@ class Search:
         budget: how many trials the search runs.
         trials: every trial, by number.
         home: the run store.
+        info: how it ran (strategy, pruner, workers, threads, backend), as the store recorded it.
 
     Example:
         >>> result = load_search("digits-grid")                  # doctest: +SKIP
@@ -106,7 +108,7 @@ class Search:
     budget: int
     trials: list[TrialResult]
     home: Path
-    info: dict[str, Any] = field(default_factory=dict)
+    info: SearchInfo | None = None
 
     @property
     def objective(self) -> Objective:
@@ -185,11 +187,11 @@ def load_search(name: str, *, home: str | Path | None = None) -> Search:
     """
     store = Store(home)
     row = store.search(name)
-    info = row["info"]
-    objective = Objective(info["metric"], info["direction"])
+    info = SearchInfo.from_dict(row["info"])
+    objective = Objective(info.metric, info.direction)
     study = open_study(name, open_storage(row["storage"]))
     return Search(name=name, status=row["status"], metric=objective.metric, direction=objective.direction,
-                  budget=int(info["budget"]), trials=_poll_trials(store, study, name, objective), home=store.home,
+                  budget=int(info.budget), trials=_poll_trials(store, study, name, objective), home=store.home,
                   info=info)
 
 
@@ -328,10 +330,10 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
         path = storage_path(home_path, name)
         study = open_study(name, open_storage(path))
         tasks = _in_flight(home_path, study, name, objective)
-    info = {"source": source, "budget": setup.budget, "strategy": setup.search.strategy,
-            "pruner": setup.search.pruner, "metric": objective.metric, "direction": objective.direction,
-            "workers": n_workers, "threads": threads, "backend": kind, "note": setup.note,
-            "pid": os.getpid(), "host": socket.gethostname()}
+    info = SearchInfo(source=source, budget=setup.budget, strategy=setup.search.strategy,
+                      pruner=setup.search.pruner, metric=objective.metric, direction=objective.direction,
+                      workers=n_workers, threads=threads, backend=kind, note=setup.note, pid=os.getpid(),
+                      host=socket.gethostname()).to_dict()
     if resume is None:
         store.create_search(name, config_yaml=yaml.safe_dump(raw, sort_keys=False), storage=str(path), info=info)
     else:
@@ -363,13 +365,13 @@ def _resumed_config(store: Store, name: str, config: str | Path | dict | None,
     """The config a resumed search continues with: the stored one, or ``config``, with ``overrides``;
     refused when it changes what a trial is, or when the search is still running."""
     stored = store.search(name)
-    info = stored["info"]
-    if (stored["status"] == "running" and info.get("host") == socket.gethostname()
-            and info.get("pid") not in (None, os.getpid()) and pid_alive(info["pid"])):
-        raise StoreError(f"search '{name}' is still running (process {info['pid']})",
+    info = SearchInfo.from_dict(stored["info"])
+    if (stored["status"] == "running" and info.host == socket.gethostname()
+            and info.pid not in (None, os.getpid()) and pid_alive(info.pid)):
+        raise StoreError(f"search '{name}' is still running (process {info.pid})",
                          hint="wait for it, or stop it, before resuming")
     old = yaml.safe_load(stored["config"])
-    source = info.get("source", f"search {name}")
+    source = info.source or f"search {name}"
     if config is not None:
         raw, source = _read_config(config, overrides)
     else:
