@@ -105,12 +105,8 @@ def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
         torch.set_num_threads(cfg.train.threads)
     _seed_everything(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed)
-    shape = tuple(cfg.model.input) if cfg.model.input else data.input_shape
-    if tuple(shape) != data.input_shape:
-        raise ConfigError(f"model.input: {list(shape)} does not match the data's sample shape {list(data.input_shape)}",
-                          hint="remove model.input (it is taken from the data) or fix it")
     _seed_everything(cfg.seed)  # the model's init does not depend on how much randomness loading used
-    model = build_model(cfg.model, shape, num_classes=data.num_classes)
+    model = build_model(cfg.model, data.input_shape, num_classes=data.num_classes)  # checks model.input too
     return data, model
 
 
