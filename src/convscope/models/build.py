@@ -1,7 +1,7 @@
 """From a layer spec (the ``model:`` section of a config) to a :class:`ConvNet`.
 
-The builder walks the spec with the input's shape in hand: each word's constructor (``layers.py``,
-``blocks.py``) gets the shape that reaches it, so the user never computes ``in_features``, and a spec whose
+The builder walks the spec with the input's shape in hand: each word's constructor (one file per word family in
+``models/layers/``) gets the shape that reaches it, so the user never computes ``in_features``, and a spec whose
 shapes cannot work fails here, naming the layer, its input shape and a fix. Three rules a Keras user
 should know:
 
