@@ -30,6 +30,7 @@ from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
 from convscope.store import Store, load_weights, save_weights
 from convscope.train import metrics as M
+from convscope.train import speedups
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
 from convscope.train.health import HealthMonitor
@@ -167,7 +168,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
             "assignment": data.assignment, "data_name": data.name, "meta": _plain(data.meta)}
     if resume is None:
         run_id = store.create_run(name=cfg.name, config_yaml=cfg.to_yaml(), seed=cfg.seed, env=environment(),
-                                  notes=data.notes, info=info, monitor=cfg.train.monitor, search=search,
+                                  notes=[*data.notes, *speedups.check_all()], info=info, monitor=cfg.train.monitor, search=search,
                                   trial=trial, params=params)
     else:
         run_id = resume

@@ -64,3 +64,14 @@ def test_missing_cpu_feature_queries_mean_float32_and_a_note(monkeypatch):
     with pytest.warns(SpeedupUnavailable, match="precision: auto"):
         assert native_bf16(cpu) is False
     assert resolve_precision("auto", nn.Conv2d(1, 2, 3), cpu) == "fp32"
+
+
+def test_a_run_stores_the_note(monkeypatch, digits_cfg, tmp_path):
+    import convscope
+
+    monkeypatch.setattr(private_ops, "CONV_RELU", ("mkldnn", "_convolution_pointwise_removed_in_a_future_torch"))
+    digits_cfg["train"].update(epochs=1)
+    with pytest.warns(SpeedupUnavailable):
+        run = convscope.run(digits_cfg, home=tmp_path)
+    assert any("_convolution_pointwise_removed" in line for line in run.notes)
+    assert run.status == "completed" and "test_accuracy" in run.test_metrics  # it went on without the rewrite

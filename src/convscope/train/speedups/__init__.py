@@ -21,7 +21,7 @@ them to that. What each one gave on the reference machine, and why the defaults 
 - **torch.compile** (``train.compile: true``, :mod:`.compile`): opt-in, kernels cached under convscope's cache.
 
 Private PyTorch operators are checked numerically at first use; a missing or wrong one switches its
-rewrite off with a note printed once (:mod:`.private_ops`, :func:`notes`). Which layers the rewrites may
+rewrite off with a note printed once and stored with the run (:mod:`.private_ops`, :func:`check_all`). Which layers the rewrites may
 touch is each module class's registered traits (:mod:`convscope.models.module_traits`), so a new layer
 type declares its fast-path support in its own file.
 """
@@ -33,13 +33,14 @@ from convscope.train.speedups.fold_batchnorm import fold_batchnorm
 from convscope.train.speedups.inference import fuse_for_inference
 from convscope.train.speedups.layout import as_layout, has_2d_convs, match_state_layout, use_channels_last
 from convscope.train.speedups.precision import autocast, configure_threads, native_bf16, resolve_precision
-from convscope.train.speedups.private_ops import SpeedupUnavailable, notes
+from convscope.train.speedups.private_ops import SpeedupUnavailable, check_all, notes
 from convscope.train.speedups.window_convs import window_convs
 
 __all__ = [
     "SpeedupUnavailable",
     "as_layout",
     "autocast",
+    "check_all",
     "compile_model",
     "configure_threads",
     "fast_dropout",

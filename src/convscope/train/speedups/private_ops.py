@@ -103,6 +103,14 @@ def bf16_queries() -> tuple[Callable[[], bool], ...]:
     return found
 
 
+def check_all() -> list[str]:
+    """Run every self-check now (each runs once per process) and return :func:`notes`, for a run's record."""
+    conv_relu_op()
+    linear_relu_op()
+    bf16_queries()
+    return notes()
+
+
 def reset() -> None:
     """Forget the checks and notes (tests simulate a PyTorch without the operators)."""
     _NOTES.clear()
