@@ -3,7 +3,8 @@
 The 1D net (one-lead conv + batchnorm + max pool + dropout + global pool) takes every training rewrite
 (signals as images, window convs, fast dropout) and both evaluation ones (batchnorm folding, conv+ReLU
 fusion, pools as views); the 2D net takes channels_last and the evaluation rewrites. Each line is one
-measurement, as JSON, so two checkouts can be compared in one session by alternating them::
+measurement, as JSON (samples/s of wall time, and CPU milliseconds per 1000 samples, which a shared machine's
+load moves far less; run it with one thread), so two checkouts can be compared in one session by alternating them::
 
     PYTHONPATH=old/src python bench/speedups.py --tag old; PYTHONPATH=src python bench/speedups.py --tag new
 
@@ -53,13 +54,16 @@ def measure(name: str, spec: list, shape: tuple[int, ...], classes: int, samples
     data = _data(samples, shape, classes)
     torch.manual_seed(0)
     trainer = Trainer(build_model(spec, shape), data, TrainConfig(epochs=1, batch_size=128, health=False), seed=0)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     trainer.fit()
-    train = samples / (time.perf_counter() - start)
-    start = time.perf_counter()
+    train, train_cpu = time.perf_counter() - start, time.process_time() - cpu
+    start, cpu = time.perf_counter(), time.process_time()
     trainer.predict(data.x_train)
-    predict = samples / (time.perf_counter() - start)
-    return {"model": name, "train_samples_s": round(train), "predict_samples_s": round(predict)}
+    predict, predict_cpu = time.perf_counter() - start, time.process_time() - cpu
+    # CPU seconds of this process: on a shared machine they move far less with other people's load than wall time
+    return {"model": name, "train_samples_s": round(samples / train), "predict_samples_s": round(samples / predict),
+            "train_cpu_ms_per_1k": round(1e6 * train_cpu / samples, 1),
+            "predict_cpu_ms_per_1k": round(1e6 * predict_cpu / samples, 1)}
 
 
 def main() -> None:
