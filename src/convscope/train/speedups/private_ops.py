@@ -5,8 +5,8 @@
 them, drop them or change their arguments. So each is looked up and compared with the plain computation it
 replaces the first time it is needed; when it is missing or disagrees, the rewrite that needs it is
 skipped (the model runs the plain way) and a note says so — printed once as a :class:`SpeedupUnavailable`
-warning and kept in :func:`notes` for whoever records the run. The same goes for the CPU-feature queries
-behind ``precision: auto``.
+warning and kept in :func:`notes`, which ``api.run`` stores with the run (:func:`check_all`). The CPU-feature
+queries behind ``precision: auto`` have nothing to compare against, so only their existence is checked.
 
 Example:
     >>> conv_relu_op() is None or callable(conv_relu_op())
