@@ -31,9 +31,9 @@ from convscope.models import build_model
 from convscope.store import RunStatus, Store, load_weights, save_weights
 from convscope.store.run_info import RunInfo
 from convscope.train import metrics as M
+from convscope.train import speedups
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
-from convscope.train.fast_paths import configure_threads
 from convscope.train.health import HealthMonitor
 from convscope.train.trainer import Trainer
 
@@ -103,15 +103,11 @@ def _seed_everything(seed: int) -> None:
 
 def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
     """Load the data and build the model for ``cfg`` (seeded), validating that they fit together."""
-    configure_threads(cfg.train.threads)  # before loading: the trainer applies the same value again
+    speedups.configure_threads(cfg.train.threads)  # before loading: the trainer applies the same value again
     _seed_everything(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed)
-    shape = tuple(cfg.model.input) if cfg.model.input else data.input_shape
-    if tuple(shape) != data.input_shape:
-        raise ConfigError(f"model.input: {list(shape)} does not match the data's sample shape {list(data.input_shape)}",
-                          hint="remove model.input (it is taken from the data) or fix it")
     _seed_everything(cfg.seed)  # the model's init does not depend on how much randomness loading used
-    model = build_model(cfg.model, shape, num_classes=data.num_classes)
+    model = build_model(cfg.model, data.input_shape, num_classes=data.num_classes)  # checks model.input too
     return data, model
 
 
@@ -172,7 +168,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
             "assignment": data.assignment, "data_name": data.name, "meta": _scalar_meta(data.meta)}
     if resume is None:
         run_id = store.create_run(name=cfg.name, config_yaml=cfg.to_yaml(), seed=cfg.seed, env=environment(),
-                                  notes=data.notes, info=info, monitor=cfg.train.monitor, search=search,
+                                  notes=[*data.notes, *speedups.check_all()], info=info, monitor=cfg.train.monitor, search=search,
                                   trial=trial, params=params)
     else:
         run_id = resume
