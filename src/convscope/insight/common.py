@@ -12,18 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
+import torch
+from torch import nn
 
-matplotlib.use("Agg")  # files only: no display here, and never one in CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from convscope.errors import ConvscopeError  # noqa: E402
-from convscope.models.module_traits import is_conv  # noqa: E402
-from convscope.train.health import activation_kind, layer_root  # noqa: E402
-from convscope.train.trainer import probabilities  # noqa: E402
+from convscope.errors import ConvscopeError
+from convscope.insight import canvas
+from convscope.models.module_traits import is_conv
+from convscope.train.health import activation_kind, layer_root
+from convscope.train.trainer import probabilities
 
 if TYPE_CHECKING:
     from convscope.api import Run
@@ -147,7 +144,7 @@ def class_name(run: Run, k: int | None) -> str:
     return names[k] if 0 <= k < len(names) else str(k)
 
 
-def draw_sample(ax: plt.Axes, x: np.ndarray, *, title: str = "") -> None:
+def draw_sample(ax: canvas.Axes, x: np.ndarray, *, title: str = "") -> None:
     """A sample as an image (C, H, W) or a signal (C, L) on ``ax``."""
     if x.ndim == 2:  # (C, L)
         for c in range(x.shape[0]):
@@ -165,10 +162,9 @@ def draw_sample(ax: plt.Axes, x: np.ndarray, *, title: str = "") -> None:
         ax.set_title(title, fontsize=8)
 
 
-def save(fig: plt.Figure, path: Path) -> Path:
+def save(fig: canvas.Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 

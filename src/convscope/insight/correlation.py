@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 from torch import nn
 
+from convscope.insight import canvas
 from convscope.insight.common import capture, run_data, save
 from convscope.insight.look import PICTURES
 from convscope.train.health import layer_root
@@ -89,9 +89,9 @@ def feature_correlation(features: np.ndarray, *, layer: str = "", central: float
     return Correlation(corr[np.ix_(order, order)], np.flatnonzero(keep)[order], limit, dropped, layer)
 
 
-def draw_correlation(c: Correlation, *, title: str) -> plt.Figure:
+def draw_correlation(c: Correlation, *, title: str) -> canvas.Figure:
     n = len(c.matrix)
-    fig, ax = plt.subplots(layout="constrained", figsize=(6.2, 5.4))
+    fig, ax = canvas.subplots(layout="constrained", figsize=(6.2, 5.4))
     image = ax.imshow(c.matrix, cmap=CMAP, vmin=-c.limit, vmax=c.limit, interpolation="nearest")
     ticks = np.arange(n) if n <= 32 else np.linspace(0, n - 1, 16).astype(int)
     ax.set_xticks(ticks, [str(c.order[t]) for t in ticks], fontsize=6, rotation=90)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")  # files only: no display here, and never one in CI
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from convscope.insight import canvas
 
 
 def curve_metrics(history: list[dict]) -> list[str]:
@@ -22,7 +20,7 @@ def plot_curves(history: list[dict], path: str | Path, *, title: str = "", best_
     """Draw one panel per metric, train dashed vs validation solid; mark the best epoch."""
     path = Path(path)
     names = curve_metrics(history)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+    fig, axes = canvas.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
     epochs = [row["epoch"] for row in history]
     for ax, name in zip(axes[0], names, strict=True):
         for split, style in (("train", "--"), ("val", "-")):
@@ -43,5 +41,4 @@ def plot_curves(history: list[dict], path: str | Path, *, title: str = "", best_
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

@@ -24,19 +24,17 @@ from typing import Any
 import jinja2
 import matplotlib
 import matplotlib.ticker
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import convscope  # noqa: E402
-from convscope import formatting as fmt  # noqa: E402
-from convscope.api import Run, load_run  # noqa: E402
-from convscope.insight.diagnose import SEVERITY_ORDER  # noqa: E402
-from convscope.insight.look import look  # noqa: E402
-from convscope.insight.plots import Curve, plot_overlay  # noqa: E402
-from convscope.store import Store  # noqa: E402
-from convscope.store.status import RunStatus, has_objective  # noqa: E402
+import convscope
+from convscope import formatting as fmt
+from convscope.api import Run, load_run
+from convscope.insight import canvas
+from convscope.insight.diagnose import SEVERITY_ORDER
+from convscope.insight.look import look
+from convscope.insight.plots import Curve, plot_overlay
+from convscope.store import Store
+from convscope.store.status import RunStatus, has_objective
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("convscope.report", "templates"),
                           autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -237,7 +235,7 @@ def _plot_color(status: str) -> str:
 
 
 def _objective_figure(trials: list[dict[str, Any]], metric: str, maximize: bool, path: Path) -> Path:
-    fig, ax = plt.subplots(layout="constrained", figsize=(9, 3.6))
+    fig, ax = canvas.subplots(layout="constrained", figsize=(9, 3.6))
     done = [t for t in trials if t["value"] is not None and math.isfinite(t["value"])]
     for status in sorted({t["status"] for t in done}):
         pts = [t for t in done if t["status"] == status]
@@ -259,7 +257,6 @@ def _objective_figure(trials: list[dict[str, Any]], metric: str, maximize: bool,
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -294,9 +291,9 @@ def _parallel_figure(trials: list[dict[str, Any]], names: list[str], metric: str
     columns = [_axis([t["params"][n] for t in done]) for n in names]
     columns.append(_axis([t["value"] for t in done]))
     values = np.array([t["value"] for t in done])
-    norm = plt.Normalize(values.min(), values.max())
-    cmap = plt.get_cmap("viridis" if maximize else "viridis_r")
-    fig, ax = plt.subplots(layout="constrained", figsize=(max(6.0, 2.0 * len(axes_names)), 4.2))
+    norm = canvas.Normalize(values.min(), values.max())
+    cmap = canvas.get_cmap("viridis" if maximize else "viridis_r")
+    fig, ax = canvas.subplots(layout="constrained", figsize=(max(6.0, 2.0 * len(axes_names)), 4.2))
     order = np.argsort(values if maximize else -values)  # the best drawn last, on top
     for i in order:
         t = done[i]
@@ -313,10 +310,9 @@ def _parallel_figure(trials: list[dict[str, Any]], names: list[str], metric: str
     ax.set_xlim(-0.1, len(axes_names) - 0.6)
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=metric, pad=0.01)
+    fig.colorbar(canvas.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=metric, pad=0.01)
     ax.set_title("one line per trial (dashed grey: pruned or failed)", fontsize=9)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -331,7 +327,7 @@ def _importance_figure(study: Any, path: Path) -> tuple[Path | None, str]:
     if not importances:
         return None, "parameter importance: no parameter varied among the completed trials"
     names = list(importances)[::-1]
-    fig, ax = plt.subplots(layout="constrained", figsize=(7, 0.5 * len(names) + 1.2))
+    fig, ax = canvas.subplots(layout="constrained", figsize=(7, 0.5 * len(names) + 1.2))
     ax.barh(names, [importances[n] for n in names], color="C0")
     for y, n in enumerate(names):
         ax.text(importances[n] + 0.01, y, f"{importances[n]:.2f}", va="center", fontsize=8)
@@ -339,7 +335,6 @@ def _importance_figure(study: Any, path: Path) -> tuple[Path | None, str]:
     ax.set_xlabel("share of the objective's variance (fANOVA)")
     ax.grid(axis="x", alpha=0.3)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path, ""
 
 
@@ -359,6 +354,7 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
 
     store = Store(home)
     result = load_search(name, home=store.home)
+    name = result.name  # a config name finds its newest search
     out = Path(out) if out is not None else store.home / "searches" / f"{name}.html"
     figures_dir = store.home / "searches" / f"{name}-figures"
     figures_dir.mkdir(parents=True, exist_ok=True)

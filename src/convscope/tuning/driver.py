@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import socket
 import time
 from contextlib import nullcontext
@@ -174,11 +175,45 @@ def _poll_trials(store: Store, study: optuna.Study, name: str, objective: Object
     return out
 
 
+# the name a search gets when none is given: ``<config name>-<YYYYmmdd-HHMMSS>[-n]`` (see _new_name)
+_DATED = r"-\d{8}-\d{6}(?:-\d+)?"
+
+
+def resolve_name(store: Store, name: str) -> str:
+    """The stored search ``name`` refers to: that exact name, else the newest search of the config named so.
+
+    ``convscope search exp.yaml`` stores the search as ``<config name>-<date-time>``, so the config's own
+    name (what a user remembers, and what the README's commands use) finds the latest of them.
+
+    Example:
+        >>> import tempfile
+        >>> store = Store(tempfile.mkdtemp())
+        >>> for stored in ("grid-20260101-120000", "grid-20260102-090000", "grid-extra"):
+        ...     store.create_search(stored, config_yaml="", storage="")
+        >>> resolve_name(store, "grid")
+        'grid-20260102-090000'
+        >>> resolve_name(store, "grid-extra")
+        'grid-extra'
+    """
+    searches = store.searches()  # newest first
+    names = [s["name"] for s in searches]
+    if name in names:
+        return name
+    dated = re.compile(re.escape(name) + _DATED)
+    newest = next((n for n in names if dated.fullmatch(n)), None)
+    if newest is None:
+        raise StoreError(f"no search named '{name}' in {store.path}",
+                         hint=f"known searches: {', '.join(names[:10])}" if names
+                         else "start one with `convscope search CONFIG`")
+    return newest
+
+
 def load_search(name: str, *, home: str | Path | None = None) -> Search:
     """A stored search by name (finished, running or interrupted).
 
     Args:
-        name: the search's name (``convscope search ... --name``, or printed when it started).
+        name: the search's name (``convscope search ... --name``, or printed when it started), or its
+            config's name: the newest search of that config (see :func:`resolve_name`).
         home: the run store (default ``$CONVSCOPE_HOME`` or ``./convscope-runs``).
 
     Example:
@@ -186,6 +221,7 @@ def load_search(name: str, *, home: str | Path | None = None) -> Search:
         0.9861
     """
     store = Store(home)
+    name = resolve_name(store, name)
     row = store.search(name)
     info = SearchInfo.from_dict(row["info"])
     objective = Objective(info.metric, info.direction)
@@ -304,7 +340,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     home_path = store.home.resolve()
     overrides = list(overrides or [])
     if resume is not None:
-        name = resume
+        name = resolve_name(store, resume)
         raw, source = _resumed_config(store, name, config, overrides)
     elif config is None:
         raise ConfigError("search needs a config", hint="convscope search CONFIG.yaml (params with ranges)")
