@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -28,43 +26,14 @@ from convscope.errors import ConfigError, ConvscopeError
 from convscope.insight.curves import plot_curves
 from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
-from convscope.store import RunStatus, Store, load_weights, save_weights
-from convscope.store.run_info import RunInfo
+from convscope.store import RunStatus, Store, save_weights
+from convscope.stored_run import Run, load_run
 from convscope.train import metrics as M
 from convscope.train import speedups
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
 from convscope.train.health import HealthMonitor
 from convscope.train.trainer import Trainer
-
-
-@dataclass
-class Run:
-    """A stored run: its config, per-epoch history and test metrics; ``model`` loads the best weights."""
-
-    id: int
-    name: str
-    status: str
-    reason: str | None
-    config: Config
-    history: list[dict[str, Any]]
-    test_metrics: dict[str, float]
-    best_epoch: int | None
-    dir: Path
-    home: Path
-    notes: list[str] = field(default_factory=list)
-    info: RunInfo = field(default_factory=RunInfo)
-
-    @cached_property
-    def model(self) -> torch.nn.Module:
-        """The model with the best-validation epoch's weights (what the test metrics were measured on)."""
-        shape = self.info.input_shape or self.config.model.input
-        model = build_model(self.config.model, tuple(shape), num_classes=self.info.num_classes)
-        weights = self.dir / "best.safetensors"
-        if not weights.exists():
-            raise ConvscopeError(f"run {self.id} has no stored weights ({weights})",
-                                 hint="it stopped before its first epoch finished")
-        return load_weights(model, weights).eval()
 
 
 def environment(trainer: Trainer | None = None) -> dict[str, Any]:
@@ -209,17 +178,6 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
                                                          chance=majority)]
     store.finish_run(run_id, status=status, reason=reason, test=test, info=extra)
     return load_run(run_id, home=store.home, _store=store)
-
-
-def load_run(run_id: int | str, *, home: str | Path | None = None, _store: Store | None = None) -> Run:
-    """A stored run by id."""
-    store = _store or Store(home)
-    row = store.run(run_id)
-    cfg = load_config(yaml.safe_load(row["config"]), source=f"run {row['id']}")
-    history = store.epochs(row["id"])
-    return Run(id=row["id"], name=row["name"], status=row["status"], reason=row["reason"], config=cfg,
-               history=history, test_metrics=row["test"], best_epoch=row["best_epoch"],
-               dir=store.run_dir(row["id"]), home=store.home, notes=row["notes"], info=RunInfo.from_dict(row["info"]))
 
 
 def default_config_path() -> Path:

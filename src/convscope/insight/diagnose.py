@@ -21,6 +21,8 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from convscope import formatting as fmt
+
 # -- thresholds -------------------------------------------------------------------------------
 
 # Overfitting: the final val loss must exceed its minimum by 10% (epoch-to-epoch noise of val loss on a
@@ -102,7 +104,7 @@ def _finite(value: Any) -> bool:
 
 
 def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
+    return fmt.percent(value)
 
 
 def _num(value: float) -> str:

@@ -82,12 +82,12 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return fmt.percent(value, decimals=1)
+    return fmt.percent(value)
 
 
 def _metric(name: str, value: float | None) -> str:
     """Accuracy-like metrics as percentages, losses as numbers."""
-    return fmt.metric(name, value, decimals=1, style="short")
+    return fmt.metric(name, value, style="short")
 
 
 def _render(template: str, out: Path, **context: Any) -> Path:
