@@ -2,7 +2,7 @@
 
 Example:
     >>> import convscope
-    >>> run = convscope.run("examples/digits-cnn.yaml", overrides=["train.epochs=2"])  # doctest: +SKIP
+    >>> run = convscope.run("examples/mnist1d-cnn.yaml", overrides=["train.epochs=2"])  # doctest: +SKIP
     >>> run.test_metrics["test_accuracy"] > 0.9                                          # doctest: +SKIP
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
+from rich.console import Console
 
 import convscope
 from convscope.config import Config, load_config
@@ -33,6 +34,7 @@ from convscope.train import speedups
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
 from convscope.train.health import HealthMonitor
+from convscope.train.progress import ProgressBar
 from convscope.train.trainer import Trainer
 
 
@@ -115,7 +117,8 @@ def final_evaluation(trainer: Trainer, data: Dataset) -> tuple[dict[str, float],
 
 def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] | None = None,
         home: str | Path | None = None, callbacks: Sequence[Callback] = (), search: str | None = None,
-        trial: int | None = None, params: dict[str, Any] | None = None, resume: int | None = None) -> Run:
+        trial: int | None = None, params: dict[str, Any] | None = None, resume: int | None = None,
+        progress: bool = True) -> Run:
     """Train the model a config declares, record it in the store, and return the :class:`Run`.
 
     Args:
@@ -125,6 +128,8 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         callbacks: extra callbacks (progress bars, pruning) run after the built-in ones.
         search, trial, params: link the run to a search trial (set by ``convscope.search``).
         resume: the id of an interrupted run to continue from its last finished epoch.
+        progress: say the run's id and the data's notes before training, and draw a progress bar with
+            an ETA (stdout); ``False`` trains silently (search workers do).
     """
     store = Store(home)
     if resume is not None:
@@ -143,6 +148,8 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         run_id = resume
         store.reopen_run(run_id)
     folder = store.run_dir(run_id)
+    if progress:
+        callbacks = _announce(run_id, cfg, folder, store, callbacks)
     augment = build_augment(cfg.data.augment, rank=len(data.input_shape))
     builtin: list[Callback] = [Recorder(store, run_id), Checkpoint(folder, every=cfg.train.checkpoint_every)]
     if cfg.train.health:
@@ -156,7 +163,12 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
             store.truncate_epochs(run_id, trainer.epoch)
         elif resume is not None:
             store.truncate_epochs(run_id, 0)
-        trainer.fit()
+        try:
+            trainer.fit()
+        finally:
+            for callback in callbacks:
+                if isinstance(callback, ProgressBar):
+                    callback.stop()
         test, extra = final_evaluation(trainer, data)
     except KeyboardInterrupt:
         store.finish_run(run_id, status=RunStatus.INTERRUPTED, reason="stopped by the user (Ctrl-C)")
@@ -178,6 +190,18 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
                                                          chance=majority)]
     store.finish_run(run_id, status=status, reason=reason, test=test, info=extra)
     return load_run(run_id, home=store.home, _store=store)
+
+
+def _announce(run_id: int, cfg: Config, folder: Path, store: Store,
+              callbacks: Sequence[Callback]) -> list[Callback]:
+    """Print the run's id, folder and notes before it trains; add a progress bar unless one is given."""
+    console = Console()
+    console.print(f"run [bold]{run_id}[/] ({cfg.name}): {folder}", soft_wrap=True, highlight=False)
+    for note in store.run(run_id)["notes"]:
+        console.print(f"[yellow]note:[/] {note}", soft_wrap=True, highlight=False)
+    if any(isinstance(c, ProgressBar) for c in callbacks):
+        return list(callbacks)
+    return [*callbacks, ProgressBar(cfg.train.epochs, console)]
 
 
 def default_config_path() -> Path:

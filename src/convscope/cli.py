@@ -21,9 +21,10 @@ from rich.table import Table
 from convscope import formatting as fmt
 from convscope.errors import ConvscopeError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# Plain click help (rich_markup_mode=None): typer's rich help prints a `<bool>` metavar after every flag
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Build, train, search and look inside convolutional networks.")
-data_app = typer.Typer(no_args_is_help=True, help="Datasets in the local cache.")
+data_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Datasets in the local cache.")
 app.add_typer(data_app, name="data")
 console = Console()
 err_console = Console(stderr=True)
@@ -75,7 +76,6 @@ def run_cmd(
     """Train one model, store the run, print its test metrics, write its HTML report."""
     from convscope.api import load_run, run
     from convscope.config import load_config
-    from convscope.train.progress import ProgressBar
 
     if resume is not None:
         cfg = load_run(resume, home=home).config
@@ -92,15 +92,9 @@ def run_cmd(
                           "(about 20 MB, once)...[/]")
     console.print(f"[bold]{cfg.name}[/]: {cfg.data.source}, {cfg.train.epochs} epochs, "
                   f"batch {cfg.train.batch_size}, {cfg.train.optimizer.name} lr {cfg.train.optimizer.lr:g}")
-    bar = ProgressBar(cfg.train.epochs, console)
     started = time.perf_counter()
-    try:
-        result = run(cfg, home=home, callbacks=[bar], resume=resume)
-    finally:
-        bar.stop()
+    result = run(cfg, home=home, resume=resume)  # prints the run id and data notes, then a progress bar
     wall = time.perf_counter() - started
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
     console.print(f"run [bold]{result.id}[/] {result.status}: {result.reason}")
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), None)
     if best is not None:

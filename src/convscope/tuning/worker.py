@@ -123,8 +123,9 @@ def tell_run(study: optuna.Study, trial: optuna.Trial | int, *, status: str, his
         study.tell(trial, value)
     else:
         study.tell(trial, state=TrialState.FAIL)
+    epoch = next((row["epoch"] for row in history if row.get(objective.metric) == value), None)
     store.update_info(run_id, objective={"metric": objective.metric, "direction": objective.direction,
-                                         "value": value})
+                                         "value": value, "epoch": epoch})
     return value
 
 
@@ -173,9 +174,9 @@ class Worker:
         callback = PruningCallback(trial, self.setup.objective, pruner=search.pruner, min_epochs=search.min_epochs)
         try:
             if resume_run is not None:
-                result = api.run(home=self.home, callbacks=[callback], resume=resume_run)
+                result = api.run(home=self.home, callbacks=[callback], resume=resume_run, progress=False)
             else:
-                result = api.run(self.trial_config(params), home=self.home, callbacks=[callback],
+                result = api.run(self.trial_config(params), home=self.home, callbacks=[callback], progress=False,
                                  search=self.spec.name, trial=trial.number, params=params)
         except Exception as exc:  # fault isolation: any error ends this trial, never the search
             reason = exc.message if isinstance(exc, ConvscopeError) else f"{type(exc).__name__}: {exc}"
@@ -192,9 +193,13 @@ class Worker:
         return result.status
 
     def trial_config(self, params: dict[str, Any]) -> Config:
-        """The trial's config, with this worker's share of the cores as its ``train.threads``."""
+        """The trial's config, with this worker's share of the cores as its ``train.threads``, and the search
+        objective as its ``train.monitor`` (when it is a validation metric): the checkpoint, and so the test
+        metrics, come from the epoch the leaderboard ranks the trial by."""
         cfg = self.setup.trial_config(params)
         cfg.train.threads = self.spec.threads
+        if self.setup.objective.metric.startswith("val_"):
+            cfg.train.monitor = self.setup.objective.metric
         return cfg
 
     def _failed_run(self, store: Store, number: int, params: dict[str, Any], reason: str) -> int:
