@@ -6,6 +6,8 @@ import re
 import shlex
 import subprocess
 import sys
+import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -91,6 +93,7 @@ def test_readme_commands_run_verbatim(tmp_path, monkeypatch):
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     monkeypatch.chdir(tmp_path)
     ran, failures = [], []
+    started = time.perf_counter()
     for command in readme_commands():
         if command in NOT_RUN:
             continue
@@ -102,8 +105,13 @@ def test_readme_commands_run_verbatim(tmp_path, monkeypatch):
             args = shlex.split(command)[1:] + TOO_LONG_FOR_CI.get(command, [])
             result = CliRunner().invoke(app, args)
             code, output = result.exit_code, result.output
-        ran.append(command)
+            if result.exception is not None and not isinstance(result.exception, SystemExit):
+                output += "".join(traceback.format_exception(result.exception))
+        ran.append(f"{time.perf_counter() - started:6.1f} s  {command}")
+        started = time.perf_counter()
         if code != 0:
             failures.append(f"$ {command}\n  exit {code}: {output[-600:]}")
+    print("\n".join(ran))  # each command's wall time, shown with -s
     assert not failures, "\n".join(failures)
-    assert "convscope report ecg-inception-grid" in ran and "convscope compare 3 4" in ran
+    assert any(r.endswith("convscope report ecg-inception-grid") for r in ran)
+    assert any(r.endswith("convscope compare 3 4") for r in ran)

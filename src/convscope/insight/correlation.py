@@ -74,12 +74,17 @@ def penultimate_features(model: nn.Module, x: torch.Tensor, *, batch: int = 1024
 
 def feature_correlation(features: np.ndarray, *, layer: str = "", central: float = CENTRAL) -> Correlation:
     """Correlation of the columns of ``features`` (N, F), clustered, with its color bound."""
-    keep = features.std(axis=0) > 1e-12
+    features = np.asarray(features, dtype=np.float64)  # float32 sums round a near-constant column to std 0
+    scale = float(np.abs(features).max()) if features.size else 0.0
+    keep = features.std(axis=0) > 1e-9 * (scale or 1.0)  # constant columns correlate with nothing
     kept = features[:, keep]
     dropped = int((~keep).sum())
     if kept.shape[1] < 2:
         return Correlation(np.ones((kept.shape[1],) * 2), np.flatnonzero(keep), 1.0, dropped, layer)
-    corr = np.corrcoef(kept, rowvar=False)  # (F, F)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(kept, rowvar=False)  # (F, F)
+    corr = np.nan_to_num(corr, nan=0.0)  # a column constant up to rounding is uncorrelated, not an error
+    np.fill_diagonal(corr, 1.0)
     distance = np.clip(1 - corr, 0, 2)
     np.fill_diagonal(distance, 0)
     tree = linkage(squareform(distance, checks=False), method="average")

@@ -101,6 +101,19 @@ class Verdict:
         return asdict(self)
 
 
+def verdict_label(diagnosis: list[dict[str, Any]] | None) -> str:
+    """A run's stored verdicts in a few words: every verdict's ``short``, most severe first (what
+    ``convscope show`` lists in full), ``no verdict`` when there is none.
+
+    Example:
+        >>> verdict_label([{"short": "overfits from epoch 5", "severity": "warning"},
+        ...                {"short": "still improving", "severity": "info"}])
+        'overfits from epoch 5; still improving'
+    """
+    ordered = sorted(diagnosis or [], key=lambda v: SEVERITY_ORDER.get(v.get("severity", "info"), 3))
+    return "; ".join(v["short"] for v in ordered) or "no verdict"
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
@@ -415,4 +428,4 @@ def _large_verdict(series: dict[str, list[tuple[int, dict]]]) -> list[Verdict]:
         data={"pre_max": {n: v for n, v, _ in found}, "epoch": worst[2]})]
 
 
-__all__ = ["Verdict", "diagnose"]
+__all__ = ["Verdict", "diagnose", "verdict_label"]
