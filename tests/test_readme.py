@@ -56,7 +56,7 @@ TOO_LONG_FOR_CI = {
     "convscope summary exp.yaml": DIGITS,
     "convscope search examples/search-inception-grid.yaml": [
         "--set", "train.epochs=1", "--set", "data.patients=12", "--set", "data.records_per_patient=2",
-        "--set", "params.blocks={grid: [1]}"],
+        "--set", "params.blocks={grid: [1]}", "--set", "search.workers=1"],
 }
 NOT_RUN = {
     "pip install torch==2.13.0 -e .": "installs packages (.ci/run does it in a fresh environment)",
