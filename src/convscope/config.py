@@ -132,13 +132,13 @@ class TrainConfig(_Strict):
     @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
-        from convscope.train.metrics import METRICS
+        from convscope.train.metrics import check_names
 
-        for name in value:
-            if name not in METRICS:
-                close = difflib.get_close_matches(name, METRICS, n=1)
-                hint = f"did you mean '{close[0]}'? " if close else ""
-                raise ValueError(f"unknown metric '{name}'; {hint}known: {', '.join(sorted(METRICS))}")
+        try:
+            check_names(value)
+        except ConfigError as exc:  # pydantic wants a ValueError; the field is named by load_config
+            message = exc.message.removeprefix("train.metrics: ")
+            raise ValueError(f"{message}; {exc.hint}" if exc.hint else message) from None
         return value
 
 
@@ -169,7 +169,9 @@ class ObjectiveConfig(_Strict):
     def resolved_direction(self) -> str:
         if self.direction:
             return self.direction
-        return "minimize" if self.metric.endswith("loss") else "maximize"
+        from convscope.train.metrics import lower_is_better
+
+        return "minimize" if lower_is_better(self.metric) else "maximize"
 
 
 class SearchConfig(_Strict):

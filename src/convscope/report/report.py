@@ -34,6 +34,7 @@ from convscope.api import Run, load_run  # noqa: E402
 from convscope.insight.diagnose import SEVERITY_ORDER  # noqa: E402
 from convscope.insight.look import look  # noqa: E402
 from convscope.insight.plots import Curve, plot_overlay  # noqa: E402
+from convscope.report.clinical import html_tables  # noqa: E402
 from convscope.store import Store  # noqa: E402
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("convscope.report", "templates"),
@@ -217,7 +218,7 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
              "input_shape": "×".join(map(str, run.info.get("input_shape") or [])),
              "classes": len(run.info.get("class_names") or []), "monitor": run.config.train.monitor,
              "created": datetime.fromtimestamp(row["created"]).strftime("%Y-%m-%d %H:%M")},
-        cards=_cards(run), notes=run.notes, search=search,
+        cards=_cards(run), notes=run.notes, search=search, classes=html_tables(run),
         verdicts=sorted(run.info.get("diagnosis") or [], key=lambda v: SEVERITY_ORDER.get(v.get("severity"), 3)),
         curves=[_figure(p) for p in curves], health=_health_rows(run),
         last_epoch=run.history[-1]["epoch"] if run.history else "-",
