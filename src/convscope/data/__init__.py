@@ -31,7 +31,7 @@ __all__ = ["SOURCES", "Dataset", "Source", "Split", "build_augment", "find_sourc
 
 # Modules that register sources when imported; optional ones may not exist in every checkout.
 _SOURCE_MODULES = ("convscope.data.images", "convscope.data.builtin")
-_OPTIONAL_SOURCE_MODULES = ("convscope.data.ecg", "convscope.data.ecg_synth")
+_OPTIONAL_SOURCE_MODULES = ("convscope.data.ecg", "convscope.data.ecg_synth", "convscope.data.ucr")
 
 
 def _register_all() -> None:
