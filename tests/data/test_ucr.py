@@ -43,7 +43,9 @@ def write(folder: Path, name: str, part: str, y, x, fmt: str) -> Path:
     else:
         sep, fmt_value, suffix = {"tsv": ("\t", repr, ".tsv"), "txt": ("  ", lambda v: f"{v:.7e}", ".txt"),
                                   "csv": (",", repr, "")}[fmt]
-        lines = [sep.join([str(label), *(fmt_value(float(v)) for v in row)]) for label, row in zip(y, x, strict=True)]
+        lead = "  " if fmt == "txt" else ""  # the old .txt files right-align every number, the label too
+        lines = [lead + sep.join([fmt_value(float(label)) if fmt == "txt" else str(label),
+                                  *(fmt_value(float(v)) for v in row)]) for label, row in zip(y, x, strict=True)]
         path = folder / f"{name}_{part}{suffix}"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -220,3 +222,18 @@ def test_the_ecg200_example_runs_one_epoch_on_an_ecg200_like_fixture(tmp_path):
     assert run.status == "completed"
     assert {"val_sensitivity/-1", "val_sensitivity/1", "val_ppv/1", "val_macro_f1"} <= set(run.history[0])
     assert run.info["class_names"] == ["-1", "1"] and sum(map(sum, run.info["test_confusion"])) == 20
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "txt", "csv"])
+def test_the_fast_and_the_careful_reader_agree(tmp_path, fmt):
+    from convscope.data.ucr import _read_with_pandas, read_delimited
+
+    y, x = ecg200_like(12, seed=4)
+    x[3, 90:] = np.nan  # a shorter series, NaN-padded
+    path = write(tmp_path, "ECG200", "TRAIN", y, x, fmt)
+    fast, careful = _read_with_pandas(path), read_delimited(path)
+    assert fast is not None and fast.labels == careful.labels and fast.lines == careful.lines
+    for a, b in zip(fast.series, careful.series, strict=True):
+        np.testing.assert_array_equal(a, b)
+    path.write_text(path.read_text().replace("\n", "\n\n", 1))  # a blank line: only the careful reader keeps
+    assert _read_with_pandas(path) is None and read_delimited(path).lines[1] == 3  # the line numbers right

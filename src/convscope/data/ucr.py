@@ -124,6 +124,31 @@ def find_pair(path: Path, name: str | None) -> tuple[str, Path, Path]:
 _SEPARATORS = re.compile(r"[\s,]+")
 
 
+def _read_with_pandas(path: Path) -> Cases | None:
+    """The common case, read by pandas' C parser (2-4x faster than :func:`read_delimited`'s line loop on
+    an 80 MB file, ``bench/ucr_read.py``); None when the file needs the careful reader, which names the
+    line of a mistake: a value that is not a number, a line longer than the first, a blank line."""
+    import pandas as pd
+
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        first = handle.readline().strip()
+    if not first:
+        return None
+    sep = "\t" if "\t" in first else "," if "," in first else r"\s+"
+    try:
+        frame = pd.read_csv(path, sep=sep, header=None, dtype={0: str}, skip_blank_lines=False,
+                            skipinitialspace=True, encoding_errors="replace")
+        values = frame.iloc[:, 1:].to_numpy(dtype=np.float64)  # (N, L); short lines NaN-padded
+    except (ValueError, pd.errors.ParserError):
+        return None
+    if frame.iloc[:, 0].isna().any():  # a blank line: the careful reader skips it and keeps line numbers
+        return None
+    if values.shape[1] == 0:
+        return None
+    return Cases(labels=[str(v).strip() for v in frame.iloc[:, 0]], series=list(values[:, None, :]),
+                 lines=list(range(1, len(frame) + 1)))
+
+
 def read_delimited(path: Path) -> Cases:
     """A ``.tsv``/``.txt``/comma file: one case per line, the class label first, then the values.
 
@@ -170,7 +195,7 @@ def read_cases(path: Path) -> Cases:
     """The cases of one archive file, by its suffix."""
     if path.suffix.lower() == ".ts":
         return read_ts(path)
-    return read_delimited(path)
+    return _read_with_pandas(path) or read_delimited(path)
 
 
 # -- shaping ------------------------------------------------------------------------------------
