@@ -118,7 +118,7 @@ def _cards(run: Run) -> list[dict[str, str]]:
     best = next((h for h in run.history if h["epoch"] == run.best_epoch), None)
     cards = []
     for key, value in run.test_metrics.items():
-        if key.startswith("test_") and "record" not in key:
+        if key.startswith("test_") and "record" not in key and "/" not in key:  # per class: the table
             cards.append({"key": key.replace("_", " "), "value": _metric(key, value), "note": "best-epoch weights"})
     if best is not None:
         cards.append({"key": "best epoch", "value": str(run.best_epoch), "note": f"of {len(run.history)} trained"})
