@@ -42,8 +42,8 @@ from pathlib import Path
 import numpy as np
 
 from convscope.config import DataConfig
-from convscope.data.base import Source, Split, register_source
-from convscope.data.images import check_options
+from convscope.data.base import SOURCES, Source, Split
+from convscope.data.source_helpers import check_options
 from convscope.data.ts_format import Cases, read_ts
 from convscope.errors import ConfigError, DataError
 
@@ -274,7 +274,7 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     return ((x - mean) / np.where(std > 0, std, 1)).astype(np.float32)
 
 
-@register_source("ucr")
+@SOURCES.register("ucr")
 def load_ucr(cfg: DataConfig) -> Source:
     """A UCR/UEA data set: the archive's train and test files, validation carved from train."""
     options = check_options(cfg, OPTIONS)
@@ -285,8 +285,8 @@ def load_ucr(cfg: DataConfig) -> Source:
             raise ConfigError(f"data.{key}: '{options[key]}' is not one of {', '.join(allowed)}",
                               hint=f"{key}: {OPTIONS[key]}")
     if cfg.path is None:
-        raise DataError("ucr: data.path is not set",
-                        hint="point data.path at a downloaded UCR/UEA data set's folder, e.g. ~/UCRArchive_2018/ECG200")
+        raise ConfigError("data.path: source 'ucr' needs a path",
+                          hint="data.path: a downloaded UCR/UEA data set's folder, e.g. ~/UCRArchive_2018/ECG200")
     name, train_path, test_path = find_pair(Path(cfg.path).expanduser(), options.get("name"))
     paths = {"train": train_path, "test": test_path}
     parts = {part: read_cases(path) for part, path in paths.items()}
