@@ -95,6 +95,10 @@ def torch_equal(a, b) -> bool:
 
 
 def test_a_file_without_its_partner_is_named(tmp_path):
+    with pytest.raises(DataError, match=r"data.path: .*ECG5000 does not exist"):
+        load_data(ucr(tmp_path / "ECG5000"), seed=0)
+    with pytest.raises(ConfigError, match="data.path: source 'ucr' needs a path"):
+        load_data(DataConfig(source="ucr"), seed=0)
     folder = ecg200_folder(tmp_path)
     (folder / "ECG200_TEST.tsv").unlink()
     with pytest.raises(DataError, match=r"ECG200_TRAIN.tsv: found, but its partner ECG200_TEST"):
