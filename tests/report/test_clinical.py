@@ -31,6 +31,9 @@ def test_run_show_and_report_print_the_per_class_table(tmp_path, digits_cfg):
     assert re.search(macro, ran.output), ran.output
     for row in table.rows:  # one line per class: name, count, Se
         assert re.search(rf"│ {row.name} +│ +{row.count} │ +{re.escape(percent(row.sensitivity))} │", ran.output)
+    assert "confusion, test set" in ran.output
+    for name, counts in zip(run.info["class_names"], table.confusion, strict=True):  # rows: true classes
+        assert re.search(rf"│ {name} +│ +" + r" │ +".join(map(str, counts)) + " │", ran.output), ran.output
 
     shown = runner.invoke(app, ["show", "1"])
     assert shown.exit_code == 0, shown.output
@@ -43,6 +46,10 @@ def test_run_show_and_report_print_the_per_class_table(tmp_path, digits_cfg):
     assert test_table.count("<tr>") == 1 + len(table.rows)  # the heading row, then one per class
     assert f"<b>{percent(table.macro.f1)}</b>" in test_table and f"<b>{percent(table.accuracy)}</b>" in test_table
     assert 'data-split="val"' in html and 'href="#classes"' in html
+    confusion = html[html.index('<table class="confusion" data-split="test"'):]
+    confusion = confusion[:confusion.index("</table>")]
+    first = "".join(f"<td class=\"num\">{f'<b>{c}</b>' if j == 0 else c}</td>" for j, c in enumerate(table.confusion[0]))
+    assert confusion.count("<tr>") == 1 + len(table.rows) and first in confusion
 
 
 def test_a_run_with_many_classes_points_at_show_instead(tmp_path):

@@ -1,4 +1,5 @@
-"""The per-class (AAMI-style) table of a stored run, for the terminal and for the HTML report.
+"""The per-class (AAMI-style) table and the confusion matrix of a stored run, for the terminal and for
+the HTML report.
 
 The numbers come from :func:`convscope.train.metrics.class_table` on the confusion matrices the run
 stored at its end (``info["test_confusion"]``, ``info["val_confusion"]``: best-epoch weights, the
@@ -73,6 +74,18 @@ def rich_table(table: ClassTable, *, title: str) -> Table:
     return out
 
 
+def rich_confusion(table: ClassTable, *, title: str) -> Table:
+    """The confusion matrix as a rich table: rows are true classes, columns predicted ones, the diagonal bold."""
+    names = [row.name for row in table.rows]
+    out = Table(title=title)
+    out.add_column("true \\ predicted")
+    for name in names:
+        out.add_column(name, justify="right")
+    for i, (name, counts) in enumerate(zip(names, table.confusion, strict=True)):
+        out.add_row(name, *(f"[bold]{c}[/]" if i == j else str(c) for j, c in enumerate(counts)))
+    return out
+
+
 def html_tables(run: Run) -> list[dict[str, Any]]:
     """What the report's ``_classes.html`` partial shows: per split, formatted rows, macro and accuracy."""
     described = dict(SPLITS)
@@ -85,7 +98,7 @@ def html_tables(run: Run) -> list[dict[str, Any]]:
 
         out.append({"split": split, "title": described.get(split, split), "total": table.total,
                     "rows": [cells(r) for r in table.rows], "macro": cells(table.macro),
-                    "accuracy": percent(table.accuracy)})
+                    "accuracy": percent(table.accuracy), "confusion": table.confusion})
     return out
 
 
@@ -103,3 +116,4 @@ def print_run_tables(console: Console, run: Run, *, splits: tuple[str, ...] = ("
             console.print(f"per-class table ({len(table.rows)} classes): convscope show {run.id}")
             continue
         console.print(rich_table(table, title=f"per class, {described.get(split, split)} (best-epoch weights)"))
+        console.print(rich_confusion(table, title=f"confusion, {described.get(split, split)}"))

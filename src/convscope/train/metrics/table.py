@@ -49,6 +49,7 @@ class ClassTable:
     macro: ClassRow
     accuracy: float
     total: int
+    confusion: list[list[int]]  # (K, K) the counts it was computed from; rows: true class, columns: predicted
 
 
 COLUMNS = (("Se", "sensitivity"), ("+P", "ppv"), ("Sp", "specificity"), ("F1", "f1"))
@@ -80,4 +81,5 @@ def class_table(confusion: Sequence[Sequence[int]] | np.ndarray, class_names: Se
 
     total = int(counts.sum())
     return ClassTable(rows=rows, macro=ClassRow("macro", total, *(macro(per_class[f]) for _, f in COLUMNS)),
-                      accuracy=float(np.trace(counts) / total) if total else float("nan"), total=total)
+                      accuracy=float(np.trace(counts) / total) if total else float("nan"), total=total,
+                      confusion=counts.tolist())
