@@ -225,7 +225,7 @@ def test_the_ecg200_example_runs_one_epoch_on_an_ecg200_like_fixture(tmp_path):
     run = convscope.run(EXAMPLE, overrides=[f"data.path={folder}", "train.epochs=1"])
     assert run.status == "completed"
     assert {"val_sensitivity/-1", "val_sensitivity/1", "val_ppv/1", "val_macro_f1"} <= set(run.history[0])
-    assert run.info["class_names"] == ["-1", "1"] and sum(map(sum, run.info["test_confusion"])) == 20
+    assert run.info.class_names == ["-1", "1"] and sum(map(sum, run.info.test_confusion)) == 20
 
 
 @pytest.mark.parametrize("fmt", ["tsv", "txt", "csv"])

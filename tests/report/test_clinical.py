@@ -24,7 +24,7 @@ def test_run_show_and_report_print_the_per_class_table(tmp_path, digits_cfg):
     ran = runner.invoke(app, ["run", str(path)])
     assert ran.exit_code == 0, ran.output
     run = load_run(1)
-    table = class_table(run.info["test_confusion"], run.info["class_names"])
+    table = class_table(run.info.test_confusion, run.info.class_names)
     assert "per class, test set" in ran.output
     macro = "│ macro +│ +" + " │ +".join(re.escape(v) for v in (
         str(table.total), *(percent(getattr(table.macro, f)) for f in ("sensitivity", "ppv", "specificity", "f1")))) + " │"
@@ -32,7 +32,7 @@ def test_run_show_and_report_print_the_per_class_table(tmp_path, digits_cfg):
     for row in table.rows:  # one line per class: name, count, Se
         assert re.search(rf"│ {row.name} +│ +{row.count} │ +{re.escape(percent(row.sensitivity))} │", ran.output)
     assert "confusion, test set" in ran.output
-    for name, counts in zip(run.info["class_names"], table.confusion, strict=True):  # rows: true classes
+    for name, counts in zip(run.info.class_names, table.confusion, strict=True):  # rows: true classes
         assert re.search(rf"│ {name} +│ +" + r" │ +".join(map(str, counts)) + " │", ran.output), ran.output
 
     shown = runner.invoke(app, ["show", "1"])
@@ -56,11 +56,12 @@ def test_a_run_with_many_classes_points_at_show_instead(tmp_path):
     from rich.console import Console
 
     from convscope.report.clinical import print_run_tables
+    from convscope.store.run_info import RunInfo
 
     class Stub:
         id = 7
-        info = {"class_names": [f"c{i}" for i in range(25)], "test_confusion": [[1 if i == j else 0 for j in range(25)]
-                                                                                 for i in range(25)]}
+        info = RunInfo(class_names=[f"c{i}" for i in range(25)],
+                       test_confusion=[[1 if i == j else 0 for j in range(25)] for i in range(25)])
 
     console = Console(record=True, width=100)
     print_run_tables(console, Stub(), splits=("test",))

@@ -134,7 +134,7 @@ def test_per_class_metrics_are_logged_each_epoch_and_pick_the_best_epoch(digits_
     assert run.best_epoch == 1 + int(np.argmax(values))  # higher is better, the first best wins
     assert "test_sensitivity/3" in run.test_metrics and "test_macro_f1" in run.test_metrics
     # the test table and the test metrics come from the same predictions
-    table = M.class_table(run.info["test_confusion"], run.info["class_names"])
+    table = M.class_table(run.info.test_confusion, run.info.class_names)
     assert table.rows[3].sensitivity == pytest.approx(run.test_metrics["test_sensitivity/3"])
     assert table.rows[3].ppv == pytest.approx(run.test_metrics["test_ppv/3"])
     assert table.macro.f1 == pytest.approx(run.test_metrics["test_macro_f1"])

@@ -2,7 +2,7 @@
 the HTML report.
 
 The numbers come from :func:`convscope.train.metrics.class_table` on the confusion matrices the run
-stored at its end (``info["test_confusion"]``, ``info["val_confusion"]``: best-epoch weights, the
+stored at its end (``RunInfo.test_confusion``, ``RunInfo.val_confusion``: best-epoch weights, the
 run's decision threshold); this module only lays them out.
 
 Example:
@@ -46,10 +46,10 @@ def percent(value: float) -> str:
 
 def run_tables(run: Run, splits: tuple[str, ...] = ("test", "val")) -> list[tuple[str, ClassTable]]:
     """(split, table) for each of ``splits`` whose confusion matrix the run stored, in that order."""
-    names = run.info.get("class_names") or []
+    names = run.info.class_names
     out = []
     for split in splits:
-        counts = run.info.get(f"{split}_confusion")
+        counts = getattr(run.info, f"{split}_confusion")
         if counts and names and len(counts) == len(names):
             out.append((split, class_table(counts, names)))
     return out

@@ -1,8 +1,8 @@
 """The per-class table a cardiologist reads (AAMI EC57 style): one row per class with its count,
 Se, +P, Sp and F1, then the macro averages and the accuracy.
 
-It is built from a stored confusion matrix, so every stored run has one (``info["test_confusion"]``,
-``info["val_confusion"]``) without re-running the model. The matrix is expanded back into the
+It is built from a stored confusion matrix, so every stored run has one (``RunInfo.test_confusion``,
+``RunInfo.val_confusion``) without re-running the model. The matrix is expanded back into the
 (label, prediction) pairs it counts and scored by the same registered per-class metrics that the
 trainer logs, so the table and ``val_f1/S`` can never disagree.
 
