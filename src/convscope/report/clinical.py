@@ -25,12 +25,12 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
+from convscope import formatting as fmt
 from convscope.train.metrics import COLUMNS, ClassRow, ClassTable, class_table
 
 if TYPE_CHECKING:
@@ -40,8 +40,8 @@ SPLITS = (("test", "test set"), ("val", "validation set"))
 
 
 def percent(value: float) -> str:
-    """A proportion as a percentage with one decimal; ``-`` where it is undefined (NaN)."""
-    return "-" if value is None or not math.isfinite(value) else f"{100 * value:.1f}%"
+    """A proportion as the AAMI tables print it, one decimal (``-`` where undefined)."""
+    return fmt.percent(value, decimals=1)
 
 
 def run_tables(run: Run, splits: tuple[str, ...] = ("test", "val")) -> list[tuple[str, ClassTable]]:
