@@ -1,0 +1,133 @@
+"""The one inference function: logits and class probabilities of a model on a batch of samples.
+
+Evaluation in the trainer, every picture of ``look``/the report, ``ensemble`` and ``predict`` call
+:func:`infer`, so a stored test metric, the report's confusion matrix and a prediction on a new record
+come from the same network, in the same precision, batched the same way. It runs the inference twin of
+the model the trainer evaluates with (:mod:`convscope.train.fast_paths`: batchnorm folded, conv+ReLU
+fused, NHWC layouts, 1D nets as 1-pixel-high images) under the precision the run was trained in
+(a bf16-trained run is evaluated in bf16, as it would be deployed).
+
+Example:
+    >>> import torch
+    >>> from convscope.models import build_model
+    >>> net = build_model([{"conv": {"filters": 4, "kernel": 3, "activation": "relu"}}, "flatten",
+    ...                    {"dense": {"units": 3, "activation": "softmax"}}], (1, 8, 8))
+    >>> logits, prob = infer(net, torch.zeros(5, 1, 8, 8), batch_size=2)
+    >>> tuple(logits.shape), prob.sum(dim=1).allclose(torch.ones(5))
+    ((5, 3), True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+from convscope.train.fast_paths import (
+    as_layout,
+    autocast,
+    fold_batchnorm,
+    fuse_for_inference,
+    has_2d_convs,
+    resolve_precision,
+    signals_as_images,
+    use_channels_last,
+    window_convs,
+)
+
+if TYPE_CHECKING:
+    from convscope.api import Run
+
+
+def probabilities(logits: torch.Tensor) -> torch.Tensor:
+    """Class probabilities (N, K>=2) from logits: softmax, or [1-p, p] for a single sigmoid unit."""
+    if logits.shape[1] == 1:
+        p = torch.sigmoid(logits.float())  # (N, 1)
+        return torch.cat([1 - p, p], dim=1)
+    return torch.softmax(logits.float(), dim=1)
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """How a run's model is evaluated: what :func:`infer` needs besides the model and the samples.
+
+    ``for_run`` reads them from a stored run, so pictures and predictions repeat its evaluation exactly.
+    """
+
+    precision: Literal["fp32", "bf16"] = "fp32"  # the training precision (bf16: autocast convs/matmuls)
+    batch_size: int = 1024  # train.eval_batch_size: oneDNN may pick other kernels for other batch sizes
+    channels_last: bool | Literal["auto"] = "auto"  # train.channels_last
+    device: str = "cpu"
+
+    @classmethod
+    def for_run(cls, run: Run) -> InferenceSettings:
+        """The settings the run's trainer evaluated with (precision as resolved on the training machine)."""
+        train = run.config.train
+        stored = (run.info.get("env") or {}).get("precision")
+        device = "cuda" if train.device.startswith("cuda") and torch.cuda.is_available() else "cpu"
+        precision = stored or resolve_precision(train.precision, run.model, torch.device(device))
+        return cls(precision=precision, batch_size=train.eval_batch_size, channels_last=train.channels_last,
+                   device=device)
+
+
+def inference_net(model: nn.Module, *, channels_last: bool, device: torch.device) -> nn.Module:
+    """The eval-mode twin of ``model`` that :func:`infer` runs (shares its weights; ``model`` is unchanged
+    except that a 2D net's weights move to channels_last in place, as the trainer keeps them)."""
+    model.eval()
+    if channels_last and has_2d_convs(model):
+        model.to(memory_format=torch.channels_last)  # the weights' layout only; the values stay
+    net = fold_batchnorm(model)
+    if channels_last and not has_2d_convs(model):
+        net = signals_as_images(net) or net
+    if channels_last:
+        net = window_convs(net)
+    return fuse_for_inference(net)
+
+
+@torch.inference_mode()
+def infer(model: nn.Module, x: torch.Tensor | np.ndarray, *, precision: str = "fp32", batch_size: int = 1024,
+          channels_last: bool | Literal["auto"] = "auto",
+          device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits ``(N, K)`` (float32) and class probabilities ``(N, K>=2)`` of ``model`` on ``x``, in eval mode.
+
+    Args:
+        model: a network returning one score per class (e.g. :class:`~convscope.models.build.ConvNet`).
+        x: samples ``(N, C, L)`` or ``(N, C, H, W)``.
+        precision: ``fp32`` or ``bf16`` (autocast, as training ran).
+        batch_size: samples per forward pass.
+        channels_last: NHWC kernels (``auto``: where :func:`~convscope.train.fast_paths.use_channels_last`
+            says they pay).
+        device: where to run (default: where the model's weights are).
+
+    Returns:
+        ``(logits, probabilities)`` on ``device``.
+    """
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    first = next(model.parameters(), None)
+    device = torch.device(device) if device is not None else (first.device if first is not None else torch.device("cpu"))
+    model.to(device)
+    nhwc = use_channels_last(model, channels_last, device) if channels_last == "auto" else bool(channels_last)
+    net = inference_net(model, channels_last=nhwc, device=device)
+    context = autocast(device, precision)
+    logits = []
+    for start in range(0, len(x), batch_size):
+        xb = as_layout(x[start:start + batch_size].to(device), nhwc)  # (B, C, ...)
+        if context is None:
+            logits.append(net(xb).float())  # (B, K)
+        else:
+            with context:
+                logits.append(net(xb).float())
+    out = torch.cat(logits) if logits else torch.empty(0, 1, device=device)
+    return out, probabilities(out)
+
+
+def infer_run(run: Run, x: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logits and probabilities ``(N, K)`` of a stored run's best weights, evaluated as its trainer did."""
+    settings = InferenceSettings.for_run(run)
+    logits, prob = infer(run.model, x, precision=settings.precision, batch_size=settings.batch_size,
+                         channels_last=settings.channels_last, device=settings.device)
+    return logits.cpu().numpy(), prob.cpu().numpy()
