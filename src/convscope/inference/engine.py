@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from convscope.inference.outputs import probabilities
 from convscope.train.fast_paths import (
     as_layout,
     autocast,
@@ -40,14 +41,6 @@ from convscope.train.fast_paths import (
 
 if TYPE_CHECKING:
     from convscope.api import Run
-
-
-def probabilities(logits: torch.Tensor) -> torch.Tensor:
-    """Class probabilities (N, K>=2) from logits: softmax, or [1-p, p] for a single sigmoid unit."""
-    if logits.shape[1] == 1:
-        p = torch.sigmoid(logits.float())  # (N, 1)
-        return torch.cat([1 - p, p], dim=1)
-    return torch.softmax(logits.float(), dim=1)
 
 
 @dataclass(frozen=True)

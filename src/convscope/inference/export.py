@@ -22,9 +22,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,13 +60,19 @@ class ExportResult:
     evaluation_precision: str  # that path's precision (bf16 runs are evaluated in bf16, the export is fp32)
 
 
-def _quiet() -> contextlib.ExitStack:
-    """torch.onnx prints progress lines and torch.jit warns of its deprecation: keep the CLI's output clean."""
-    stack = contextlib.ExitStack()
-    stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
-    stack.enter_context(warnings.catch_warnings())
-    warnings.simplefilter("ignore")
-    return stack
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """torch.onnx prints progress lines and logs that torchvision's ops are absent, torch.jit warns of its
+    deprecation: keep the CLI's output to the result."""
+    log = logging.getLogger("torch.onnx")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        log.setLevel(level)
 
 
 def _write_onnx(model: torch.nn.Module, example: torch.Tensor, path: Path) -> None:

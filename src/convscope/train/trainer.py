@@ -25,7 +25,7 @@ from torch import nn
 from convscope.config import TrainConfig
 from convscope.data.base import Dataset
 from convscope.errors import ConfigError
-from convscope.inference.engine import infer, probabilities  # noqa: F401  (probabilities: re-exported)
+from convscope.inference.outputs import probabilities  # noqa: F401  (re-exported: convscope.train.probabilities)
 from convscope.store.checkpoint import load_state, save_state
 from convscope.train import metrics as M
 from convscope.train.callbacks import Callback, improved, make_scheduler
@@ -257,6 +257,9 @@ class Trainer:
         precision, in chunks of ``eval_batch_size``. A bf16-trained run is evaluated in bf16, as it would be
         deployed; ``Run.predict``, the pictures and ``ensemble`` evaluate it the same way.
         """
+        # imported here: the engine imports train.fast_paths, and so this module, at import time
+        from convscope.inference.engine import infer
+
         return infer(self.model, x, precision=self.precision, batch_size=self.cfg.eval_batch_size,
                      channels_last=self.channels_last, device=self.device)
 
