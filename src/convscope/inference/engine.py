@@ -80,7 +80,6 @@ def inference_net(model: nn.Module, *, channels_last: bool, device: torch.device
     return fuse_for_inference(net)
 
 
-@torch.inference_mode()
 def infer(model: nn.Module, x: torch.Tensor | np.ndarray, *, precision: str = "fp32", batch_size: int = 1024,
           channels_last: bool | Literal["auto"] = "auto",
           device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -102,20 +101,24 @@ def infer(model: nn.Module, x: torch.Tensor | np.ndarray, *, precision: str = "f
         x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     first = next(model.parameters(), None)
     device = torch.device(device) if device is not None else (first.device if first is not None else torch.device("cpu"))
-    model.to(device)
-    nhwc = use_channels_last(model, channels_last, device) if channels_last == "auto" else bool(channels_last)
-    net = inference_net(model, channels_last=nhwc, device=device)
+    # the model is moved, laid out and folded under no_grad, not inference mode: parameters touched in
+    # inference mode become inference tensors, and a later backward pass (Grad-CAM) would refuse them
+    with torch.no_grad():
+        model.to(device)
+        nhwc = use_channels_last(model, channels_last, device) if channels_last == "auto" else bool(channels_last)
+        net = inference_net(model, channels_last=nhwc, device=device)
     context = autocast(device, precision)
     logits = []
-    for start in range(0, len(x), batch_size):
-        xb = as_layout(x[start:start + batch_size].to(device), nhwc)  # (B, C, ...)
-        if context is None:
-            logits.append(net(xb).float())  # (B, K)
-        else:
-            with context:
-                logits.append(net(xb).float())
-    out = torch.cat(logits) if logits else torch.empty(0, 1, device=device)
-    return out, probabilities(out)
+    with torch.inference_mode():
+        for start in range(0, len(x), batch_size):
+            xb = as_layout(x[start:start + batch_size].to(device), nhwc)  # (B, C, ...)
+            if context is None:
+                logits.append(net(xb).float())  # (B, K)
+            else:
+                with context:
+                    logits.append(net(xb).float())
+        out = torch.cat(logits) if logits else torch.empty(0, 1, device=device)
+        return out, probabilities(out)
 
 
 def infer_run(run: Run, x: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
