@@ -13,7 +13,7 @@ from convscope.inference.recipe import Input
 
 
 def _load(path: Path) -> dict[str, np.ndarray]:
-    from convscope.data.images import load_npz  # the sources' pickle-free reader
+    from convscope.data.source_helpers import load_npz  # the sources' pickle-free reader
 
     if path.suffix.lower() == ".npz":
         return load_npz(path)
