@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 Kind = Literal["signal", "image"]
 
 # Sources whose samples come out of the ECG signal pipeline, and the options model each validates with
-# (builtin:ecg-synth's own defaults differ: 5 s windows). Looked up lazily: data/ecg is a heavy import.
+# (builtin:ecg-synth's own defaults differ: 5 s windows). A source says so itself by registering with the
+# trait ``signal_options=TheOptionsModel`` (``@SOURCES.register("name", signal_options=...)``); this table
+# covers the sources registered before that trait existed. Looked up lazily: data/ecg is a heavy import.
 _SIGNAL_SOURCES = {"ecg-wfdb": ("convscope.data.ecg", "WfdbOptions"),
                    "ecg-npz": ("convscope.data.ecg", "ArrayOptions"),
                    "ecg-csv": ("convscope.data.ecg", "ArrayOptions"),
@@ -73,8 +75,9 @@ class Recipe:
         kind: Kind = "signal" if len(shape) == 2 else "image"
         common = dict(run_id=run.id, source=cfg.source, kind=kind, input_shape=shape, class_names=names,
                       threshold=float(run.info.get("threshold", 0.5)))
-        if cfg.source in _SIGNAL_SOURCES:
-            opts = _signal_options(cfg.source, cfg.options)
+        options_model = _options_model(cfg.source)
+        if options_model is not None:
+            opts = _signal_options(options_model, cfg.options)
             unit = "beats" if opts.beats else "windows" if opts.window_s is not None else "records"
             leads = meta.get("leads") or opts.leads
             rate = meta.get("sample_rate") or opts.resample_hz
@@ -179,12 +182,23 @@ class Recipe:
         return out
 
 
-def _signal_options(source: str, options: dict[str, Any]) -> SignalOptions:
-    """The pipeline part of the source's options, with that source's defaults."""
-    import importlib
+def _options_model(source: str) -> type | None:
+    """The options model of a signal-pipeline source (its ``signal_options`` trait), or None."""
+    from convscope.data.base import SOURCES
 
+    if source in SOURCES and SOURCES.traits(source).get("signal_options") is not None:
+        return SOURCES.traits(source)["signal_options"]
+    if source in _SIGNAL_SOURCES:
+        import importlib
+
+        module, name = _SIGNAL_SOURCES[source]
+        return getattr(importlib.import_module(module), name)
+    return None
+
+
+def _signal_options(model: type, options: dict[str, Any]) -> SignalOptions:
+    """The pipeline part of the source's options, with that source's defaults."""
     from convscope.data.ecg import SignalOptions
 
-    module, name = _SIGNAL_SOURCES[source]
-    full = getattr(importlib.import_module(module), name).model_validate(options)
+    full = model.model_validate(options)  # type: ignore[attr-defined]
     return SignalOptions.model_validate(full.model_dump(include=set(SignalOptions.model_fields)))
