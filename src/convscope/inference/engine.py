@@ -66,7 +66,7 @@ class InferenceSettings:
                    device=device)
 
 
-def inference_net(model: nn.Module, *, channels_last: bool, device: torch.device) -> nn.Module:
+def inference_net(model: nn.Module, *, channels_last: bool) -> nn.Module:
     """The eval-mode twin of ``model`` that :func:`infer` runs (shares its weights; ``model`` is unchanged
     except that a 2D net's weights move to channels_last in place, as the trainer keeps them)."""
     model.eval()
@@ -106,7 +106,7 @@ def infer(model: nn.Module, x: torch.Tensor | np.ndarray, *, precision: str = "f
     with torch.no_grad():
         model.to(device)
         nhwc = use_channels_last(model, channels_last, device) if channels_last == "auto" else bool(channels_last)
-        net = inference_net(model, channels_last=nhwc, device=device)
+        net = inference_net(model, channels_last=nhwc)
     context = autocast(device, precision)
     logits = []
     with torch.inference_mode():
