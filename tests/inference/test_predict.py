@@ -102,7 +102,7 @@ def test_cli_bad_inputs_exit_2_and_write_nothing(ecg_run, ecg_records, make_reco
     home, run = str(ecg_run.home), str(ecg_run.id)
     out = tmp_path / "out" / "preds.csv"
     Image.new("L", (8, 8)).save(tmp_path / "photo.png")
-    assert "photo.png: is images" in _fails(["predict", run, str(tmp_path / "photo.png")], home=home, out=out)
+    assert "photo.png: is an image" in _fails(["predict", run, str(tmp_path / "photo.png")], home=home, out=out)
     assert "no such file" in _fails(["predict", run, str(tmp_path / "nope.hea")], home=home, out=out)
     lacking = make_record(tmp_path, "lacking", leads=["ii"])
     assert "lacks lead v1" in _fails(["predict", run, str(ecg_records), str(lacking)], home=home, out=out)

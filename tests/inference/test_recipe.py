@@ -75,7 +75,7 @@ def test_an_image_is_not_an_ecg(ecg_run, tmp_path):
     from PIL import Image
 
     Image.new("L", (8, 8)).save(tmp_path / "x.png")
-    with pytest.raises(DataError, match="is images .* trained on signals"):
+    with pytest.raises(DataError, match="is an image .* trained on signals"):
         _replayed(ecg_run, tmp_path / "x.png")
 
 

@@ -123,7 +123,9 @@ def verification_samples(run: Run, n: int = 64) -> np.ndarray:
     """Up to ``n`` real validation samples of the run (its own split, reloaded as the pictures do)."""
     from convscope.insight.common import run_data
 
-    return run_data(run).x_val[:n].numpy()
+    with warnings.catch_warnings():  # the data's own warnings (leakage ...) were shown when the run trained
+        warnings.simplefilter("ignore")
+        return run_data(run).x_val[:n].numpy()
 
 
 def export_run(run: Run, *, fmt: str = "onnx", out: str | Path | None = None, samples: int = 64) -> ExportResult:

@@ -23,6 +23,7 @@ Reader = Callable[[Path], list[Input]]
 READERS: Registry[Reader] = Registry("input format", discover="convscope.inference.readers")
 
 _KIND_WORDS = {"signal": "signals", "image": "images"}
+_ONE = {"signal": "a signal file", "image": "an image"}
 
 
 def reader_for(path: Path) -> str:
@@ -54,7 +55,7 @@ def read_inputs(paths: Iterable[str | Path], recipe: Recipe) -> list[tuple[str, 
         name = reader_for(path)
         kind = READERS.traits(name)["kind"]
         if kind not in ("any", recipe.kind):
-            raise DataError(f"{path}: is {_KIND_WORDS[kind]} ({name}), but run {recipe.run_id} was trained on "
+            raise DataError(f"{path}: is {_ONE[kind]} ({name}), but run {recipe.run_id} was trained on "
                             f"{_KIND_WORDS[recipe.kind]} ({recipe.source}, samples {list(recipe.input_shape)})",
                             hint=_expected(recipe))
         out.extend((name, item) for item in READERS.get(name)(path))
