@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -64,7 +65,10 @@ class Recipe:
     sample_rate: float | None = None  # Hz of the samples the model saw
     leads: list[str] | None = None  # lead names of the model's channels, in order
     source_rate: float | None = None  # rate of the source's files when they do not say (sample_rate option)
-    notes: list[str] = field(default_factory=list)
+    # a source that transforms its ready samples (e.g. z-scores each series) registers the same step as the
+    # trait ``predict_transform=fn(x (n, *shape), options) -> x``; it is replayed on ready inputs
+    transform: Callable[[np.ndarray, dict[str, Any]], np.ndarray] | None = None
+    options: dict[str, Any] = field(default_factory=dict)  # the source's options, for ``transform``
 
     @classmethod
     def for_run(cls, run: Run) -> Recipe:
@@ -87,7 +91,8 @@ class Recipe:
                        leads=[str(x).lower() for x in leads] if leads else None,
                        source_rate=float(source_rate) if source_rate else None)
         return cls(**common, unit="rows" if kind == "signal" else "images", aggregate="none",
-                   sample_rate=meta.get("sample_rate"))
+                   sample_rate=meta.get("sample_rate"), transform=_source_trait(cfg.source, "predict_transform"),
+                   options=cfg.options)
 
     # -- replay -----------------------------------------------------------------------------------------
 
@@ -99,6 +104,8 @@ class Recipe:
             x = np.asarray(item.data, dtype=np.float32)
             x = x[None] if x.ndim == len(self.input_shape) - 1 else x  # one unnamed lead (L,) -> (1, L)
             x = x[None] if x.ndim == len(self.input_shape) else x  # one sample -> a batch of one
+            if self.transform is not None and x.ndim == len(self.input_shape) + 1:
+                x = np.asarray(self.transform(x, self.options), dtype=np.float32)
             return self._checked(x, item)
         from convscope.data.ecg import Record, process
 
@@ -182,12 +189,18 @@ class Recipe:
         return out
 
 
-def _options_model(source: str) -> type | None:
-    """The options model of a signal-pipeline source (its ``signal_options`` trait), or None."""
+def _source_trait(source: str, trait: str) -> Any:
+    """What the data source registered as ``trait`` (None when it did not, or is not registered)."""
     from convscope.data.base import SOURCES
 
-    if source in SOURCES and SOURCES.traits(source).get("signal_options") is not None:
-        return SOURCES.traits(source)["signal_options"]
+    return SOURCES.traits(source).get(trait) if source in SOURCES else None
+
+
+def _options_model(source: str) -> type | None:
+    """The options model of a signal-pipeline source (its ``signal_options`` trait), or None."""
+    model = _source_trait(source, "signal_options")
+    if model is not None:
+        return model
     if source in _SIGNAL_SOURCES:
         import importlib
 
