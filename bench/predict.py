@@ -126,7 +126,7 @@ def _latency(fn, x: np.ndarray, repeats: int) -> float:
 def onnx_vs_torch(run, folder: Path, threads: int) -> None:
     import onnxruntime as ort
 
-    from convscope.inference import InferenceSettings, infer
+    from convscope.inference import InferenceSettings, Predictor, infer
     from convscope.inference.export import export_run
 
     result = export_run(run, fmt="onnx", out=folder / "model.onnx")
@@ -148,14 +148,20 @@ def onnx_vs_torch(run, folder: Path, threads: int) -> None:
             infer(model, x, precision=settings.precision, batch_size=settings.batch_size,
                   channels_last=settings.channels_last)
 
+        predictor = Predictor(model, precision=settings.precision, batch_size=settings.batch_size,
+                              channels_last=settings.channels_last)
+
+        def kept_twin(x: np.ndarray, predictor: Predictor = predictor) -> None:
+            predictor(x)
+
         def eager(x: np.ndarray) -> None:
             with torch.inference_mode():
                 model(torch.from_numpy(x))
 
-        t_onnx, t_cs, t_eager = (_latency(f, x, repeats) for f in (onnx, convscope_path, eager))
+        t_onnx, t_cs, t_kept, t_eager = (_latency(f, x, repeats) for f in (onnx, convscope_path, kept_twin, eager))
         print(f"  batch {batch:>3}: onnxruntime {1e3 * t_onnx:.3f} ms | convscope infer ({settings.precision}) "
-              f"{1e3 * t_cs:.3f} ms = {t_cs / t_onnx:.2f}x onnx | eager fp32 module {1e3 * t_eager:.3f} ms = "
-              f"{t_eager / t_onnx:.2f}x onnx")
+              f"{1e3 * t_cs:.3f} ms = {t_cs / t_onnx:.2f}x | Predictor (twin kept) {1e3 * t_kept:.3f} ms = "
+              f"{t_kept / t_onnx:.2f}x | eager fp32 module {1e3 * t_eager:.3f} ms = {t_eager / t_onnx:.2f}x onnx")
 
 
 def main() -> None:

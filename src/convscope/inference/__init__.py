@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_EXPORTS = {"infer": "engine", "infer_run": "engine", "InferenceSettings": "engine", "probabilities": "outputs",
+_EXPORTS = {"infer": "engine", "Predictor": "engine", "infer_run": "engine", "InferenceSettings": "engine", "probabilities": "outputs",
             "predict_inputs": "predict", "export_run": "export", "Recipe": "recipe"}
 
 __all__ = sorted(_EXPORTS)
