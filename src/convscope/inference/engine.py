@@ -3,7 +3,7 @@
 Evaluation in the trainer, every picture of ``look``/the report, ``ensemble`` and ``predict`` call
 :func:`infer`, so a stored test metric, the report's confusion matrix and a prediction on a new record
 come from the same network, in the same precision, batched the same way. It runs the inference twin of
-the model the trainer evaluates with (:mod:`convscope.train.fast_paths`: batchnorm folded, conv+ReLU
+the model the trainer evaluates with (:mod:`convscope.train.speedups`: batchnorm folded, conv+ReLU
 fused, NHWC layouts, 1D nets as 1-pixel-high images) under the precision the run was trained in
 (a bf16-trained run is evaluated in bf16, as it would be deployed).
 
@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from convscope.inference.outputs import probabilities
-from convscope.train.fast_paths import (
+from convscope.train.speedups import (
     as_layout,
     autocast,
     fold_batchnorm,
@@ -139,7 +139,7 @@ def infer(model: nn.Module, x: torch.Tensor | np.ndarray, *, precision: str = "f
         x: samples ``(N, C, L)`` or ``(N, C, H, W)``.
         precision: ``fp32`` or ``bf16`` (autocast, as training ran).
         batch_size: samples per forward pass.
-        channels_last: NHWC kernels (``auto``: where :func:`~convscope.train.fast_paths.use_channels_last`
+        channels_last: NHWC kernels (``auto``: where :func:`~convscope.train.speedups.use_channels_last`
             says they pay).
         device: where to run (default: where the model's weights are).
 

@@ -4,7 +4,7 @@ Data lives on the device as tensors; each epoch shuffles with one gather and the
 batches, so there is no per-sample Python and no DataLoader in the hot loop. The loss is summed and the
 predictions written into one buffer on the device, and both are read once per epoch: no ``.item()`` per
 step (each one is a host sync), and one kernel launch per step for the metrics instead of five.
-The set-up picks the fast paths of :mod:`convscope.train.fast_paths` (memory layout, bf16 autocast,
+The set-up picks the fast paths of :mod:`convscope.train.speedups` (memory layout, bf16 autocast,
 fused optimizer kernels, batchnorm folding for evaluation, opt-in ``torch.compile``).
 """
 
@@ -29,7 +29,7 @@ from convscope.inference.outputs import probabilities  # noqa: F401  (re-exporte
 from convscope.store.checkpoint import load_state, save_state
 from convscope.train import metrics as M
 from convscope.train.callbacks import Callback, improved, make_scheduler
-from convscope.train.fast_paths import (
+from convscope.train.speedups import (
     as_layout,
     autocast,
     compile_model,
@@ -257,7 +257,7 @@ class Trainer:
         precision, in chunks of ``eval_batch_size``. A bf16-trained run is evaluated in bf16, as it would be
         deployed; ``Run.predict``, the pictures and ``ensemble`` evaluate it the same way.
         """
-        # imported here: the engine imports train.fast_paths, and so this module, at import time
+        # imported here: the engine imports train.speedups, and so this module, at import time
         from convscope.inference.engine import infer
 
         return infer(self.model, x, precision=self.precision, batch_size=self.cfg.eval_batch_size,
