@@ -508,6 +508,9 @@ def predict_cmd(
         format_for(out)  # an unknown suffix fails before any work
     run = load_run(run_id, home=home)
     rows = predict_inputs(run, inputs, per=per, sample_rate=fs)  # type: ignore[arg-type]
+    if (run.info.get("meta") or {}).get("synthetic"):
+        err_console.print(f"[yellow]note:[/] run {run.id} was trained on SYNTHETIC data ({run.info.get('data_name')}): "
+                          "its predictions say nothing about real patients", highlight=False, soft_wrap=True)
     for note in no_prediction_notes(rows):
         err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     if out is None:

@@ -82,7 +82,8 @@ def _record_rows(recipe: Recipe, names: Sequence[str], counts: np.ndarray, prob:
     owner = np.repeat(np.arange(len(names)), counts)  # (N,) which record each sample came from
     rows = []
     if len(prob):
-        # the evaluation's record aggregation (soft voting); labels are unknown here, so all zero
+        # the evaluation's record aggregation (soft voting; a run evaluated per window with aggregate: none
+        # still gets one summary row per record by the same mean); labels are unknown here, so all zero
         mean, _, keys = aggregate(prob, np.zeros(len(prob), dtype=np.int64), owner, how="mean")
         by_record = dict(zip(keys.tolist(), mean, strict=True))
     else:
