@@ -179,7 +179,7 @@ def main() -> None:
         for baseline in (True, False):
             run = _train(train, folder / "home", baseline=baseline)
             print(f"pipeline: leads MLII+V1, 360 -> 250 Hz, band-pass 0.5-40 Hz, baseline removal {baseline}, "
-                  f"10 s windows, 0.8 s beats; model: run {run.id}, precision {run.info['env']['precision']}")
+                  f"10 s windows, 0.8 s beats; model: run {run.id}, precision {run.info.env['precision']}")
             end_to_end(run, record, folder / "preds.csv", args.repeats)
         onnx_vs_torch(run, folder, args.threads)
     print(f"load after: {os.getloadavg()[0]:.2f}")

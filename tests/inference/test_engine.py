@@ -18,13 +18,13 @@ from convscope.train import metrics as M
 def test_report_confusion_equals_stored_test_confusion(digits_run):
     split, counts, threshold = run_confusion(digits_run)
     assert split == "test"
-    assert counts.tolist() == digits_run.info["test_confusion"]
+    assert counts.tolist() == digits_run.info.test_confusion
     assert np.trace(counts) / counts.sum() == digits_run.test_metrics["test_accuracy"]
 
 
 def test_run_settings_repeat_the_training_precision(digits_run):
     settings = InferenceSettings.for_run(digits_run)
-    assert settings.precision == digits_run.info["env"]["precision"]
+    assert settings.precision == digits_run.info.env["precision"]
     assert settings.batch_size == digits_run.config.train.eval_batch_size
 
 

@@ -26,8 +26,8 @@ def test_onnx_runs_without_convscope_at_any_batch(which, request, tmp_path):
     result = export_run(run, fmt="onnx", out=tmp_path / "model.onnx")
     assert result.max_abs_diff < 1e-4 and result.samples > 1
     sidecar = json.loads(result.sidecar.read_text())
-    assert sidecar["input"]["shape"] == ["batch", *run.info["input_shape"]]
-    assert sidecar["class_names"] == run.info["class_names"] and sidecar["output"]["kind"] == "logits"
+    assert sidecar["input"]["shape"] == ["batch", *run.info.input_shape]
+    assert sidecar["class_names"] == run.info.class_names and sidecar["output"]["kind"] == "logits"
     session = ort.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
     x = run_data(run).x_val[:5].numpy()
     logits = session.run(None, {sidecar["input"]["name"]: x})[0]  # batch 5, exported with batch 2
@@ -41,7 +41,7 @@ def test_the_ecg_sidecar_carries_the_pipeline(ecg_run, tmp_path):
     pre = sidecar["preprocessing"]
     assert (pre["sample_rate_hz"], pre["leads"], pre["window_s"], pre["stride_s"]) == (250.0, ["ii", "v1"], 2, 1)
     assert pre["filter_hz"] == [0.5, 40] and pre["normalize"] == "window"
-    assert sidecar["threshold"] == ecg_run.info["threshold"]
+    assert sidecar["threshold"] == ecg_run.info.threshold
     loaded = torch.jit.load(str(tmp_path / "m.pt"))
     assert loaded(torch.zeros(3, 2, 500)).shape == (3, 2)
 

@@ -30,8 +30,8 @@ def test_predicting_the_test_records_repeats_the_stored_test_confusion(ecg_run, 
     rows = ecg_run.predict([ecg_records / f"{n}.hea" for n in names], per="sample")
     prob = np.array([[row["p_slow"], row["p_fast"]] for row in rows])  # (windows, 2)
     labels = np.array([0 if "slow" in row["input"] else 1 for row in rows])
-    confusion = M.confusion(labels, prob, threshold=ecg_run.info["threshold"])
-    assert confusion.tolist() == ecg_run.info["test_confusion"]
+    confusion = M.confusion(labels, prob, threshold=ecg_run.info.threshold)
+    assert confusion.tolist() == ecg_run.info.test_confusion
 
 
 def test_record_rows_average_their_windows(ecg_run, ecg_records):
@@ -41,7 +41,7 @@ def test_record_rows_average_their_windows(ecg_run, ecg_records):
     assert len(record) == 1 and record[0]["n_windows"] == len(samples) == 7
     for k in ("p_slow", "p_fast"):
         assert record[0][k] == pytest.approx(np.mean([s[k] for s in samples]), abs=1e-6)
-    threshold = ecg_run.info["threshold"]
+    threshold = ecg_run.info.threshold
     assert record[0]["predicted"] == ("fast" if record[0]["p_fast"] >= threshold else "slow")
     assert list(pd.DataFrame(record).columns) == ["input", "predicted", "p_slow", "p_fast", "n_windows"]
 

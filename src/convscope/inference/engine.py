@@ -59,7 +59,7 @@ class InferenceSettings:
     def for_run(cls, run: Run) -> InferenceSettings:
         """The settings the run's trainer evaluated with (precision as resolved on the training machine)."""
         train = run.config.train
-        stored = (run.info.get("env") or {}).get("precision")
+        stored = run.info.env.get("precision")
         device = "cuda" if train.device.startswith("cuda") and torch.cuda.is_available() else "cpu"
         precision = stored or resolve_precision(train.precision, run.model, torch.device(device))
         return cls(precision=precision, batch_size=train.eval_batch_size, channels_last=train.channels_last,

@@ -73,12 +73,12 @@ class Recipe:
     @classmethod
     def for_run(cls, run: Run) -> Recipe:
         cfg = run.config.data
-        shape = tuple(run.info.get("input_shape") or run.config.model.input or ())
-        meta = run.info.get("meta") or {}
-        names = list(run.info.get("class_names") or [])
+        shape = tuple(run.info.input_shape or run.config.model.input or ())
+        meta = run.info.meta or {}
+        names = list(run.info.class_names)
         kind: Kind = "signal" if len(shape) == 2 else "image"
         common = dict(run_id=run.id, source=cfg.source, kind=kind, input_shape=shape, class_names=names,
-                      threshold=float(run.info.get("threshold", 0.5)))
+                      threshold=float(run.info.threshold))
         options_model = _options_model(cfg.source)
         if options_model is not None:
             opts = _signal_options(options_model, cfg.options)

@@ -37,6 +37,7 @@ from convscope.insight.common import (
     run_data,
     save,
 )
+from convscope.insight.look import PICTURES
 from convscope.train import metrics as M
 
 if TYPE_CHECKING:
@@ -170,9 +171,10 @@ def _target(run: Run, x: torch.Tensor, y: int | None) -> int:
     if y is not None:
         return y
     _, prob = predict(run, x)
-    return int(M.predictions(prob, float(run.info.get("threshold", 0.5)))[0])
+    return int(M.predictions(prob, float(run.info.threshold))[0])
 
 
+@PICTURES.register("occlusion", order=50)
 def look_occlusion(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, input_path: str | Path | None = None,
                    window: int | None = None) -> list[Path]:
     """``occlusion-<index>.png``: each sample beside the drop of its class's probability under the patch.
@@ -213,6 +215,7 @@ def look_occlusion(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, i
     return [save(fig, Path(out_dir) / name)]
 
 
+@PICTURES.register("gradcam", order=60)
 def look_gradcam(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, input_path: str | Path | None = None,
                  layer: str | None = None) -> list[Path]:
     """``gradcam-<index>.png``: Grad-CAM of the last conv layer (or ``layer``) over each sample."""

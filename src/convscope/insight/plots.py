@@ -15,6 +15,7 @@ from sklearn import metrics as skm
 
 from convscope.insight.common import class_name, draw_sample, grid, predict, run_data, save
 from convscope.insight.curves import curve_metrics
+from convscope.insight.look import PICTURES
 from convscope.train import metrics as M
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def _split_predictions(run: Run, split: str) -> tuple[np.ndarray, np.ndarray, fl
     data = run_data(run)
     x, y = (data.x_test, data.y_test) if split == "test" else (data.x_val, data.y_val)
     _, prob = predict(run, x)
-    return y.numpy(), prob, float(run.info.get("threshold", 0.5))
+    return y.numpy(), prob, float(run.info.threshold)
 
 
 def _predicted(prob: np.ndarray, threshold: float) -> np.ndarray:
@@ -49,6 +50,7 @@ def run_confusion(run: Run) -> tuple[str, np.ndarray, float]:
     return split, M.confusion(y, prob, threshold=threshold), threshold
 
 
+@PICTURES.register("confusion", order=80)
 def look_confusion(run: Run, out_dir: Path) -> list[Path]:
     """``confusion.png``: the test confusion matrix (validation when the run has no test set), counts and
     row-normalized (each row = a true class). Its counts equal the run's stored ``test_confusion``: the same
@@ -84,6 +86,7 @@ def look_confusion(run: Run, out_dir: Path) -> list[Path]:
 # -- ROC ----------------------------------------------------------------------------------------
 
 
+@PICTURES.register("roc", order=90)
 def look_roc(run: Run, out_dir: Path) -> list[Path]:
     """``roc.png``: the validation ROC curve with the run's operating point (binary); one-vs-rest per
     class for multi-class tasks."""
@@ -151,6 +154,7 @@ def _share(p: float) -> str:
     return f"{p:.0%}" if p >= 0.1 else f"{p:.1%}" if p >= 0.001 else "<0.1%"
 
 
+@PICTURES.register("top-losses", order=100)
 def look_top_losses(run: Run, out_dir: Path, *, k: int = 12) -> list[Path]:
     """``top-losses.png``: the validation samples the model is most confidently wrong on, as images or signals."""
     y, prob, threshold = _val_predictions(run)
