@@ -31,6 +31,13 @@ err_console = Console(stderr=True)
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Run store folder (default $CONVSCOPE_HOME "
                                                                  "or ./convscope-runs).")]
+LogOption = Annotated[list[str] | None, typer.Option("--log", help="Watch it live: tensorboard | mlflow "
+                                                                   "(repeatable; sets train.log).")]
+
+
+def with_log(set_: list[str] | None, log: list[str] | None) -> list[str] | None:
+    """``--log tensorboard --log mlflow`` as the override ``train.log=[tensorboard, mlflow]``."""
+    return [*(set_ or []), f"train.log=[{', '.join(log)}]"] if log else set_
 
 
 def friendly(fn: Callable) -> Callable:
@@ -129,12 +136,16 @@ def run_cmd(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set train.epochs=5")] = None,
     resume: Annotated[int | None, typer.Option("--resume", help="Continue an interrupted run by id.")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the run's HTML report.")] = True,
+    log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Train one model, store the run, print its test metrics, write its HTML report."""
     from convscope.api import load_run, run
     from convscope.config import load_config
 
+    set_ = with_log(set_, log)
+    if resume is not None and log:
+        raise ConvscopeError("--log: a resumed run keeps the loggers it started with", hint="drop --log")
     if resume is not None:
         cfg = load_run(resume, home=home).config
     else:
@@ -353,11 +364,13 @@ def search_cmd(
     name: Annotated[str | None, typer.Option("--name", help="The search's name in the store.")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue a stopped search by name.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set search.trials=40")] = None,
+    log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Search hyperparameters: every trial is a stored run; a live table shows them as they finish."""
     from convscope.tuning import search
 
+    set_ = with_log(set_, log)
     if backend is not None and backend not in ("local", "ray"):
         raise ConvscopeError(f"--backend: '{backend}' is not a backend", hint="use local or ray")
     search(config, overrides=set_, name=name, workers=workers, backend=backend, address=address, resume=resume,
@@ -399,6 +412,19 @@ def _leaderboard(name: str, home: Path | None) -> None:
     if best is not None:
         console.print(f"best: run {best.run_id} (trial {best.number}), {objective.metric} {format_value(best.value)}"
                       f" with {format_params(best.params)}; details: convscope show {best.run_id}")
+
+
+@app.command("dashboard")
+@friendly
+def dashboard_cmd(
+    search: Annotated[str | None, typer.Argument(help="The search (default: the newest).")] = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Local port.")] = 8080,
+    home: HomeOption = None,
+) -> None:
+    """Serve optuna-dashboard on a search's storage at 127.0.0.1 (each trial shows its run id)."""
+    from convscope.dashboard import serve
+
+    serve(search, home=home, port=port, announce=lambda line: console.print(line, soft_wrap=True))
 
 
 # -- look inside: pictures, reports, comparisons (issue 6) ------------------------------------------

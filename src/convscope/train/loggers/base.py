@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,7 +211,11 @@ class Loggers:
         self._finished = True
         end = RunEnd(status, reason, {k: v for k, v in (test or {}).items() if math.isfinite(v)})
         for logger in self.callbacks:
-            logger.finish(end)
+            try:
+                logger.finish(end)
+            except Exception as exc:  # the run is stored and its status final: a mirror's failure is a warning
+                warnings.warn(f"train.log: {type(logger).__name__} could not record the end of run "
+                              f"{logger.context.run_id}: {type(exc).__name__}: {exc}", RuntimeWarning, stacklevel=2)
 
 
 class SearchLoggers:

@@ -202,7 +202,8 @@ class TensorBoardLogger(RunLogger):
 
     def _write_session(self, w: SummaryWriter, end: RunEnd) -> None:
         """The trial's row in the HParams view: its params and status, its best-epoch and test metrics."""
-        from tensorboard.plugins.hparams.api_pb2 import SessionEndInfo, Status
+        from tensorboard.plugins.hparams.api_pb2 import Status
+        from tensorboard.plugins.hparams.plugin_data_pb2 import SessionEndInfo
         from torch.utils.tensorboard.summary import hparams
 
         metrics = {f"hparams/best_{k}": v for k, v in self.best.items() if math.isfinite(v)}
