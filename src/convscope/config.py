@@ -129,7 +129,7 @@ class TrainConfig(_Strict):
     compile: bool = False  # torch.compile the training forward (10-25 s start; for long runs)
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
     # live loggers, e.g. [tensorboard, {mlflow: {uri: ...}}]: see convscope.train.loggers
-    log: list[str | dict[str, dict[str, Any] | None]] = Field(default_factory=list)
+    log: list[Any] = Field(default_factory=list)
 
     @field_validator("log")
     @classmethod

@@ -95,7 +95,7 @@ def kernel_image(weight: torch.Tensor, *, scale: int = 6) -> np.ndarray:
 
     Example:
         >>> kernel_image(torch.ones(8, 1, 4, 4)).shape
-        (55, 7, 3)
+        (199, 24, 3)
     """
     g = kernel_grid(weight)
     w = g.weights if g.weights.ndim == 4 else g.weights[:, :, None, :]  # (out, in, kh, kw)
