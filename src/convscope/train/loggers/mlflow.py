@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -63,6 +64,8 @@ def open_experiment(home: Path, options: MlflowOptions, name: str) -> tuple[Mlfl
     from mlflow.exceptions import MlflowException
 
     uri = tracking_uri(home, options)
+    for chatty in ("mlflow.store.db.utils", "alembic"):  # "creating tables" lines under the progress bar
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     client = MlflowClient(tracking_uri=uri)
     experiment = options.experiment or name
     try:
