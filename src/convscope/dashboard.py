@@ -59,8 +59,8 @@ def serve(search: str | None = None, *, home: str | Path | None = None, port: in
         announce: receives the one line saying where the dashboard is.
     """
     if importlib.util.find_spec("optuna_dashboard") is None:
-        raise ConfigError("convscope dashboard needs the 'optuna-dashboard' package, which is not installed",
-                          hint="pip install \"convscope[dashboard]\"")
+        raise ConfigError("convscope dashboard needs the 'optuna-dashboard' package: "
+                          "pip install \"convscope[dashboard]\"")
     import optuna_dashboard
 
     name, path = search_storage(search, home=home)

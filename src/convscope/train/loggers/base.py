@@ -181,8 +181,8 @@ def require(value: Sequence[Any] | None) -> list[tuple[type[RunLogger], LoggerOp
     for name, options in parse_log(value):
         cls = LOGGERS.get(name)
         if importlib.util.find_spec(cls.package) is None:
-            raise ConfigError(f"train.log: {name} needs the '{cls.package}' package, which is not installed",
-                              hint=f"pip install \"convscope[{cls.extra}]\"")
+            raise ConfigError(f"train.log: {name} needs the '{cls.package}' package: "
+                              f"pip install \"convscope[{cls.extra}]\"")
         loggers.append((cls, cls.Options(**options)))
     return loggers
 

@@ -8,7 +8,8 @@ What lands in MLflow (through ``mlflow.MlflowClient``; ``pip install "convscope[
 - status: MLflow's own (completed / early_stopped → ``FINISHED``; pruned / interrupted → ``KILLED``;
   diverged / failed → ``FAILED``) and convscope's exact one in the tags ``convscope.status`` and
   ``convscope.reason``; ``convscope.run_id`` leads back to ``convscope show ID``;
-- artifacts: the run's HTML report, its best weights (``best.safetensors``), its curves and config.
+- artifacts: the run's HTML report (not for a search's trials unless ``report: true``), its best weights
+  (``best.safetensors``), its curves and config.
 
 A search is a parent MLflow run (tag ``convscope.search``) with one child run per trial. A resumed
 convscope run continues its MLflow run (the id is kept in the store's run info).
@@ -49,7 +50,9 @@ MAX_PARAM_LENGTH = 6000  # MLflow's limit on a param value's length (longer ones
 class MlflowOptions(LoggerOptions):
     uri: str | None = None  # tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<store>/mlflow.db)
     experiment: str | None = None  # experiment name (default: the config's name)
-    report: bool = True  # write the run's HTML report at the end and attach it
+    # write the run's HTML report at the end and attach it (seconds per run); None: yes for a run, no for a
+    # search trial (its report is one `convscope report ID` away, and a search has many trials)
+    report: bool | None = None
     weights: bool = True  # attach best.safetensors
 
 
@@ -162,7 +165,8 @@ class MlflowLogger(RunLogger):
         files = [folder / "curves.png", folder / "config.yaml"]
         if self.options.weights:
             files.append(folder / "best.safetensors")
-        if self.options.report and (folder / "best.safetensors").exists():
+        report = self.options.report if self.options.report is not None else self.context.search is None
+        if report and (folder / "best.safetensors").exists():
             from convscope.report import run_report
 
             files.append(run_report(self.context.run_id, home=self.context.home))
