@@ -107,3 +107,20 @@ def test_an_interrupted_run_is_killed_then_its_resume_continues_the_same_mlflow_
     assert resumed.info.status == "FINISHED" and resumed.data.tags["convscope.status"] == run.status == "completed"
     steps = sorted(m.step for m in client.get_metric_history(resumed.info.run_id, "val_loss"))
     assert steps == [1, 2]
+
+
+class PruneAt(Callback):
+    """Stops the run as a search's pruner does (``trainer.request_stop("pruned", ...)``)."""
+
+    def on_epoch_end(self, trainer, epoch, logs):  # noqa: ANN001
+        trainer.request_stop("pruned", f"trial pruned at epoch {epoch}")
+
+
+def test_a_pruned_run_is_killed_with_its_status(digits_cfg, uri):
+    digits_cfg["train"].update(epochs=3, log=[{"mlflow": {"uri": uri, "report": False}}])
+    run = convscope.run(digits_cfg, callbacks=[PruneAt()])
+    assert run.status == "pruned" and len(run.history) == 1
+    _, mirrored = _client_and_run(uri, "digits-cnn")
+    assert mirrored.info.status == "KILLED"
+    assert mirrored.data.tags["convscope.status"] == "pruned"
+    assert mirrored.data.tags["convscope.reason"] == "trial pruned at epoch 1"
