@@ -102,3 +102,8 @@ def test_kernel_image_is_red_for_positive_and_blue_for_negative_weights():
     assert image.shape == (3, 2, 3)
     assert image[0, 0].tolist() == [255, 0, 0] and image[0, 1].tolist() == [0, 0, 255]
     assert image[2, 0].tolist() == [255, 255, 255]  # filter 1 is all zero: white
+
+
+def test_kernel_image_draws_1d_kernels_as_one_pixel_high_strips():
+    image = kernel_image(torch.randn(4, 2, 5), scale=6)  # (out, in, taps) of a signal model's Conv1d
+    assert image.shape == (4 * (6 + 1) - 1, 2 * (5 * 6 + 1) - 1, 3)
