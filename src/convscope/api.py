@@ -28,7 +28,8 @@ from convscope.errors import ConfigError, ConvscopeError
 from convscope.insight.curves import plot_curves
 from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
-from convscope.store import Store, load_weights, save_weights
+from convscope.store import RunStatus, Store, load_weights, save_weights
+from convscope.store.run_info import RunInfo
 from convscope.train import metrics as M
 from convscope.train import speedups
 from convscope.train.aggregate import aggregate
@@ -53,13 +54,13 @@ class Run:
     dir: Path
     home: Path
     notes: list[str] = field(default_factory=list)
-    info: dict[str, Any] = field(default_factory=dict)
+    info: RunInfo = field(default_factory=RunInfo)
 
     @cached_property
     def model(self) -> torch.nn.Module:
         """The model with the best-validation epoch's weights (what the test metrics were measured on)."""
-        shape = self.info.get("input_shape") or self.config.model.input
-        model = build_model(self.config.model, tuple(shape), num_classes=len(self.info.get("class_names", [])) or None)
+        shape = self.info.input_shape or self.config.model.input
+        model = build_model(self.config.model, tuple(shape), num_classes=self.info.num_classes)
         weights = self.dir / "best.safetensors"
         if not weights.exists():
             raise ConvscopeError(f"run {self.id} has no stored weights ({weights})",
@@ -103,8 +104,7 @@ def _seed_everything(seed: int) -> None:
 
 def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
     """Load the data and build the model for ``cfg`` (seeded), validating that they fit together."""
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
+    speedups.configure_threads(cfg.train.threads)  # before loading: the trainer applies the same value again
     _seed_everything(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed)
     _seed_everything(cfg.seed)  # the model's init does not depend on how much randomness loading used
@@ -161,13 +161,13 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     store = Store(home)
     if resume is not None:
         row = store.run(resume)
-        cfg = load_config(_yaml_dict(row["config"]), source=f"run {resume}")
+        cfg = load_config(yaml.safe_load(row["config"]), source=f"run {resume}")
     else:
         cfg = load_config(default_config_path() if config is None else config, list(overrides or []))
     data, model = prepare(cfg)
     require(cfg.train.log)  # a logger whose package is missing says what to install before a run exists
     info = {"input_shape": list(data.input_shape), "class_names": data.class_names,
-            "assignment": data.assignment, "data_name": data.name, "meta": _plain(data.meta)}
+            "assignment": data.assignment, "data_name": data.name, "meta": _scalar_meta(data.meta)}
     if resume is None:
         run_id = store.create_run(name=cfg.name, config_yaml=cfg.to_yaml(), seed=cfg.seed, env=environment(),
                                   notes=[*data.notes, *speedups.check_all()], info=info, monitor=cfg.train.monitor, search=search,
@@ -195,18 +195,18 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         trainer.fit()
         test, extra = final_evaluation(trainer, data)
     except KeyboardInterrupt:
-        store.finish_run(run_id, status="interrupted", reason="stopped by the user (Ctrl-C)")
-        mirrors.finish("interrupted", "stopped by the user (Ctrl-C)")
+        store.finish_run(run_id, status=RunStatus.INTERRUPTED, reason="stopped by the user (Ctrl-C)")
+        mirrors.finish(RunStatus.INTERRUPTED, "stopped by the user (Ctrl-C)")
         raise
     except ConvscopeError as exc:
-        store.finish_run(run_id, status="failed", reason=exc.message)
-        mirrors.finish("failed", exc.message)
+        store.finish_run(run_id, status=RunStatus.FAILED, reason=exc.message)
+        mirrors.finish(RunStatus.FAILED, exc.message)
         raise
     except Exception as exc:
-        store.finish_run(run_id, status="failed", reason=f"{type(exc).__name__}: {exc}")
-        mirrors.finish("failed", f"{type(exc).__name__}: {exc}")
+        store.finish_run(run_id, status=RunStatus.FAILED, reason=f"{type(exc).__name__}: {exc}")
+        mirrors.finish(RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
-    status = trainer.stop_status or "completed"
+    status = trainer.stop_status or RunStatus.COMPLETED
     reason = trainer.stop_reason or f"ran all {cfg.train.epochs} epochs"
     curves = plot_curves(trainer.history, folder / "curves.png", title=f"run {run_id}: {cfg.name}",
                          best_epoch=trainer.best_epoch)
@@ -224,11 +224,11 @@ def load_run(run_id: int | str, *, home: str | Path | None = None, _store: Store
     """A stored run by id."""
     store = _store or Store(home)
     row = store.run(run_id)
-    cfg = load_config(_yaml_dict(row["config"]), source=f"run {row['id']}")
+    cfg = load_config(yaml.safe_load(row["config"]), source=f"run {row['id']}")
     history = store.epochs(row["id"])
     return Run(id=row["id"], name=row["name"], status=row["status"], reason=row["reason"], config=cfg,
                history=history, test_metrics=row["test"], best_epoch=row["best_epoch"],
-               dir=store.run_dir(row["id"]), home=store.home, notes=row["notes"], info=row["info"])
+               dir=store.run_dir(row["id"]), home=store.home, notes=row["notes"], info=RunInfo.from_dict(row["info"]))
 
 
 def default_config_path() -> Path:
@@ -236,11 +236,7 @@ def default_config_path() -> Path:
     return Path(__file__).parent / "examples" / "default.yaml"
 
 
-def _yaml_dict(text: str) -> dict:
-    return yaml.safe_load(text)
-
-
-def _plain(meta: dict[str, Any]) -> dict[str, Any]:
+def _scalar_meta(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if isinstance(v, str | int | float | bool) or v is None}
 
 

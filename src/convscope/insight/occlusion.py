@@ -35,6 +35,7 @@ from convscope.insight.common import (
     run_data,
     save,
 )
+from convscope.insight.look import PICTURES
 from convscope.train.trainer import probabilities
 
 if TYPE_CHECKING:
@@ -169,6 +170,7 @@ def _target(model: nn.Module, x: torch.Tensor, y: int | None) -> int:
         return int(probabilities(model(x)).argmax(dim=1)[0])
 
 
+@PICTURES.register("occlusion", order=50)
 def look_occlusion(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, input_path: str | Path | None = None,
                    window: int | None = None) -> list[Path]:
     """``occlusion-<index>.png``: each sample beside the drop of its class's probability under the patch.
@@ -209,6 +211,7 @@ def look_occlusion(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, i
     return [save(fig, Path(out_dir) / name)]
 
 
+@PICTURES.register("gradcam", order=60)
 def look_gradcam(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, input_path: str | Path | None = None,
                  layer: str | None = None) -> list[Path]:
     """``gradcam-<index>.png``: Grad-CAM of the last conv layer (or ``layer``) over each sample."""

@@ -15,6 +15,7 @@ from sklearn import metrics as skm
 
 from convscope.insight.common import class_name, draw_sample, grid, predict, run_data, save
 from convscope.insight.curves import curve_metrics
+from convscope.insight.look import PICTURES
 from convscope.train import metrics as M
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def _val_predictions(run: Run) -> tuple[np.ndarray, np.ndarray, float]:
     """Validation labels (N,), probabilities (N, K) and the run's decision threshold (binary tasks)."""
     data = run_data(run)
     _, prob = predict(run.model, data.x_val)
-    return data.y_val.numpy(), prob, float(run.info.get("threshold", 0.5))
+    return data.y_val.numpy(), prob, float(run.info.threshold)
 
 
 def _predicted(prob: np.ndarray, threshold: float) -> np.ndarray:
@@ -35,6 +36,7 @@ def _predicted(prob: np.ndarray, threshold: float) -> np.ndarray:
 # -- confusion ----------------------------------------------------------------------------------
 
 
+@PICTURES.register("confusion", order=80)
 def look_confusion(run: Run, out_dir: Path) -> list[Path]:
     """``confusion.png``: validation confusion matrix, counts and row-normalized (each row = a true class)."""
     y, prob, threshold = _val_predictions(run)
@@ -68,6 +70,7 @@ def look_confusion(run: Run, out_dir: Path) -> list[Path]:
 # -- ROC ----------------------------------------------------------------------------------------
 
 
+@PICTURES.register("roc", order=90)
 def look_roc(run: Run, out_dir: Path) -> list[Path]:
     """``roc.png``: the validation ROC curve with the run's operating point (binary); one-vs-rest per
     class for multi-class tasks."""
@@ -135,6 +138,7 @@ def _share(p: float) -> str:
     return f"{p:.0%}" if p >= 0.1 else f"{p:.1%}" if p >= 0.001 else "<0.1%"
 
 
+@PICTURES.register("top-losses", order=100)
 def look_top_losses(run: Run, out_dir: Path, *, k: int = 12) -> list[Path]:
     """``top-losses.png``: the validation samples the model is most confidently wrong on, as images or signals."""
     y, prob, threshold = _val_predictions(run)

@@ -26,8 +26,11 @@ from convscope.config import TrainConfig
 from convscope.data.base import Dataset
 from convscope.errors import ConfigError
 from convscope.store.checkpoint import load_state, save_state
+from convscope.store.status import RunStatus
 from convscope.train import metrics as M
-from convscope.train.callbacks import Callback, improved, make_scheduler
+from convscope.train.callbacks import Callback, improved
+from convscope.train.optimizers import make_optimizer
+from convscope.train.schedules import make_scheduler
 from convscope.train.speedups import (
     as_layout,
     autocast,
@@ -55,23 +58,6 @@ def pick_device(name: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("train.device: cuda was asked for but no GPU is available", hint="use device: auto")
     return device
-
-
-def make_optimizer(params: Any, cfg: Any, *, device: torch.device | None = None) -> torch.optim.Optimizer:
-    """The optimizer ``cfg`` names; on CPU and CUDA with fused kernels (one launch per parameter tensor).
-
-    PyTorch's default on the CPU updates each parameter with ~10 separate element-wise ops; for small
-    models those launches cost as much as the math (docs/performance.md).
-    """
-    params = list(params)
-    fused = device is not None and device.type in ("cpu", "cuda") and all(p.is_floating_point() for p in params)
-    extra = {"fused": True} if fused else {}
-    if cfg.name == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
-                               weight_decay=cfg.weight_decay, **extra)
-    if cfg.name == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **extra)
-    return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, **extra)
 
 
 def probabilities(logits: torch.Tensor) -> torch.Tensor:
@@ -309,7 +295,7 @@ class Trainer:
             self.history.append({"epoch": epoch, **logs})
             if not (math.isfinite(logs["train_loss"]) and math.isfinite(logs["val_loss"])):
                 # a NaN/inf loss is a verdict, not a crash: stop and say where it happened
-                self.request_stop("diverged", f"loss became {'NaN' if math.isnan(logs['train_loss']) else 'inf'} "
+                self.request_stop(RunStatus.DIVERGED, f"loss became {'NaN' if math.isnan(logs['train_loss']) else 'inf'} "
                                               f"at epoch {epoch}")
             elif self.cfg.monitor not in logs:
                 known = ", ".join(k for k in logs if k.startswith("val_"))

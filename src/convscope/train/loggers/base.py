@@ -209,7 +209,7 @@ class Loggers:
         if self._finished:
             return
         self._finished = True
-        end = RunEnd(status, reason, {k: v for k, v in (test or {}).items() if math.isfinite(v)})
+        end = RunEnd(str(status), reason, {k: v for k, v in (test or {}).items() if math.isfinite(v)})
         for logger in self.callbacks:
             try:
                 logger.finish(end)
