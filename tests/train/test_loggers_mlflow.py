@@ -65,7 +65,8 @@ def test_a_run_is_mirrored_with_params_metrics_status_and_artifacts(tmp_path, di
         assert mirrored.data.metrics[key] == pytest.approx(value, rel=1e-9)
     artifacts = {a.path for a in client.list_artifacts(mirrored.info.run_id)}
     assert {"report.html", "best.safetensors", "curves.png", "config.yaml"} <= artifacts
-    # with an explicit URI the artifacts go where MLflow puts them; the report downloaded is the run's report
+    # next to the database, never in the current directory (MLflow's ./mlruns default)
+    assert mirrored.info.artifact_uri.startswith((tmp_path / "mlflow-artifacts").as_uri())
     local = client.download_artifacts(mirrored.info.run_id, "report.html", str(tmp_path))
     assert "<html" in open(local).read()[:2000].lower()
 

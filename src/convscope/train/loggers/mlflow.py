@@ -15,8 +15,8 @@ A search is a parent MLflow run (tag ``convscope.search``) with one child run pe
 convscope run continues its MLflow run (the id is kept in the store's run info).
 
 Where: ``uri`` (default ``$MLFLOW_TRACKING_URI``, else ``sqlite:///<store>/mlflow.db``; MLflow 3 refuses
-new plain-folder stores) and ``experiment`` (default: the config's name). With the default database the
-artifacts go to ``<store>/mlflow-artifacts``.
+new plain-folder stores) and ``experiment`` (default: the config's name). With a SQLite database a new
+experiment's artifacts go next to it, in ``mlflow-artifacts/`` (``<store>/mlflow-artifacts`` by default).
 
 Example:
     >>> import convscope
@@ -60,6 +60,22 @@ def tracking_uri(home: Path, options: MlflowOptions) -> str:
     return options.uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(home).resolve() / 'mlflow.db'}"
 
 
+def artifact_location(uri: str) -> str | None:
+    """Where a new experiment's artifacts go: next to a SQLite database (``<its folder>/mlflow-artifacts``);
+    for a server, wherever the server says (None). MLflow's own default for a database is ``./mlruns`` in
+    the current directory, which would scatter artifacts over wherever convscope happened to be started.
+
+    Example:
+        >>> artifact_location("sqlite:////data/runs/mlflow.db")
+        'file:///data/runs/mlflow-artifacts'
+        >>> artifact_location("http://127.0.0.1:5000") is None
+        True
+    """
+    if uri.startswith("sqlite:///"):
+        return (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlflow-artifacts").as_uri()
+    return None
+
+
 def open_experiment(home: Path, options: MlflowOptions, name: str) -> tuple[MlflowClient, str]:
     """The client and the experiment id (created when new; with the default database its artifacts
     go next to it, never into the current directory)."""
@@ -75,10 +91,7 @@ def open_experiment(home: Path, options: MlflowOptions, name: str) -> tuple[Mlfl
         found = client.get_experiment_by_name(experiment)
         if found is not None:
             return client, found.experiment_id
-        location = None
-        if options.uri is None and "MLFLOW_TRACKING_URI" not in os.environ:
-            location = (Path(home).resolve() / "mlflow-artifacts").as_uri()
-        return client, client.create_experiment(experiment, artifact_location=location)
+        return client, client.create_experiment(experiment, artifact_location=artifact_location(uri))
     except MlflowException as exc:
         raise ConfigError(f"train.log: mlflow: cannot use the tracking URI {uri!r}: {str(exc).splitlines()[0]}",
                           hint="set train.log: [{mlflow: {uri: sqlite:///PATH/mlflow.db}}] or a server's http:// URI") \
