@@ -35,6 +35,7 @@ from convscope.train import speedups
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
 from convscope.train.health import HealthMonitor
+from convscope.train.loggers import Loggers, RunContext, require
 from convscope.train.trainer import Trainer
 
 
@@ -188,6 +189,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     else:
         cfg = load_config(default_config_path() if config is None else config, list(overrides or []))
     data, model = prepare(cfg)
+    require(cfg.train.log)  # a logger whose package is missing says what to install before a run exists
     info = {"input_shape": list(data.input_shape), "class_names": data.class_names,
             "assignment": data.assignment, "data_name": data.name, "meta": _scalar_meta(data.meta)}
     if resume is None:
@@ -204,8 +206,11 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         builtin.insert(0, HealthMonitor())  # before the Recorder, which stores trainer.health with the epoch
     if cfg.train.early_stopping:
         builtin.insert(0, EarlyStopping(cfg.train.early_stopping))
+    mirrors = Loggers.open(cfg.train.log, RunContext(run_id, cfg.name, store.home, cfg, store, search=search,
+                                                     trial=trial, params=dict(params or {}), resumed=resume is not None))
     try:
-        trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[*builtin, *callbacks], augment=augment)
+        trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[*builtin, *mirrors.callbacks, *callbacks],
+                          augment=augment)
         if resume is not None and (folder / "last.safetensors").exists():
             trainer.load_state(folder / "last.safetensors")
             store.truncate_epochs(run_id, trainer.epoch)
@@ -215,12 +220,15 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         test, extra = final_evaluation(trainer, data)
     except KeyboardInterrupt:
         store.finish_run(run_id, status=RunStatus.INTERRUPTED, reason="stopped by the user (Ctrl-C)")
+        mirrors.finish(RunStatus.INTERRUPTED, "stopped by the user (Ctrl-C)")
         raise
     except ConvscopeError as exc:
         store.finish_run(run_id, status=RunStatus.FAILED, reason=exc.message)
+        mirrors.finish(RunStatus.FAILED, exc.message)
         raise
     except Exception as exc:
         store.finish_run(run_id, status=RunStatus.FAILED, reason=f"{type(exc).__name__}: {exc}")
+        mirrors.finish(RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     status = trainer.stop_status or RunStatus.COMPLETED
     reason = trainer.stop_reason or f"ran all {cfg.train.epochs} epochs"
@@ -232,6 +240,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     extra["diagnosis"] = [v.to_dict() for v in diagnose(store.epochs(run_id), num_classes=data.num_classes,
                                                          chance=majority)]
     store.finish_run(run_id, status=status, reason=reason, test=test, info=extra)
+    mirrors.finish(status, reason, test)
     return load_run(run_id, home=store.home, _store=store)
 
 

@@ -150,6 +150,16 @@ class TrainConfig(_ClosedSection):
     channels_last: bool | Literal["auto"] = "auto"  # NHWC for conv nets (1D ones as 1-pixel-high images)
     compile: bool = False  # torch.compile the training forward (10-25 s start; for long runs)
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
+    # live loggers, e.g. [tensorboard, {mlflow: {uri: ...}}]: see convscope.train.loggers
+    log: list[Any] = Field(default_factory=list)
+
+    @field_validator("log")
+    @classmethod
+    def _known_loggers(cls, value: list[Any]) -> list[Any]:
+        from convscope.train.loggers import parse_log
+
+        parse_log(value)
+        return value
 
     @field_validator("metrics")
     @classmethod
