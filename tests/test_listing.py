@@ -27,7 +27,8 @@ def _fill(home: Path, count: int, *, search: str | None = None) -> None:
         store.log_epoch(run_id, 1, {"train_loss": 0.7, "val_loss": 0.6, "val_accuracy": 0.75}, 0.1,
                         best_epoch=1, best_value=0.6)
         info = {"objective": {"metric": "val_accuracy", "direction": "maximize", "value": 0.75, "epoch": 1}} \
-            if search else None
+            if search else {"class_names": ["normal", "mi"], "test_confusion": [[5, 1], [2, 6]],
+                            "val_confusion": [[4, 2], [1, 7]]}  # show prints per-class tables from these
         store.finish_run(run_id, status="completed", reason="ran all 1 epochs",
                          test={"test_accuracy": 0.7, "test_loss": 0.5}, info=info)
     store.close()

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from convscope import formatting as fmt
@@ -31,6 +32,13 @@ err_console = Console(stderr=True)
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Run store folder (default $CONVSCOPE_HOME "
                                                                  "or ./convscope-runs).")]
+LogOption = Annotated[list[str] | None, typer.Option("--log", help="Watch it live: tensorboard | mlflow "
+                                                                   "(repeatable; sets train.log).")]
+
+
+def with_log(set_: list[str] | None, log: list[str] | None) -> list[str] | None:
+    """``--log tensorboard --log mlflow`` as the override ``train.log=[tensorboard, mlflow]``."""
+    return [*(set_ or []), f"train.log=[{', '.join(log)}]"] if log else set_
 
 
 def friendly(fn: Callable) -> Callable:
@@ -41,9 +49,11 @@ def friendly(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except ConvscopeError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
+            # escaped: a message or hint may hold [brackets] (pip install "convscope[tensorboard]")
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True,
+                              soft_wrap=True)
             if exc.hint:
-                err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
+                err_console.print(f"  [yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
@@ -71,12 +81,16 @@ def run_cmd(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set train.epochs=5")] = None,
     resume: Annotated[int | None, typer.Option("--resume", help="Continue an interrupted run by id.")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the run's HTML report.")] = True,
+    log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Train one model, store the run, print its test metrics, write its HTML report."""
     from convscope.api import load_run, run
     from convscope.config import load_config
 
+    set_ = with_log(set_, log)
+    if resume is not None and log:
+        raise ConvscopeError("--log: a resumed run keeps the loggers it started with", hint="drop --log")
     if resume is not None:
         cfg = load_run(resume, home=home).config
     else:
@@ -102,6 +116,9 @@ def run_cmd(
                                                                       if k.startswith("val_")}))
     if result.test_metrics:
         console.print(f"[bold green]test[/] (best-epoch weights): {_metrics(result.test_metrics)}")
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, result, splits=("test",) if result.info.test_confusion else ("val",))
     console.print(f"stored in {result.dir} ({wall:.1f} s)", soft_wrap=True)
     if report and result.history:
         from convscope.report import run_report
@@ -184,6 +201,9 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
         console.print(f"* best epoch by {run.config.train.monitor}: its weights were checkpointed and tested")
     if run.test_metrics:
         console.print("test: " + _metrics(run.test_metrics))
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, run, splits=("test", "val"), max_classes=None)
     for verdict in run.info.diagnosis:
         console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
     if run.history:
@@ -298,12 +318,14 @@ def search_cmd(
     resume: Annotated[str | None, typer.Option("--resume", help="Continue a stopped search by name.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set search.trials=40")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the search's HTML report.")] = True,
+    log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Search hyperparameters: every trial is a stored run; a live table shows them as they finish."""
     from convscope.tuning import search
     from convscope.tuning.backends import BACKENDS
 
+    set_ = with_log(set_, log)
     if backend is not None and backend not in BACKENDS:
         raise ConvscopeError(f"--backend: '{backend}' is not a backend", hint=f"use {' or '.join(BACKENDS.names())}")
     result = search(config, overrides=set_, name=name, workers=workers, backend=backend, address=address,
@@ -334,6 +356,19 @@ def _leaderboard(name: str, home: Path | None, *, as_json: bool = False) -> None
                       f"{fmt.metric(result.metric, best.value)} with {fmt.params(best.params)}; "
                       f"details: convscope show {best.run_id}")
     console.print(f"HTML report: convscope report {result.name}", highlight=False, soft_wrap=True)
+
+
+@app.command("dashboard")
+@friendly
+def dashboard_cmd(
+    search: Annotated[str | None, typer.Argument(help="The search (default: the newest).")] = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Local port.")] = 8080,
+    home: HomeOption = None,
+) -> None:
+    """Serve optuna-dashboard on a search's storage at 127.0.0.1 (each trial shows its run id)."""
+    from convscope.dashboard import serve
+
+    serve(search, home=home, port=port, announce=lambda line: console.print(line, soft_wrap=True))
 
 
 # -- look inside: pictures, reports, comparisons (issue 6) ------------------------------------------
@@ -416,6 +451,63 @@ def compare_cmd(
         table.add_row(name, *cells)
     console.print(table)
     console.print(f"learning curves: {result.curves}", highlight=False, soft_wrap=True)
+
+
+# -- put a trained model to work (issue 12) -----------------------------------------------------
+
+
+@app.command("predict")
+@friendly
+def predict_cmd(
+    run_id: Annotated[str, typer.Argument(help="Run id (see `convscope runs`).")],
+    inputs: Annotated[list[Path], typer.Argument(help="WFDB records (.hea or a folder), CSV/npz rows of signals, "
+                                                      "UCR .tsv files, images or folders of images.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write preds.csv or preds.json (else a table).")] = None,
+    per: Annotated[str, typer.Option("--per", help="record (one row per record) or sample (per window/beat).")]
+    = "record",
+    fs: Annotated[float | None, typer.Option("--fs", help="Sampling rate (Hz) of inputs whose files do not say it.")]
+    = None,
+    home: HomeOption = None,
+) -> None:
+    """Predict on new files with a run's own preprocessing, model and decision threshold."""
+    from convscope.api import load_run
+    from convscope.inference.predict import no_prediction_notes, predict_inputs
+    from convscope.inference.writers import format_for, table, write_rows
+
+    if out is not None:
+        format_for(out)  # an unknown suffix fails before any work
+    run = load_run(run_id, home=home)
+    rows = predict_inputs(run, inputs, per=per, sample_rate=fs)  # type: ignore[arg-type]
+    if run.info.meta.get("synthetic"):
+        err_console.print(f"[yellow]note:[/] run {run.id} was trained on SYNTHETIC data ({run.info.data_name}): "
+                          "its predictions say nothing about real patients", highlight=False, soft_wrap=True)
+    for note in no_prediction_notes(rows):
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    if out is None:
+        console.print(table(rows, title=f"run {run.id} ({run.name})"))
+    else:
+        console.print(f"{len(rows)} rows: {write_rows(rows, out)}", highlight=False, soft_wrap=True)
+
+
+@app.command("export")
+@friendly
+def export_cmd(
+    run_id: Annotated[str, typer.Argument(help="Run id (see `convscope runs`).")],
+    format_: Annotated[str, typer.Option("--format", help="onnx or torchscript.")] = "onnx",
+    out: Annotated[Path | None, typer.Option("--out", help="Model file (default: the run's export/ folder).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Write the run's model as ONNX or TorchScript with a JSON sidecar, and verify it on validation samples."""
+    from convscope.api import load_run
+    from convscope.inference.export import EXPORTERS, export_run
+
+    EXPORTERS.entry(format_)  # an unknown format fails before the data is loaded
+    result = export_run(load_run(run_id, home=home), fmt=format_, out=out)
+    console.print(f"{format_}: {result.path}\nsidecar: {result.sidecar}", highlight=False, soft_wrap=True)
+    console.print(f"verified with {EXPORTERS.traits(format_)['runtime']} on {result.samples} validation samples: "
+                  f"largest |logit difference| from PyTorch {result.max_abs_diff:.3g}; largest probability "
+                  f"difference from the run's own evaluation ({result.evaluation_precision}) "
+                  f"{result.max_prob_diff_vs_evaluation:.3g}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

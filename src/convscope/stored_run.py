@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -72,6 +73,25 @@ class Run:
             raise ConvscopeError(f"run {self.id} has no stored weights ({weights})",
                                  hint="it stopped before its first epoch finished")
         return load_weights(model, weights).eval()
+
+    def predict(self, inputs: str | Path | Sequence[str | Path], *, per: str = "record",
+                sample_rate: float | None = None) -> list[dict[str, Any]]:
+        """Predict on new files with the run's own preprocessing, model and decision threshold.
+
+        Args:
+            inputs: WFDB records (``.hea`` or a folder), CSV/npz rows of signals, UCR ``.tsv`` files, images or
+                folders of images: the kind the run was trained on.
+            per: ``record`` (one row per record, its windows/beats averaged as in evaluation) or ``sample``.
+            sample_rate: Hz of inputs whose files do not say it (CSV rows).
+
+        Returns:
+            One dict per record: ``input``, ``predicted``, ``p_<class>``..., ``n_<windows|beats|...>``;
+            ``pandas.DataFrame(rows)`` makes it a table. Same code path as ``convscope predict``.
+        """
+        from convscope.inference.predict import predict_inputs
+
+        paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+        return predict_inputs(self, paths, per=per, sample_rate=sample_rate)  # type: ignore[arg-type]
 
     def _repr_html_(self) -> str:
         """Jupyter's rich display: the numbers and verdicts a user checks first, and the curves."""

@@ -28,13 +28,14 @@ import numpy as np
 
 import convscope
 from convscope import formatting as fmt
-from convscope.api import Run, load_run
 from convscope.insight import canvas
 from convscope.insight.diagnose import SEVERITY_ORDER
 from convscope.insight.look import look
 from convscope.insight.plots import Curve, plot_overlay
+from convscope.report.clinical import html_tables
 from convscope.store import Store
 from convscope.store.status import RunStatus, has_objective
+from convscope.stored_run import Run, load_run
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("convscope.report", "templates"),
                           autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -57,7 +58,8 @@ PICTURES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
       ("gradcam", "Grad-CAM: the last conv layer's maps weighted by the gradient of the class score; bright where the "
                   "evidence for the class lies (coarse: that layer's resolution, stretched).")]),
     ("errors", "How it errs",
-     "Validation-set predictions with the best epoch's weights.",
+     "Predictions of the best epoch's weights, computed as the stored metrics were: the confusion matrix on the "
+     "test split (it equals the stored test confusion), ROC and top losses on validation.",
      [("confusion", "Confusion matrix: rows are true classes, columns the predicted ones; the normalized panel shows "
                     "each class's recall on its diagonal."),
       ("roc", "ROC: sensitivity against 1 - specificity as the decision threshold moves; for two classes the dot "
@@ -107,7 +109,7 @@ def _cards(run: Run) -> list[dict[str, str]]:
     best = next((h for h in run.history if h["epoch"] == run.best_epoch), None)
     cards = []
     for key, value in run.test_metrics.items():
-        if key.startswith("test_") and "record" not in key:
+        if key.startswith("test_") and "record" not in key and "/" not in key:  # per class: the table
             cards.append({"key": key.replace("_", " "), "value": _metric(key, value), "note": "best-epoch weights"})
     if best is not None:
         cards.append({"key": "best epoch", "value": str(run.best_epoch), "note": f"of {len(run.history)} trained"})
@@ -207,7 +209,7 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
              "input_shape": "×".join(map(str, run.info.input_shape or [])),
              "classes": len(run.info.class_names), "monitor": run.config.train.monitor,
              "created": datetime.fromtimestamp(row["created"]).strftime("%Y-%m-%d %H:%M")},
-        cards=_cards(run), notes=run.notes, search=search,
+        cards=_cards(run), notes=run.notes, search=search, classes=html_tables(run),
         verdicts=sorted(run.info.diagnosis, key=lambda v: SEVERITY_ORDER.get(v.get("severity"), 3)),
         curves=[_figure(p) for p in curves], health=_health_rows(run),
         last_epoch=run.history[-1]["epoch"] if run.history else "-",
