@@ -71,7 +71,7 @@ try:
     app()
 except SystemExit as exc:
     assert not exc.code, exc.code
-heavy = [m for m in ("torch", "optuna", "sklearn") if m in sys.modules]
+heavy = [m for m in ("torch", "optuna") if m in sys.modules]
 print("HEAVY", heavy, file=sys.stderr)
 """
 
