@@ -8,7 +8,7 @@ import yaml
 from typer.testing import CliRunner
 
 from convscope.cli import app
-from convscope.tuning import driver
+from convscope.tuning import driver, names
 from convscope.tuning.worker import Worker
 
 
@@ -50,7 +50,7 @@ def test_a_search_is_found_by_its_config_name(tmp_path):
     store = Store(tmp_path / "store")
     for name in ("grid-20260101-120000", "grid-20260102-090000", "grid-20260102-090000-2", "gridder-20260103-000000"):
         store.create_search(name, config_yaml="", storage="")
-    assert driver.resolve_name(store, "grid") == "grid-20260102-090000-2"  # the newest of that config
-    assert driver.resolve_name(store, "grid-20260101-120000") == "grid-20260101-120000"  # a full name as it is
+    assert names.resolve_name(store, "grid") == "grid-20260102-090000-2"  # the newest of that config
+    assert names.resolve_name(store, "grid-20260101-120000") == "grid-20260101-120000"  # a full name as it is
     with pytest.raises(StoreError, match="no search named 'gri'"):
-        driver.resolve_name(store, "gri")  # a prefix is not a config name
+        names.resolve_name(store, "gri")  # a prefix is not a config name

@@ -236,13 +236,19 @@ def _plot_color(status: str) -> str:
     return known.plot_color if known else "0.5"
 
 
+# one marker per status, so completed and early-stopped trials differ without relying on colour alone
+_MARKERS = {"completed": "o", "early_stopped": "^", "pruned": "x", "diverged": "v", "failed": "X",
+            "interrupted": "s", "running": "."}
+
+
 def _objective_figure(trials: list[dict[str, Any]], metric: str, maximize: bool, path: Path) -> Path:
     fig, ax = canvas.subplots(layout="constrained", figsize=(9, 3.6))
     done = [t for t in trials if t["value"] is not None and math.isfinite(t["value"])]
     for status in sorted({t["status"] for t in done}):
         pts = [t for t in done if t["status"] == status]
-        ax.scatter([t["number"] for t in pts], [t["value"] for t in pts], s=28, color=_plot_color(status),
-                   label=status, zorder=3, alpha=0.9 if has_objective(status) else 0.6)
+        ax.scatter([t["number"] for t in pts], [t["value"] for t in pts], s=36, color=_plot_color(status),
+                   marker=_MARKERS.get(status, "o"), label=status, zorder=3,
+                   alpha=0.9 if has_objective(status) else 0.6)
     best, xs, ys = None, [], []
     for t in sorted(done, key=lambda t: t["number"]):
         if has_objective(t["status"]) and (

@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 import socket
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +44,9 @@ from convscope.train.loggers import SearchContext, SearchLoggers
 from convscope.tuning.backends import make_backend
 from convscope.tuning.backends.local import available_cores
 from convscope.tuning.live import LiveView, print_summary
+from convscope.tuning.names import new_name, resolve_name
 from convscope.tuning.ranking import best_trial, leaderboard
-from convscope.tuning.study import Objective, SearchSetup, check_name, open_storage, open_study, storage_path
+from convscope.tuning.study import Objective, SearchSetup, open_storage, open_study, storage_path
 from convscope.tuning.worker import ResumeTask, WorkerSpec, started, tell_run
 
 # Fields a resumed search may change: how much to run and where, never what a trial is.
@@ -125,6 +124,12 @@ class Search:
         """Every trial, ranked ones first and best first (see :mod:`convscope.tuning.ranking`)."""
         return leaderboard(self.trials, self.objective)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: the leaderboard, best first (see :mod:`convscope.tuning.search_html`)."""
+        from convscope.tuning.search_html import search_html
+
+        return search_html(self)
+
     @property
     def best_run_id(self) -> int | None:
         return self.best.run_id if self.best else None
@@ -174,39 +179,6 @@ def _poll_trials(store: Store, study: optuna.Study, name: str, objective: Object
         out.append(TrialResult(t.number, row["status"], dict(row["params"] or t.params), value, row["id"],
                                row["epochs"], seconds, row["reason"], finished))
     return out
-
-
-# the name a search gets when none is given: ``<config name>-<YYYYmmdd-HHMMSS>[-n]`` (see _new_name)
-_DATED = r"-\d{8}-\d{6}(?:-\d+)?"
-
-
-def resolve_name(store: Store, name: str) -> str:
-    """The stored search ``name`` refers to: that exact name, else the newest search of the config named so.
-
-    ``convscope search exp.yaml`` stores the search as ``<config name>-<date-time>``, so the config's own
-    name (what a user remembers, and what the README's commands use) finds the latest of them.
-
-    Example:
-        >>> import tempfile
-        >>> store = Store(tempfile.mkdtemp())
-        >>> for stored in ("grid-20260101-120000", "grid-20260102-090000", "grid-extra"):
-        ...     store.create_search(stored, config_yaml="", storage="")
-        >>> resolve_name(store, "grid")
-        'grid-20260102-090000'
-        >>> resolve_name(store, "grid-extra")
-        'grid-extra'
-    """
-    searches = store.searches()  # newest first
-    names = [s["name"] for s in searches]
-    if name in names:
-        return name
-    dated = re.compile(re.escape(name) + _DATED)
-    newest = next((n for n in names if dated.fullmatch(n)), None)
-    if newest is None:
-        raise StoreError(f"no search named '{name}' in {store.path}",
-                         hint=f"known searches: {', '.join(names[:10])}" if names
-                         else "start one with `convscope search CONFIG`")
-    return newest
 
 
 def load_search(name: str, *, home: str | Path | None = None) -> Search:
@@ -357,7 +329,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     objective = setup.objective
 
     if resume is None:
-        name = _new_name(store, name or setup.search.name, setup.cfg.name)
+        name = new_name(store, name or setup.search.name, setup.cfg.name)
         path = storage_path(home_path, name)
         if path.exists():
             path.unlink()  # a journal whose search never got recorded (killed within its first second)
@@ -425,21 +397,6 @@ def _resumed_config(store: Store, name: str, config: str | Path | dict | None,
                           hint="a resumed search may change only search.trials, workers and backend; "
                                "start a new search (--name) to change anything else")
     return raw, source
-
-
-def _new_name(store: Store, name: str | None, config_name: str) -> str:
-    """The given name (unused so far), or ``<config name>-<date-time>``."""
-    known = {s["name"] for s in store.searches()}
-    if name is None:
-        stem = f"{config_name}-{datetime.now():%Y%m%d-%H%M%S}"
-        name, n = stem, 1
-        while name in known:
-            n += 1
-            name = f"{stem}-{n}"
-    elif name in known:
-        raise ConfigError(f"a search named '{name}' already exists in {store.home}",
-                          hint=f"continue it with --resume {name}, or pick another --name")
-    return check_name(name)
 
 
 def _run_workers(runner: Any, specs: list[WorkerSpec], view: LiveView | None) -> None:
