@@ -57,7 +57,7 @@ def test_trial_shows_the_search_objective_not_val_loss():
            "best_value": 0.4, "best_epoch": 2, "test": {}, "info": {"objective": {"metric": "val_accuracy",
                                                                                   "value": 0.9, "epoch": 3}}}
     summary = listing.run_summary(row)
-    assert listing.best_text(summary) == "val_accuracy 90.0% (epoch 3)" and listing.test_text(summary) == "-"
+    assert listing.best_text(summary) == "val_accuracy 90.0% (epoch 3)" and listing.headline_test(summary) == "-"
     plain = listing.run_summary({**row, "info": {}})
     assert listing.best_text(plain) == "val_loss 0.4000 (epoch 2)"
 

@@ -142,7 +142,7 @@ def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only t
              as_json: JsonOption = False,
              home: HomeOption = None) -> None:
     """List stored runs (newest first; a search's leaderboard with --search)."""
-    from convscope.listing import best_text, run_summary, test_text
+    from convscope.listing import best_text, headline_test, run_summary
     from convscope.store.db import Store
 
     if search is not None:
@@ -161,7 +161,7 @@ def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only t
         table.add_column(col, justify="right" if col in ("id", "epochs") else "left")
     for r in rows:
         table.add_row(str(r["id"]), r["name"], r["created"][:16].replace("T", " "), _status(r["status"]),
-                      str(r["epochs"]), best_text(r), test_text(r))
+                      str(r["epochs"]), best_text(r), headline_test(r))
     console.print(table)
 
 

@@ -12,7 +12,7 @@ Example:
     >>> summary = run_summary(row)
     >>> summary["best"]
     {'metric': 'val_accuracy', 'value': 0.86, 'epoch': 11}
-    >>> best_text(summary), test_text(summary)
+    >>> best_text(summary), headline_test(summary)
     ('val_accuracy 86.0% (epoch 11)', 'test_accuracy 92.0%')
 """
 
@@ -49,11 +49,11 @@ def best_text(summary: dict[str, Any]) -> str:
     return f"{best['metric']} {fmt.metric(best['metric'], best['value'])}{epoch}"
 
 
-def test_text(summary: dict[str, Any]) -> str:
+def headline_test(summary: dict[str, Any]) -> str:
     """The headline test number: accuracy if measured, else the loss."""
     test = summary["test"]
     key = next((k for k in ("test_accuracy", "test_loss") if k in test), None)
     return f"{key} {fmt.metric(key, test[key])}" if key else "-"
 
 
-__all__ = ["best_text", "run_summary", "test_text"]
+__all__ = ["best_text", "headline_test", "run_summary"]
