@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from convscope.insight.diagnose import verdict_label
-from convscope.insight.plots import Curve, plot_overlay
 from convscope.stored_run import Run, load_run
 
 
@@ -108,6 +107,8 @@ def _metrics(runs: list[Run]) -> list[tuple[str, list[Any]]]:
 
 def compare(run_ids: list[int | str], *, home: str | Path | None = None, out: str | Path | None = None) -> Comparison:
     """Compare stored runs; writes the overlaid curves to ``out`` (default ``<home>/compare-<ids>.png``)."""
+    from convscope.insight.plots import Curve, plot_overlay  # the pictures need torch; the diff does not
+
     runs = [load_run(i, home=home) for i in run_ids]
     path = Path(out) if out is not None else runs[0].home / f"compare-{'-'.join(str(r.id) for r in runs)}.png"
     curves = plot_overlay([Curve(f"run {r.id} {r.name}", r.history) for r in runs], path,
