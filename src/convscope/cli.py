@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from convscope import formatting as fmt
@@ -29,6 +30,13 @@ err_console = Console(stderr=True)
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Run store folder (default $CONVSCOPE_HOME "
                                                                  "or ./convscope-runs).")]
+LogOption = Annotated[list[str] | None, typer.Option("--log", help="Watch it live: tensorboard | mlflow "
+                                                                   "(repeatable; sets train.log).")]
+
+
+def with_log(set_: list[str] | None, log: list[str] | None) -> list[str] | None:
+    """``--log tensorboard --log mlflow`` as the override ``train.log=[tensorboard, mlflow]``."""
+    return [*(set_ or []), f"train.log=[{', '.join(log)}]"] if log else set_
 
 
 def friendly(fn: Callable) -> Callable:
@@ -39,9 +47,11 @@ def friendly(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except ConvscopeError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
+            # escaped: a message or hint may hold [brackets] (pip install "convscope[tensorboard]")
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True,
+                              soft_wrap=True)
             if exc.hint:
-                err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
+                err_console.print(f"  [yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
@@ -69,6 +79,7 @@ def run_cmd(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set train.epochs=5")] = None,
     resume: Annotated[int | None, typer.Option("--resume", help="Continue an interrupted run by id.")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the run's HTML report.")] = True,
+    log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Train one model, store the run, print its test metrics, write its HTML report."""
@@ -76,6 +87,9 @@ def run_cmd(
     from convscope.config import load_config
     from convscope.train.progress import ProgressBar
 
+    set_ = with_log(set_, log)
+    if resume is not None and log:
+        raise ConvscopeError("--log: a resumed run keeps the loggers it started with", hint="drop --log")
     if resume is not None:
         cfg = load_run(resume, home=home).config
     else:
@@ -107,6 +121,9 @@ def run_cmd(
                       + (f", val_accuracy {fmt.percent(best.get('val_accuracy'))}" if "val_accuracy" in best else ""))
     if result.test_metrics:
         console.print(f"[bold green]test[/] (best-epoch weights): {_metrics(result.test_metrics)}")
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, result, splits=("test",) if result.info.test_confusion else ("val",))
     console.print(f"stored in {result.dir} ({wall:.1f} s)", soft_wrap=True)
     if report and result.history:
         from convscope.report import run_report
@@ -175,6 +192,9 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
         console.print(f"* best epoch by {run.config.train.monitor}")
     if run.test_metrics:
         console.print("test: " + ", ".join(f"{k} {fmt.number(v)}" for k, v in run.test_metrics.items()))
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, run, splits=("test", "val"), max_classes=None)
     for verdict in run.info.diagnosis:
         console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
     if run.history:
@@ -286,12 +306,14 @@ def search_cmd(
     name: Annotated[str | None, typer.Option("--name", help="The search's name in the store.")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue a stopped search by name.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set search.trials=40")] = None,
+    log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Search hyperparameters: every trial is a stored run; a live table shows them as they finish."""
     from convscope.tuning import search
     from convscope.tuning.backends import BACKENDS
 
+    set_ = with_log(set_, log)
     if backend is not None and backend not in BACKENDS:
         raise ConvscopeError(f"--backend: '{backend}' is not a backend", hint=f"use {' or '.join(BACKENDS.names())}")
     search(config, overrides=set_, name=name, workers=workers, backend=backend, address=address, resume=resume,
@@ -310,6 +332,19 @@ def _leaderboard(name: str, home: Path | None) -> None:
         console.print(f"best: run {best.run_id} (trial {best.number}), {result.metric} "
                       f"{fmt.number(best.value, style='general')} with {fmt.params(best.params)}; "
                       f"details: convscope show {best.run_id}")
+
+
+@app.command("dashboard")
+@friendly
+def dashboard_cmd(
+    search: Annotated[str | None, typer.Argument(help="The search (default: the newest).")] = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Local port.")] = 8080,
+    home: HomeOption = None,
+) -> None:
+    """Serve optuna-dashboard on a search's storage at 127.0.0.1 (each trial shows its run id)."""
+    from convscope.dashboard import serve
+
+    serve(search, home=home, port=port, announce=lambda line: console.print(line, soft_wrap=True))
 
 
 # -- look inside: pictures, reports, comparisons (issue 6) ------------------------------------------
