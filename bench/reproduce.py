@@ -67,7 +67,7 @@ class Figure:
     spread: float  # in the units the doc prints: percentage points for a percentage
     metric: str  # a key of the stored run's test metrics, e.g. test_accuracy
     cheap: bool
-    seeds: tuple[int, ...]  # one run per seed (--set seed=S); the mean is compared
+    seeds: tuple[int, ...]  # one run per seed when the command says --set seed=S; the mean is compared
     cpu: str
     precision: str
     threads: int
@@ -147,8 +147,12 @@ def load_figures(path: Path = FIGURES) -> list[Figure]:
         seen.add(entry["id"])
         value, percent = parse_published(entry["published"], where=where)
         seeds = entry["seeds"] if isinstance(entry["seeds"], list) else list(range(int(entry["seeds"])))
+        command = parse_command(str(entry["command"]), where=where)
+        if command.verb == "run" and len(seeds) != 1 and "seed=S" not in command.overrides:
+            raise ConfigError(f"{where}: seeds: {len(seeds)} seeds, but the command has no `--set seed=S`",
+                              hint="add --set seed=S to the command (one run per seed), or say seeds: 1")
         figures.append(Figure(
-            id=str(entry["id"]), doc=str(entry["doc"]), command=parse_command(str(entry["command"]), where=where),
+            id=str(entry["id"]), doc=str(entry["doc"]), command=command,
             raw_command=str(entry["command"]),
             text=str(entry["published"]), value=value, percent=percent, spread=float(entry["spread"]),
             metric=str(entry["metric"]), cheap=bool(entry["cheap"]), seeds=tuple(int(s) for s in seeds),
@@ -174,7 +178,7 @@ def check(figure: Figure, root: Path) -> list[str]:
     command = figure.command
     if command.config is None:
         return problems
-    overrides = [o.replace("=S", f"={figure.seeds[0]}") for o in command.overrides]
+    overrides = [f"seed={figure.seeds[0]}" if o == "seed=S" else o for o in command.overrides]
     try:
         if command.verb == "search":
             raw = read_yaml(root / command.config)
@@ -196,8 +200,8 @@ def measure(figures: list[Figure], *, root: Path, home: Path) -> list[Outcome]:
         if key not in runs:
             runs[key] = []
             for seed in figure.seeds:
-                overrides = [o for o in figure.command.overrides if not o.startswith("seed=")]
-                overrides += [f"seed={seed}", f"train.threads={figure.threads}"]
+                overrides = [f"seed={seed}" if o == "seed=S" else o for o in figure.command.overrides]
+                overrides.append(f"train.threads={figure.threads}")
                 print(f"  {figure.id}: convscope run {figure.command.config} --set {' --set '.join(overrides)}",
                       flush=True)
                 runs[key].append(convscope.run(root / figure.command.config, overrides=overrides, home=home))

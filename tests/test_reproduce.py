@@ -70,3 +70,10 @@ def test_a_command_whose_config_does_not_load_is_reported(tmp_path):
     figure = reproduce.load_figures(tmp_path / "figures.yaml")[0]
     problems = reproduce.check(figure, tmp_path)
     assert len(problems) == 1 and "command:" in problems[0] and "epoks" in problems[0]
+
+
+def test_several_seeds_need_a_seed_placeholder_in_a_run_command(tmp_path):
+    text = (FIXTURE / "figures.yaml").read_text().replace("seeds: 1", "seeds: 3", 1)
+    (tmp_path / "figures.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=r"\(digits-accuracy\): seeds: 3 seeds, but the command has no"):
+        reproduce.load_figures(tmp_path / "figures.yaml")
