@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +32,21 @@ err_console = Console(stderr=True)
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Run store folder (default $CONVSCOPE_HOME "
                                                                  "or ./convscope-runs).")]
+
+
+@app.callback()
+def _where(
+    store: Annotated[str | None, typer.Option("--store", help="The run store's database, e.g. postgresql://USER:PASSWORD"
+                                               "@HOST:PORT/DB (default $CONVSCOPE_STORE, else <home>/runs.db).")] = None,
+    artifacts: Annotated[str | None, typer.Option("--artifacts", help="Where run folders go: a shared folder or an "
+                                                   "fsspec URL (default $CONVSCOPE_ARTIFACTS, else the home).")] = None,
+) -> None:
+    """Build, train, search and look inside convolutional networks."""
+    # environment variables, not arguments: search workers (spawned processes, Ray tasks) inherit them
+    if store:
+        os.environ["CONVSCOPE_STORE"] = store
+    if artifacts:
+        os.environ["CONVSCOPE_ARTIFACTS"] = artifacts
 
 
 def friendly(fn: Callable) -> Callable:

@@ -73,6 +73,14 @@ def engine_for(url: URL) -> sa.Engine:
     return engine
 
 
+def dispose_engines() -> None:
+    """Close every engine this process opened (their pooled connections included)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
 def _sqlite_engine(url: URL) -> sa.Engine:
     assert url.database, url
     Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -130,4 +138,4 @@ def explain(url: URL, exc: sa.exc.OperationalError) -> StoreError:
                            "can reach it (firewall, pg_hba.conf)")
 
 
-__all__ = ["READ_OPTION", "STORE_ENV", "database_url", "engine_for", "explain", "shown"]
+__all__ = ["READ_OPTION", "STORE_ENV", "database_url", "dispose_engines", "engine_for", "explain", "shown"]

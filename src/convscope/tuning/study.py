@@ -7,12 +7,19 @@ strategy or a pruner is one word in the YAML:
 strategy     grid → ``GridSampler`` · random → ``RandomSampler`` · tpe → ``TPESampler`` (seeded)
 pruner       none → ``NopPruner`` · median → ``MedianPruner`` · asha → ``SuccessiveHalvingPruner``
              · hyperband → ``HyperbandPruner``; none of them stops a trial before ``min_epochs``
-storage      ``JournalStorage`` + ``JournalFileBackend`` at ``<home>/searches/<name>.journal``
+storage      embedded store: ``JournalStorage`` + ``JournalFileBackend`` at ``<home>/searches/<name>.journal``
+             · PostgreSQL store: ``RDBStorage`` in the same database, with heartbeats
 ===========  =====================================================================================
 
 Why the journal file and not SQLite: Optuna's SQLite storage under several writing processes gives
 "database is locked" (optuna#820, #4994); the journal is an append-only log designed for several
 processes (and for NFS), needs no server, and ``bench/search_storage.py`` measures both.
+
+With a PostgreSQL run store (a cluster), the search state goes into that same database through
+Optuna's ``RDBStorage``, so any node that can reach the store can ask for and report trials. Its
+heartbeat marks a trial whose worker stopped beating ``FAIL`` and
+``RetryHeartbeatStaleTrialCallback`` enqueues it again with the same params; the worker that takes
+the retry continues the dead trial's run from its last finished epoch (``worker.py``).
 
 Example:
     >>> from convscope.config import SearchConfig
@@ -24,18 +31,22 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
-from optuna.storages import JournalStorage
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
 
 from convscope.config import Config, SearchConfig, is_range, load_config
 from convscope.errors import ConfigError
+from convscope.store import Store
+from convscope.store.heartbeat import heartbeat_seconds, stale_after
 from convscope.train.callbacks import Callback
 from convscope.tuning.space import distributions, grid_size, grid_values
 
@@ -48,6 +59,13 @@ if TYPE_CHECKING:
 REDUCTION_FACTOR = 3
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+# searches.storage of a search whose Optuna state is in the run store's own database (RDBStorage)
+IN_STORE = "rdb"
+# a trial whose worker died is enqueued again at most this many times (then it stays FAIL)
+MAX_RETRIES = 3
+
+_rdb_storages: dict[tuple[int, str], RDBStorage] = {}
 
 
 # -- storage ----------------------------------------------------------------------------------
@@ -66,18 +84,43 @@ def storage_path(home: Path, name: str) -> Path:
     return Path(home) / "searches" / f"{check_name(name)}.journal"
 
 
-def open_storage(path: str | Path) -> JournalStorage:
-    """The Optuna journal storage at ``path`` (created if absent).
+def storage_location(store: Store, name: str) -> str:
+    """Where search ``name`` keeps its Optuna state: :data:`IN_STORE` for a server store, else its journal path."""
+    return IN_STORE if store.is_server else str(storage_path(store.home.resolve(), name))
+
+
+def open_storage(location: str | Path, *, store: Store | None = None) -> BaseStorage:
+    """The Optuna storage at ``location``: a journal file (created if absent), or :data:`IN_STORE`,
+    the RDB storage inside ``store``'s PostgreSQL database.
 
     Example:
         >>> storage = open_storage("/tmp/convscope-doc/searches/demo.journal")   # doctest: +SKIP
     """
-    path = Path(path)
+    if str(location) == IN_STORE:
+        if store is None or not store.is_server:
+            raise ConfigError("this search keeps its state in a PostgreSQL run store",
+                              hint="set CONVSCOPE_STORE (or --store) to the database the search ran with")
+        return rdb_storage(store)
+    path = Path(location)
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
 
 
-def open_study(name: str, storage: JournalStorage, *, direction: str | None = None,
+def rdb_storage(store: Store) -> RDBStorage:
+    """This process's Optuna RDB storage in ``store``'s database, with heartbeats and retries of dead trials."""
+    url = store.url.render_as_string(hide_password=False)
+    key = (os.getpid(), url)
+    if key not in _rdb_storages:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            _rdb_storages[key] = RDBStorage(
+                url, engine_kwargs={"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}},
+                heartbeat_interval=max(1, round(heartbeat_seconds())), grace_period=max(2, round(stale_after())),
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES))
+    return _rdb_storages[key]
+
+
+def open_study(name: str, storage: BaseStorage, *, direction: str | None = None,
                sampler: optuna.samplers.BaseSampler | None = None,
                pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
     """Load the study ``name``, or create it when ``direction`` is given and it does not exist yet."""
@@ -85,6 +128,14 @@ def open_study(name: str, storage: JournalStorage, *, direction: str | None = No
         return optuna.create_study(study_name=name, storage=storage, direction=direction, sampler=sampler,
                                    pruner=pruner, load_if_exists=True)
     return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+
+
+def close_storages() -> None:
+    """Close the RDB storages this process opened (their database connections)."""
+    for storage in _rdb_storages.values():
+        storage.remove_session()
+        storage.engine.dispose()
+    _rdb_storages.clear()
 
 
 # -- strategy -> sampler ----------------------------------------------------------------------
@@ -415,4 +466,5 @@ def _representative(dist: optuna.distributions.BaseDistribution) -> Any:
 
 __all__ = ["ConvscopeGridSampler", "Objective", "PruningCallback", "REDUCTION_FACTOR", "SearchSetup", "budget",
            "check_name",
-           "make_pruner", "make_sampler", "open_storage", "open_study", "rung", "storage_path", "trial_seed"]
+           "IN_STORE", "MAX_RETRIES", "close_storages", "make_pruner", "make_sampler", "open_storage", "open_study", "rdb_storage", "rung",
+           "storage_location", "storage_path", "trial_seed"]
