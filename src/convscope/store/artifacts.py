@@ -14,7 +14,7 @@ row in the store records that location, so any node can find a run's files.
 Example:
     >>> root = ArtifactRoot("memory://convscope-doc", staging="/tmp/convscope-doc-staging")
     >>> root.is_local, root.location(3)
-    (False, 'memory://convscope-doc/runs/3')
+    (False, 'memory:///convscope-doc/runs/3')
 """
 
 from __future__ import annotations

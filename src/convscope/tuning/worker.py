@@ -108,7 +108,8 @@ def started(study: optuna.Study) -> int:
 
 def beats(study: optuna.Study) -> bool:
     """True when the study's storage keeps trial heartbeats (the RDB storage of a PostgreSQL store)."""
-    return isinstance(study._storage, optuna.storages.RDBStorage) and study._storage.get_heartbeat_interval() is not None
+    # study._storage, not the RDBStorage we opened: Optuna wraps it in a cache that forwards heartbeats
+    return getattr(study._storage, "get_heartbeat_interval", lambda: None)() is not None
 
 
 def tell_run(study: optuna.Study, trial: optuna.Trial | int, *, status: str, history: list[dict[str, Any]],
