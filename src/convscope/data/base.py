@@ -1,6 +1,6 @@
 """What every data source returns, and how a source becomes train/val/test tensors.
 
-A source loader (``images.py``, ``ecg.py``, ``builtin.py``) reads files into a :class:`Source`: arrays
+A source loader (``images.py``, ``ecg/``, ``builtin.py``), registered in :data:`SOURCES`, reads files into a :class:`Source`: arrays
 in channel-first layout, float32 ``(N, C, L)`` for signals or ``(N, C, H, W)`` for images, int64
 labels ``0..K-1``, optional ``groups`` (e.g. patient ids) and ``ids`` (record names). Its own splits
 (MNIST's test set, PTB-XL's folds) are kept; ``splits.py`` carves whatever is missing.
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from convscope.config import DataConfig
+from convscope.registry import Registry
 
 
 @dataclass
@@ -73,15 +74,7 @@ class Dataset:
 
 
 Loader = Callable[[DataConfig], Source]
-SOURCES: dict[str, Loader] = {}
 
-
-def register_source(*names: str) -> Callable[[Loader], Loader]:
-    """Register a loader under one or more ``data.source`` names."""
-
-    def wrap(fn: Loader) -> Loader:
-        for name in names:
-            SOURCES[name] = fn
-        return fn
-
-    return wrap
+# Every ``data.source`` name. A source is one module of this package that registers its loader with
+# ``@SOURCES.register("name")``; the first lookup imports every module here, so no list is kept by hand.
+SOURCES: Registry[Loader] = Registry("data source", discover="convscope.data", field="data.source")

@@ -17,21 +17,19 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from typing import Any
 
 import numpy as np
 
 from convscope.config import DataConfig
-from convscope.data.base import Source, Split, register_source
-from convscope.data.cache import cache_dir, save_npz_atomic
-from convscope.data.images import DIGITS, check_options, load_npz
-from convscope.errors import DataError
+from convscope.data.base import SOURCES, Source, Split
+from convscope.data.cache import cached_arrays
+from convscope.data.mnist import DIGITS
+from convscope.data.source_helpers import check_options
 
 
-@register_source("builtin:digits")
+@SOURCES.register("builtin:digits")
 def load_digits(cfg: DataConfig) -> Source:
     """scikit-learn's 8x8 digits as (N, 1, 8, 8) in [0, 1] (pixel counts 0..16 divided by 16)."""
     from sklearn.datasets import load_digits as sk_digits
@@ -75,7 +73,7 @@ def _generate_mnist1d(args: dict[str, Any]) -> dict[str, np.ndarray]:
             "x_test": data["x_test"].astype(np.float32), "y_test": data["y_test"].astype(np.int64)}
 
 
-@register_source("builtin:mnist1d")
+@SOURCES.register("builtin:mnist1d")
 def load_mnist1d(cfg: DataConfig) -> Source:
     """MNIST-1D (N, 1, 40) with its own 80/20 train/test split; ``make_dataset`` options may be overridden."""
     from mnist1d.data import get_dataset_args
@@ -84,18 +82,7 @@ def load_mnist1d(cfg: DataConfig) -> Source:
                if k != "url"}
     allowed["seed"] = f"dataset generation seed (default {_MNIST1D_SEED}: the published benchmark)"
     args = _mnist1d_args(check_options(cfg, allowed))
-    key = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:12]
-    path = cache_dir() / "builtin" / f"mnist1d-{key}.npz"
-    try:
-        arrays = load_npz(path) if path.is_file() else None
-    except DataError:  # a damaged cache file is only a cache: regenerate it
-        arrays = None
-    if arrays is None:
-        arrays = _generate_mnist1d(args)
-        try:
-            save_npz_atomic(path, arrays)
-        except OSError:  # a read-only cache dir costs ~1 s per load, not the run
-            pass
+    arrays = cached_arrays("builtin", "mnist1d", args, lambda: _generate_mnist1d(args))
     train = Split(arrays["x_train"][:, None], arrays["y_train"])  # (N, 1, 40)
     test = Split(arrays["x_test"][:, None], arrays["y_test"])  # (N, 1, 40)
     return Source(train=train, test=test, class_names=DIGITS, name="builtin:mnist1d",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import pickle
 import shutil
@@ -180,6 +181,38 @@ def save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def cached_arrays(folder: str, name: str, args: dict[str, Any], make: Callable[[], dict[str, np.ndarray]],
+                  ) -> dict[str, np.ndarray]:
+    """Arrays that are costly to make, cached as ``<cache>/<folder>/<name>-<key>.npz`` keyed by ``args``.
+
+    ``key`` is a hash of ``args`` (JSON), so any change of what went into ``make`` misses the cache.
+    A damaged cache file is only a cache: it is made again; a read-only cache dir costs a ``make`` per
+    call, not the run.
+
+    Example:
+        >>> import tempfile; from unittest import mock
+        >>> with mock.patch.dict(os.environ, CONVSCOPE_CACHE=tempfile.mkdtemp()):
+        ...     first = cached_arrays("demo", "squares", {"n": 3}, lambda: {"x": np.arange(3) ** 2})
+        ...     again = cached_arrays("demo", "squares", {"n": 3}, lambda: 1 / 0)  # read, not made
+        >>> first["x"].tolist(), again["x"].tolist()
+        ([0, 1, 4], [0, 1, 4])
+    """
+    key = hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    path = cache_dir() / folder / f"{name}-{key}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            pass
+    arrays = make()
+    try:
+        save_npz_atomic(path, arrays)
+    except OSError:
+        pass
+    return arrays
 
 
 def mnist_cached() -> bool:

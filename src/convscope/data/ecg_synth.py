@@ -31,8 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import warnings
 from collections import Counter
 from collections.abc import Iterator
@@ -42,8 +40,8 @@ import numpy as np
 from pydantic import Field
 
 from convscope.config import DataConfig
-from convscope.data.base import Source, register_source
-from convscope.data.cache import cache_dir, save_npz_atomic
+from convscope.data.base import SOURCES, Source
+from convscope.data.cache import cached_arrays
 from convscope.data.ecg import Record, SignalOptions, build_source, parse_options
 from convscope.errors import ConfigError
 
@@ -178,23 +176,10 @@ def _cached(opts: SynthOptions) -> dict[str, np.ndarray]:
     args = {k: getattr(opts, k) for k in ("patients", "records_per_patient", "duration_s", "sampling_rate",
                                           "mi_fraction", "seed")}
     args.update(version=GENERATOR_VERSION, neurokit2=nk.__version__)
-    key = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:12]
-    path = cache_dir() / "builtin" / f"ecg-synth-{key}.npz"
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                return {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, EOFError):  # a damaged cache file is only a cache: regenerate it
-            pass
-    arrays = generate(opts)
-    try:
-        save_npz_atomic(path, arrays)
-    except OSError:  # a read-only cache costs a regeneration per load, not the run
-        pass
-    return arrays
+    return cached_arrays("builtin", "ecg-synth", args, lambda: generate(opts))
 
 
-@register_source("builtin:ecg-synth")
+@SOURCES.register("builtin:ecg-synth")
 def load_ecg_synth(cfg: DataConfig) -> Source:
     """Synthetic MI-vs-normal lead-II records (see the module docstring), through the ECG pipeline."""
     opts = parse_options(SynthOptions, cfg)
