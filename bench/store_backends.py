@@ -67,12 +67,11 @@ def work(env: dict[str, str], home: str, epochs: int, trials: int, ready: multip
 
 def measure(name: str, env: dict[str, str], *, workers: int, trials: int, epochs: int) -> None:
     os.environ.update(env)
+    import optuna
     from optuna.trial import TrialState
 
     from convscope.store import Store
     from convscope.tuning.study import open_storage, open_study, storage_location
-
-    import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     home = tempfile.mkdtemp(prefix="convscope-bench-")

@@ -90,8 +90,12 @@ class ArtifactRoot:
                 pushed[name] = stamp
         marker.write_text("".join(f"{k} {v}\n" for k, v in pushed.items()))
 
-    def pull(self, run_id: int) -> Path:
-        """Download run ``run_id``'s files from a remote root into its local folder; returns the folder."""
+    def pull(self, run_id: int, *, only_missing: bool = False) -> Path:
+        """Download run ``run_id``'s files from a remote root into its local folder; returns the folder.
+
+        ``only_missing`` keeps the files already here (to look at a finished run, whose files are final);
+        resuming a run downloads everything, since its checkpoint may be newer than a local copy.
+        """
         local = self.run_dir(run_id)
         if self.is_local:
             return local
@@ -100,6 +104,8 @@ class ArtifactRoot:
         if self.fs.exists(remote_path):
             for path in self.fs.find(remote_path):
                 target = local / Path(path).relative_to(remote_path)
+                if only_missing and target.exists():
+                    continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self.fs.get_file(path, str(target))
         return local

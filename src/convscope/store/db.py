@@ -190,6 +190,10 @@ class Store:
         """The local folder of run ``run_id``'s files (with a remote artifact root: its staging copy)."""
         return self.artifact_root.run_dir(run_id)
 
+    def fetch_run_dir(self, run_id: int) -> Path:
+        """Run ``run_id``'s local folder with its files in it (from a remote artifact root: downloaded once)."""
+        return self.artifact_root.pull(run_id, only_missing=True)
+
     def _owned(self, run_id: int) -> sa.ColumnElement[bool]:
         return (R.c.id == run_id) & (R.c.status == "running") & (R.c.host == socket.gethostname()) & (
             R.c.pid == os.getpid())
