@@ -13,7 +13,10 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("CONVSCOPE_HOME", str(tmp_path / "runs"))
     monkeypatch.setenv("CONVSCOPE_CACHE", str(tmp_path / "cache"))
     for name in ("CONVSCOPE_STORE", "CONVSCOPE_ARTIFACTS", "CONVSCOPE_HEARTBEAT"):
-        monkeypatch.delenv(name, raising=False)  # the embedded store unless a test asks for another
+        # the embedded store unless a test asks for another; setenv first so that teardown also undoes
+        # what the test itself set (`convscope --store URL` writes os.environ, for its workers to inherit)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     torch.set_num_threads(1)  # identical numbers run to run, and 2 cores shared by tests stay calm
     yield
 
