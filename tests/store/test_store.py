@@ -11,7 +11,7 @@ import torch
 
 from convscope.errors import StoreError
 from convscope.store import Store, load_state, load_weights, save_state, save_weights, schema
-from convscope.store.db import SCHEMA_VERSION
+from convscope.store.db import SCHEMA_VERSION, RunTakenOver
 
 
 def _new_run(store: Store, name: str = "a") -> int:
@@ -86,9 +86,13 @@ def test_a_run_taken_over_elsewhere_is_not_written_by_its_old_process(tmp_path, 
     store.log_epoch(run_id, 1, {"val_loss": 1.0}, 0.1)
     store.close()
     _sql(store, "UPDATE runs SET host='node-b', pid=7 WHERE id=:id", id=run_id)  # resumed on node-b
-    with pytest.raises(StoreError, match="no longer this process's"):
+    with pytest.raises(RunTakenOver, match="no longer this process's"):
         store.log_epoch(run_id, 2, {"val_loss": 0.5}, 0.1)
     assert [e["epoch"] for e in store.epochs(run_id)] == [1] and store.run(run_id)["epochs"] == 1
+    assert not store.finish_run(run_id, status="failed", reason="the old copy's error")
+    assert store.run(run_id)["status"] == "running"  # still node-b's to finish
+    assert not store.finish_run(run_id, status="failed", reason="the old copy's error")
+    assert store.run(run_id)["status"] == "running"  # still node-b's to finish
 
 
 def test_version_1_store_is_migrated_in_place(tmp_path, store_backend):

@@ -47,6 +47,10 @@ FINISHED = ("completed", "early_stopped", "pruned", "diverged", "failed", "inter
 R, E, A, S = schema.runs, schema.epochs, schema.artifacts, schema.searches
 
 
+class RunTakenOver(StoreError):
+    """This process wrote to a run that another process took over (its heartbeat had gone stale)."""
+
+
 def default_home() -> Path:
     return Path(os.environ.get("CONVSCOPE_HOME", "convscope-runs"))
 
@@ -258,7 +262,7 @@ class Store:
             values["best_value"] = _finite(best_value)
         with self._tx() as conn:
             if conn.execute(R.update().where(self._owned(run_id)).values(**values)).rowcount == 0:
-                raise StoreError(f"run {run_id} is no longer this process's to write ({self.location})",
+                raise RunTakenOver(f"run {run_id} is no longer this process's to write ({self.location})",
                                  hint="its heartbeat went stale and another worker resumed it; this copy stops")
             conn.execute(E.delete().where((E.c.run_id == run_id) & (E.c.epoch == epoch)))
             conn.execute(E.insert().values(run_id=run_id, epoch=epoch, metrics=_json(metrics), seconds=seconds,
@@ -271,7 +275,9 @@ class Store:
             conn.execute(R.update().where(R.c.id == run_id).values(epochs=after))
 
     def finish_run(self, run_id: int, *, status: str, reason: str | None = None, test: dict | None = None,
-                   info: dict | None = None) -> None:
+                   info: dict | None = None) -> bool:
+        """Record how run ``run_id`` ended; False (and nothing written) when this process no longer owns
+        it, e.g. the old copy of a run that was taken over by another node ends with an error."""
         assert status in FINISHED, status
         self._stop_heartbeat(run_id)
         values: dict[str, Any] = {"status": status, "reason": reason, "finished": time.time()}
@@ -280,8 +286,10 @@ class Store:
         with self._tx() as conn:
             if info:
                 values["info"] = _json({**self._info(conn, run_id), **info})
-            conn.execute(R.update().where(R.c.id == run_id).values(**values))
+            if conn.execute(R.update().where(self._owned(run_id)).values(**values)).rowcount == 0:
+                return False
         self.push_artifacts(run_id)
+        return True
 
     def push_artifacts(self, run_id: int) -> None:
         """Upload run ``run_id``'s changed files to a remote artifact root (a folder root: nothing to do)."""
@@ -383,4 +391,4 @@ def _decode(row: sa.RowMapping) -> dict[str, Any]:
     return out
 
 
-__all__ = ["FINISHED", "SCHEMA_VERSION", "Store", "default_home", "pid_alive"]
+__all__ = ["FINISHED", "SCHEMA_VERSION", "RunTakenOver", "Store", "default_home", "pid_alive"]

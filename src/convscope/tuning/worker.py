@@ -42,6 +42,7 @@ from optuna.trial import TrialState
 from convscope import api
 from convscope.errors import ConvscopeError
 from convscope.store import Store
+from convscope.store.db import RunTakenOver
 from convscope.store.heartbeat import Heartbeat, heartbeat_seconds, stale_after
 from convscope.tuning.space import suggest
 from convscope.tuning.study import (
@@ -225,6 +226,10 @@ class Worker:
             else:
                 result = api.run(self.setup.trial_config(params), home=self.home, callbacks=[callback],
                                  search=self.spec.name, trial=trial.number, params=params)
+        except RunTakenOver:
+            # this worker was declared dead (no heartbeat) and its trial was retried elsewhere: that copy
+            # owns the run and the trial now, so this one records nothing and goes on
+            return "interrupted"
         except Exception as exc:  # fault isolation: any error ends this trial, never the search
             reason = exc.message if isinstance(exc, ConvscopeError) else f"{type(exc).__name__}: {exc}"
             store = Store(self.home)
