@@ -192,16 +192,25 @@ class Worker:
         if beat is not None:
             self.study._storage.record_heartbeat(trial._trial_id)
         try:
-            if resume_run is None:
-                resume_run = self._run_of_retried(trial)
+            row = self._run_of_retried(trial) if resume_run is None else None
+            if row is not None:
+                store = Store(self.home)
+                store.relink_trial(row["id"], trial.number)
+                if row["status"] != "interrupted":
+                    # its worker died after the run ended but before telling Optuna: tell, do not train again
+                    tell_run(self.study, trial, status=row["status"], history=store.epochs(row["id"]),
+                             objective=self.setup.objective, store=store, run_id=row["id"])
+                    return str(row["status"])
+                resume_run = int(row["id"])
             return self._train(trial, params, resume_run=resume_run)
         finally:
             if beat is not None:
                 beat.stop()
 
-    def _run_of_retried(self, trial: optuna.Trial) -> int | None:
-        """For a retry of a trial whose worker died: that trial's run, once the store calls it
-        interrupted, relinked to the retry (None for any other trial, or when it never had a run)."""
+    def _run_of_retried(self, trial: optuna.Trial) -> dict[str, Any] | None:
+        """For a retry of a trial whose worker died: that trial's run once it is no longer ``running``
+        (the store marks it interrupted when its heartbeat stops); None for any other trial, or when the
+        dead trial never got a run."""
         history = trial.study._storage.get_trial(trial._trial_id).system_attrs.get("retry_history", [])
         if not history:
             return None
@@ -212,10 +221,7 @@ class Worker:
             if not rows or rows[0]["status"] != "running" or time.monotonic() > deadline:
                 break
             time.sleep(heartbeat_seconds())
-        if not rows or rows[0]["status"] != "interrupted":
-            return None
-        store.relink_trial(rows[0]["id"], trial.number)
-        return int(rows[0]["id"])
+        return rows[0] if rows and rows[0]["status"] != "running" else None
 
     def _train(self, trial: optuna.Trial, params: dict[str, Any], *, resume_run: int | None) -> str:
         search = self.setup.search
