@@ -41,8 +41,10 @@ from convscope.store.artifacts import ARTIFACTS_ENV, ArtifactRoot
 from convscope.store.engine import READ_OPTION, database_url, engine_for, explain, shown
 from convscope.store.heartbeat import Heartbeat, heartbeat_seconds, stale_after
 from convscope.store.schema import SCHEMA_VERSION
+from convscope.store.status import RunStatus
 
-FINISHED = ("completed", "early_stopped", "pruned", "diverged", "failed", "interrupted")
+FINISHED = RunStatus.finished_values()  # what finish_run accepts
+RUNNING, INTERRUPTED = RunStatus.RUNNING.value, RunStatus.INTERRUPTED.value
 
 R, E, A, S = schema.runs, schema.epochs, schema.artifacts, schema.searches
 
@@ -168,7 +170,7 @@ class Store:
         cutoff = now - stale_after()
         with self._read() as conn:
             rows = conn.execute(sa.select(R.c.id, R.c.pid, R.c.host, R.c.heartbeat)
-                                .where(R.c.status == "running")).all()
+                                .where(R.c.status == RUNNING)).all()
         for r in rows:
             if r.host == host and r.pid and not pid_alive(r.pid):
                 guard, reason = (R.c.pid == r.pid) & (R.c.host == host), "process ended during training"
@@ -179,8 +181,8 @@ class Store:
             else:
                 continue
             with self._tx() as conn:
-                conn.execute(R.update().where((R.c.id == r.id) & (R.c.status == "running") & guard)
-                             .values(status="interrupted", reason=reason, finished=now))
+                conn.execute(R.update().where((R.c.id == r.id) & (R.c.status == RUNNING) & guard)
+                             .values(status=INTERRUPTED, reason=reason, finished=now))
 
     def close(self) -> None:
         """Stop this store's heartbeats (the engine is shared by the process and stays open)."""
@@ -199,7 +201,7 @@ class Store:
         return self.artifact_root.pull(run_id, only_missing=True)
 
     def _owned(self, run_id: int) -> sa.ColumnElement[bool]:
-        return (R.c.id == run_id) & (R.c.status == "running") & (R.c.host == socket.gethostname()) & (
+        return (R.c.id == run_id) & (R.c.status == RUNNING) & (R.c.host == socket.gethostname()) & (
             R.c.pid == os.getpid())
 
     def _start_heartbeat(self, run_id: int) -> None:
@@ -222,7 +224,7 @@ class Store:
         now = time.time()
         with self._tx() as conn:
             result = conn.execute(R.insert().values(
-                name=name, status="running", config=config_yaml, seed=seed, created=now, pid=os.getpid(),
+                name=name, status=RUNNING, config=config_yaml, seed=seed, created=now, pid=os.getpid(),
                 host=socket.gethostname(), env=_json(env), notes=_json(notes or []), info=_json(info or {}),
                 monitor=monitor, search=search, trial=trial, params=_json(params), heartbeat=now))
             run_id = int(result.inserted_primary_key[0])
@@ -237,7 +239,7 @@ class Store:
         """Mark an interrupted run as running again in this process (resume), with its files at hand."""
         with self._tx() as conn:
             conn.execute(R.update().where(R.c.id == run_id).values(
-                status="running", reason=None, finished=None, pid=os.getpid(), host=socket.gethostname(),
+                status=RUNNING, reason=None, finished=None, pid=os.getpid(), host=socket.gethostname(),
                 heartbeat=time.time()))
         self.artifact_root.pull(run_id)
         self._start_heartbeat(run_id)

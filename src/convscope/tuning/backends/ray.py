@@ -39,6 +39,7 @@ from typing import Any
 
 from convscope.errors import ConvscopeError
 from convscope.store.engine import database_url
+from convscope.tuning.backends import BACKENDS
 from convscope.tuning.worker import WorkerSpec, work
 
 # how often Ray reruns a worker loop whose node died (shared store only: see the module's docstring)
@@ -58,6 +59,7 @@ def _task(spec: WorkerSpec) -> int:
     return work(spec)
 
 
+@BACKENDS.register("ray", takes_address=True)
 class RayBackend:
     """Runs worker loops as Ray tasks.
 
