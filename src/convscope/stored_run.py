@@ -122,7 +122,7 @@ def load_run(run_id: int | str, *, home: str | Path | None = None, _store: Store
     history = store.epochs(row["id"])
     return Run(id=row["id"], name=row["name"], status=row["status"], reason=row["reason"], config=cfg,
                history=history, test_metrics=row["test"], best_epoch=row["best_epoch"],
-               dir=store.run_dir(row["id"]), home=store.home, notes=row["notes"], info=RunInfo.from_dict(row["info"]))
+               dir=store.fetch_run_dir(row["id"]), home=store.home, notes=row["notes"], info=RunInfo.from_dict(row["info"]))
 
 
 __all__ = ["Run", "load_run"]

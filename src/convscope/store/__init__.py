@@ -1,4 +1,4 @@
-"""The run store (SQLite + one folder per run) and safetensors checkpoints.
+"""The run store (SQLite or PostgreSQL, one folder per run under the artifact root) and safetensors checkpoints.
 
 The checkpoint functions are loaded on first use (PEP 562): listing and showing runs reads SQLite only
 and must not pay for importing torch.
