@@ -11,7 +11,7 @@ Example:
     ...                           seed=0, env={})
     >>> store.log_epoch(run_id, 1, {"train_loss": 0.7, "val_loss": 0.6, "val_accuracy": 0.75}, 0.1,
     ...                 best_epoch=1, best_value=0.6)
-    >>> store.finish_run(run_id, status="completed", reason="ran all 1 epochs", test={"test_accuracy": 0.7})
+    >>> _ = store.finish_run(run_id, status="completed", reason="ran all 1 epochs", test={"test_accuracy": 0.7})
     >>> run = load_run(run_id, home=store.home)
     >>> run.name, run.best_epoch, "test_accuracy" in run._repr_html_()
     ('demo', 1, True)
