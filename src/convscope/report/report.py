@@ -381,17 +381,15 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
             curves.append(Curve(f"trial {t.number}", history, faded=not has_objective(t.status),
                                 highlight=is_best))
 
-    best_href = None
     if best is not None and best.run_id is not None and best_run_report:
         page = store.run_dir(best.run_id) / "report.html"
         if not page.exists():  # a finished trial does not change; `convscope report RUN` redraws it
             run_report(best.run_id, home=store.home)
-        best_href = os.path.relpath(page, out.parent)
 
-    def href(run_id: int | None) -> str | None:
-        """A link to the run's report if one was written (``convscope report RUN``)."""
+    def href(run_id: int | None, folder: Path) -> str | None:
+        """A link from ``folder`` to the run's report if one was written (``convscope report RUN``)."""
         page = store.run_dir(run_id) / "report.html" if run_id is not None else None
-        return os.path.relpath(page, out.parent) if page is not None and page.exists() else None
+        return os.path.relpath(page, folder) if page is not None and page.exists() else None
 
     param_names = sorted({k for t in trials for k in t["params"]})
     rank_of = {t.number: i + 1 for i, t in enumerate(ranked_trials(result.trials, result.objective))}
@@ -403,7 +401,6 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
         rows.append({
             "rank": rank_of.get(t["number"], ""), "rank_value": rank_of.get(t["number"], 1e9),
             "trial": t["number"], "run_id": tr.run_id,
-            "href": href(tr.run_id),
             "params": [_param_cell(t["params"].get(p, "-")) for p in param_names],
             "objective": _fmt(t["value"]), "objective_value": t["value"] if t["value"] is not None else "",
             "status": t["status"], "epochs": tr.epochs,
@@ -441,16 +438,29 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
              {"key": "trials", "value": f"{result.finished}/{result.budget}", "note": f"{pruned} pruned"},
              {"key": "epochs trained", "value": str(result.epochs), "note": "over all trials"}]
     info = result.info
-    return _render(
-        "search.html", out,
-        search={"name": name, "status": result.status, "metric": result.metric, "direction": result.direction,
-                "budget": result.budget, "finished": result.finished, "epochs": result.epochs,
-                "strategy": info.strategy if info else "-", "pruner": info.pruner if info else "-",
-                "note": info.note if info else None},
-        cards=cards, param_names=param_names, rows=rows,
-        best={"trial": best.number, "run_id": best.run_id, "href": best_href,
-              "params": ", ".join(f"{k}={_param_cell(v)['text']}" for k, v in best.params.items())} if best else None,
-        objective_figs=objective_figs, param_figs=param_figs, param_notes=param_notes, curve_figs=curve_figs)
+
+    def render(at: Path) -> Path:
+        """The page at ``at``, its links to run reports relative to that folder."""
+        for r in rows:
+            r["href"] = href(r["run_id"], at.parent)
+        best_href = href(best.run_id, at.parent) if best is not None and best_run_report else None
+        return _render(
+            "search.html", at,
+            search={"name": name, "status": result.status, "metric": result.metric, "direction": result.direction,
+                    "budget": result.budget, "finished": result.finished, "epochs": result.epochs,
+                    "strategy": info.strategy if info else "-", "pruner": info.pruner if info else "-",
+                    "note": info.note if info else None},
+            cards=cards, param_names=param_names, rows=rows,
+            best={"trial": best.number, "run_id": best.run_id, "href": best_href,
+                  "params": ", ".join(f"{k}={_param_cell(v)['text']}" for k, v in best.params.items())} if best else None,
+            objective_figs=objective_figs, param_figs=param_figs, param_notes=param_notes, curve_figs=curve_figs)
+
+    page = render(out)
+    root = store.artifact_root
+    if not root.is_at(store.home):  # an artifact root: a copy beside the run reports, as run reports are
+        render(root.search_report_path(name))
+        root.push_search_report(name)
+    return page
 
 
 __all__ = ["run_report", "search_report"]
