@@ -25,6 +25,19 @@ Example:
 
 from __future__ import annotations
 
-from convscope.tuning.driver import Search, TrialResult, load_search, search
+import importlib
+from typing import Any
 
-__all__ = ["Search", "TrialResult", "load_search", "search"]
+# Loaded on first use (PEP 562): the config imports the light registries under this package
+# (``convscope.tuning.samplers`` ...) to check names, and must not pull in the driver, which imports it.
+_PUBLIC = {name: "convscope.tuning.driver" for name in ("Search", "TrialResult", "load_search", "search")}
+
+__all__ = list(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'convscope.tuning' has no attribute {name!r}")
