@@ -120,8 +120,11 @@ class Store:
     """The run store at ``home``.
 
     Example:
-        >>> store = Store("/tmp/convscope-doc")           # doctest: +SKIP
-        >>> [r["name"] for r in store.runs()]             # doctest: +SKIP
+        >>> import tempfile
+        >>> store = Store(tempfile.mkdtemp())
+        >>> run_id = store.create_run(name="demo", config_yaml="name: demo", seed=0, env={})
+        >>> [(r["id"], r["name"], r["status"]) for r in store.runs()]
+        [(1, 'demo', 'running')]
     """
 
     def __init__(self, home: str | Path | None = None) -> None:
