@@ -5,9 +5,15 @@ pictures of :mod:`convscope.insight`; it never trains. Templates are Jinja2 with
 so every string that came from a user (names, config, class names, notes) is HTML-escaped.
 
 Example:
+    >>> import convscope
     >>> from convscope.report import run_report, search_report
-    >>> run_report(12)                 # doctest: +SKIP
-    PosixPath('convscope-runs/runs/12/report.html')
+    >>> run = convscope.run({"data": {"source": "builtin:digits"}, "train": {"epochs": 1},
+    ...                      "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}})
+    >>> path = run_report(run.id)
+    >>> path.relative_to(run.home).as_posix(), "<html" in path.read_text()
+    ('runs/1/report.html', True)
+    >>> # not run by the test suite: it needs a finished search (about 40 s on 2 cores with its
+    >>> # pictures); tests/report/test_report.py builds one and checks its report
     >>> search_report("digits-grid")   # doctest: +SKIP
     PosixPath('convscope-runs/searches/digits-grid.html')
 """

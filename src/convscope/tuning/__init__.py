@@ -17,10 +17,16 @@ shadows it); ``convscope.search(config)`` and ``from convscope.tuning import sea
 ``driver.py``   ``search()`` and ``load_search()``: start, resume, watch, summarize
 ==============  ================================================================================
 
-Example:
-    >>> from convscope.tuning import search
-    >>> result = search("examples/search-digits.yaml", workers=2)   # doctest: +SKIP
-    >>> result.best_params, result.best_value, result.best_run_id   # doctest: +SKIP
+Example (a two-point grid; ``convscope search examples/search-digits.yaml`` is the full-size one):
+    >>> from convscope.tuning import load_search, search
+    >>> config = {"data": {"source": "builtin:digits"}, "params": {"lr": {"grid": [0.01, 0.001]}},
+    ...           "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]},
+    ...           "train": {"epochs": 1, "optimizer": {"lr": "${lr}"}}, "search": {"strategy": "grid"}}
+    >>> result = search(config, workers=1, progress=False)
+    >>> result.status, sorted(trial.params["lr"] for trial in result.trials)
+    ('finished', [0.001, 0.01])
+    >>> load_search(result.name).best_run_id == result.best_run_id
+    True
 """
 
 from __future__ import annotations

@@ -12,10 +12,7 @@ a worker, which adopts the same Optuna trial and continues its run from the last
 checkpoint; then the workers ask for new trials until the budget is met. So a resumed search ends
 with exactly the trials (numbers, params and count) an uninterrupted one would have.
 
-Example:
-    >>> from convscope.tuning import search
-    >>> result = search("examples/search-digits.yaml", workers=2)      # doctest: +SKIP
-    >>> result.best_params, result.best_value, result.best_run_id        # doctest: +SKIP
+Example: :mod:`convscope.tuning` runs a search and loads it back.
 """
 
 from __future__ import annotations
@@ -95,10 +92,12 @@ class Search:
         home: the run store.
         info: how it ran (strategy, pruner, workers, threads, backend), as the store recorded it.
 
-    Example:
-        >>> result = load_search("digits-grid")                  # doctest: +SKIP
-        >>> result.best_run_id, result.best_params               # doctest: +SKIP
-        (12, {'blocks': 2, 'filters': 30})
+    Example (two finished trials; a pruned trial never counts as the best):
+        >>> trials = [TrialResult(0, "completed", {"lr": 0.1}, 0.91, 1, 3, 2.0, "ran all 3 epochs", True),
+        ...           TrialResult(1, "pruned", {"lr": 0.01}, 0.95, 2, 1, 0.7, "pruned at epoch 1", True)]
+        >>> result = Search("demo", "finished", "val_accuracy", "maximize", budget=2, trials=trials, home=Path("."))
+        >>> result.best_run_id, result.best_params, result.epochs
+        (1, {'lr': 0.1}, 4)
     """
 
     name: str
@@ -181,9 +180,7 @@ def load_search(name: str, *, home: str | Path | None = None) -> Search:
         name: the search's name (``convscope search ... --name``, or printed when it started).
         home: the run store (default ``$CONVSCOPE_HOME`` or ``./convscope-runs``).
 
-    Example:
-        >>> load_search("digits-grid").best_value    # doctest: +SKIP
-        0.9861
+    Example: see :mod:`convscope.tuning`.
     """
     store = Store(home)
     row = store.search(name)
@@ -294,10 +291,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     Returns:
         The :class:`Search`: its trials, and the best one's run id, params and objective.
 
-    Example:
-        >>> result = search("examples/search-digits.yaml", workers=2)    # doctest: +SKIP
-        >>> result.best_run_id                                           # doctest: +SKIP
-        7
+    Example: see :mod:`convscope.tuning` (a two-trial grid search, then :func:`load_search`).
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live view reports trials, not Optuna's log
     store = Store(home)

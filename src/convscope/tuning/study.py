@@ -60,7 +60,10 @@ def open_storage(path: str | Path) -> JournalStorage:
     """The Optuna journal storage at ``path`` (created if absent).
 
     Example:
-        >>> storage = open_storage("/tmp/convscope-doc/searches/demo.journal")   # doctest: +SKIP
+        >>> import tempfile
+        >>> storage = open_storage(Path(tempfile.mkdtemp()) / "searches" / "demo.journal")
+        >>> open_study("demo", storage, direction="minimize").study_name
+        'demo'
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,8 +178,14 @@ class PruningCallback(Callback):
         min_epochs: ``search.min_epochs`` (to name the rung).
 
     Example:
-        >>> callback = PruningCallback(study.ask(), Objective("val_accuracy", "maximize"))  # doctest: +SKIP
-        >>> convscope.run(cfg, callbacks=[callback])                                       # doctest: +SKIP
+        >>> import convscope
+        >>> study = optuna.create_study(direction="maximize")
+        >>> callback = PruningCallback(study.ask(), Objective("val_accuracy", "maximize"))
+        >>> run = convscope.run({"data": {"source": "builtin:digits"}, "train": {"epochs": 2},
+        ...                      "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}},
+        ...                     callbacks=[callback])
+        >>> sorted(study.trials[0].intermediate_values)   # the epochs it reported
+        [1, 2]
     """
 
     def __init__(self, trial: optuna.Trial, objective: Objective, *, pruner: str = "none",

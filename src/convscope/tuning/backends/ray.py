@@ -21,7 +21,8 @@ need the store on a filesystem with working POSIX locks, or a store service (a f
 machine, as here, neither matters. ``--address HOST:PORT`` joins a running cluster (``ray start
 --head`` elsewhere); without it a local Ray runtime is started for the search and shut down after.
 
-Example:
+Example (not run by the test suite: starting a Ray runtime takes tens of seconds and several processes;
+tests/tuning/test_ray.py runs a search on it):
     >>> backend = RayBackend(num_cpus=2)                                                   # doctest: +SKIP
     >>> backend.start([WorkerSpec(name="demo", home="/tmp/runs", config=raw, threads=1)])  # doctest: +SKIP
 """
@@ -60,7 +61,7 @@ class RayBackend:
             unless this process already called ``ray.init``.
         num_cpus: CPUs of the local runtime (default: all this machine's cores).
 
-    Example:
+    Example (not run by the test suite: it needs a running cluster at that address):
         >>> backend = RayBackend(address="10.0.0.5:6379")   # doctest: +SKIP
     """
 
