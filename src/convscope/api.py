@@ -72,6 +72,25 @@ class Run:
                                  hint="it stopped before its first epoch finished")
         return load_weights(model, weights).eval()
 
+    def predict(self, inputs: str | Path | Sequence[str | Path], *, per: str = "record",
+                sample_rate: float | None = None) -> list[dict[str, Any]]:
+        """Predict on new files with the run's own preprocessing, model and decision threshold.
+
+        Args:
+            inputs: WFDB records (``.hea`` or a folder), CSV/npz rows of signals, UCR ``.tsv`` files, images or
+                folders of images: the kind the run was trained on.
+            per: ``record`` (one row per record, its windows/beats averaged as in evaluation) or ``sample``.
+            sample_rate: Hz of inputs whose files do not say it (CSV rows).
+
+        Returns:
+            One dict per record: ``input``, ``predicted``, ``p_<class>``..., ``n_<windows|beats|...>``;
+            ``pandas.DataFrame(rows)`` makes it a table. Same code path as ``convscope predict``.
+        """
+        from convscope.inference.predict import predict_inputs
+
+        paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+        return predict_inputs(self, paths, per=per, sample_rate=sample_rate)  # type: ignore[arg-type]
+
 
 def environment(trainer: Trainer | None = None) -> dict[str, Any]:
     return {
@@ -234,7 +253,12 @@ def default_config_path() -> Path:
 
 
 def _scalar_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in meta.items() if isinstance(v, str | int | float | bool) or v is None}
+    """The JSON-able part of a source's meta: scalars, and lists of them (the lead names predict replays)."""
+    def plain(v: Any) -> bool:
+        return isinstance(v, str | int | float | bool) or v is None
+
+    return {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in meta.items()
+            if plain(v) or (isinstance(v, list | tuple) and all(plain(x) for x in v))}
 
 
 __all__ = ["Run", "final_evaluation", "load_run", "prepare", "run"]

@@ -65,7 +65,8 @@ PICTURES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
       ("gradcam", "Grad-CAM: the last conv layer's maps weighted by the gradient of the class score; bright where the "
                   "evidence for the class lies (coarse: that layer's resolution, stretched).")]),
     ("errors", "How it errs",
-     "Validation-set predictions with the best epoch's weights.",
+     "Predictions of the best epoch's weights, computed as the stored metrics were: the confusion matrix on the "
+     "test split (it equals the stored test confusion), ROC and top losses on validation.",
      [("confusion", "Confusion matrix: rows are true classes, columns the predicted ones; the normalized panel shows "
                     "each class's recall on its diagonal."),
       ("roc", "ROC: sensitivity against 1 - specificity as the decision threshold moves; for two classes the dot "
