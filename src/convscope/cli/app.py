@@ -1,0 +1,60 @@
+"""What every ``convscope`` command shares: the typer app, the consoles, ``friendly`` and two printers.
+
+Every user mistake (a :class:`~convscope.errors.ConvscopeError`) prints one red line and a hint and
+exits with code 2; nothing else is caught, so real bugs keep their traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from convscope import formatting as fmt
+from convscope.errors import ConvscopeError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Build, train, search and look inside convolutional networks.")
+data_app = typer.Typer(no_args_is_help=True, help="Datasets in the local cache.")
+app.add_typer(data_app, name="data")
+console = Console()
+err_console = Console(stderr=True)
+
+HomeOption = Annotated[Path | None, typer.Option("--home", help="Run store folder (default $CONVSCOPE_HOME "
+                                                                 "or ./convscope-runs).")]
+
+
+def friendly(fn: Callable) -> Callable:
+    """Turn user mistakes into one clear line and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConvscopeError as exc:
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
+            if exc.hint:
+                err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def status_markup(status: str) -> str:
+    """A status in its colour, as rich markup."""
+    from convscope.store.status import status_color  # imports in commands: `convscope --help` stays instant
+
+    return f"[{status_color(status)}]{status}[/]"
+
+
+def metrics_text(values: dict[str, float]) -> str:
+    """``test_loss 0.1234, test_accuracy 97.50%``: metrics as one line, each in its own format."""
+    return ", ".join(f"{k} {fmt.metric(k, v)}" for k, v in values.items())
+
