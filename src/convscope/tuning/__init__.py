@@ -14,7 +14,8 @@ shadows it); ``convscope.search(config)`` and ``from convscope.tuning import sea
 ``local.py``    N spawned worker processes on this machine
 ``ray.py``      the same workers as Ray tasks
 ``live.py``     the live table and progress bar
-``driver.py``   ``search()`` and ``load_search()``: start, resume, watch, summarize
+``driver.py``   ``search()``: start, resume, watch, summarize
+``results.py``  ``load_search()``, ``Search``, ``TrialResult``: a search as the store knows it
 ==============  ================================================================================
 
 Example (a two-point grid; ``convscope search examples/search-digits.yaml`` is the full-size one):
@@ -36,7 +37,8 @@ from typing import Any
 
 # Loaded on first use (PEP 562): the config imports the light registries under this package
 # (``convscope.tuning.samplers`` ...) to check names, and must not pull in the driver, which imports it.
-_PUBLIC = {name: "convscope.tuning.driver" for name in ("Search", "TrialResult", "load_search", "search")}
+_PUBLIC = {"search": "convscope.tuning.driver", "Search": "convscope.tuning.results",
+           "TrialResult": "convscope.tuning.results", "load_search": "convscope.tuning.results"}
 
 __all__ = list(_PUBLIC)
 

@@ -5,7 +5,7 @@ costs the workers nothing and works the same for local and Ray workers.
 
 Example (drawn into a string here; a search draws on the terminal):
     >>> import io
-    >>> from convscope.tuning.driver import TrialResult
+    >>> from convscope.tuning.results import TrialResult
     >>> trials = [TrialResult(0, "completed", {"lr": 0.1}, 0.91, 1, 3, 2.0, "ran all 3 epochs", True)]
     >>> console = Console(file=io.StringIO(), width=100)
     >>> with LiveView(name="demo", budget=6, objective=Objective("val_accuracy", "maximize"), epochs=3,
@@ -34,7 +34,7 @@ from convscope.tuning.ranking import best_trial, is_ranked
 from convscope.tuning.study import Objective
 
 if TYPE_CHECKING:
-    from convscope.tuning.driver import Search, TrialResult
+    from convscope.tuning.results import Search, TrialResult
 
 _MAX_ROWS = 20
 
