@@ -121,7 +121,7 @@ EXPORTERS.add("torchscript", _write_torchscript, suffix=".pt", load=_load_torchs
 
 def verification_samples(run: Run, n: int = 64) -> np.ndarray:
     """Up to ``n`` real validation samples of the run (its own split, reloaded as the pictures do)."""
-    from convscope.insight.common import run_data
+    from convscope.insight.run_parts import run_data
 
     with warnings.catch_warnings():  # the data's own warnings (leakage ...) were shown when the run trained
         warnings.simplefilter("ignore")
