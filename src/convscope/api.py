@@ -41,6 +41,7 @@ from convscope.train import speedups
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
 from convscope.train.health import HealthMonitor
+from convscope.train.loggers import Loggers, RunContext, require
 from convscope.train.trainer import Trainer
 
 
@@ -131,6 +132,11 @@ def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
     speedups.configure_threads(cfg.train.threads)  # before loading: the trainer applies the same value again
     _seed_everything(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed)
+    M.check_classes(cfg.train.metrics, data.class_names)  # sensitivity/S needs a class S: say so before training
+    for where, key in (("train.monitor", cfg.train.monitor),
+                       ("train.early_stopping.monitor", cfg.train.early_stopping and cfg.train.early_stopping.monitor)):
+        if key:
+            M.check_monitor(where, key, cfg.train.metrics, data.class_names)
     _seed_everything(cfg.seed)  # the model's init does not depend on how much randomness loading used
     model = build_model(cfg.model, data.input_shape, num_classes=data.num_classes)  # checks model.input too
     return data, model
@@ -164,7 +170,7 @@ def final_evaluation(trainer: Trainer, data: Dataset) -> tuple[dict[str, float],
         keys = data.ids.get(split) if data.ids.get(split) is not None else data.groups.get(split)
         if how and how != "none" and keys is not None and split == "test":
             rec_prob, rec_y, _ = aggregate(prob, y.numpy(), keys, how=how)
-            rec = M.compute(cfg.metrics, rec_y, rec_prob, threshold=threshold)
+            rec = M.compute(cfg.metrics, rec_y, rec_prob, threshold=threshold, class_names=data.class_names)
             results.update({f"test_record_{k}": v for k, v in rec.items()})
     return results, info
 
@@ -189,6 +195,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     else:
         cfg = load_config(default_config_path() if config is None else config, list(overrides or []))
     data, model = prepare(cfg)
+    require(cfg.train.log)  # a logger whose package is missing says what to install before a run exists
     info = {"input_shape": list(data.input_shape), "class_names": data.class_names,
             "assignment": data.assignment, "data_name": data.name, "meta": _scalar_meta(data.meta)}
     if resume is None:
@@ -205,8 +212,11 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         builtin.insert(0, HealthMonitor())  # before the Recorder, which stores trainer.health with the epoch
     if cfg.train.early_stopping:
         builtin.insert(0, EarlyStopping(cfg.train.early_stopping))
+    mirrors = Loggers.open(cfg.train.log, RunContext(run_id, cfg.name, store.home, cfg, store, search=search,
+                                                     trial=trial, params=dict(params or {}), resumed=resume is not None))
     try:
-        trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[*builtin, *callbacks], augment=augment)
+        trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[*builtin, *mirrors.callbacks, *callbacks],
+                          augment=augment)
         if resume is not None and (folder / "last.safetensors").exists():
             trainer.load_state(folder / "last.safetensors")
             store.truncate_epochs(run_id, trainer.epoch)
@@ -216,12 +226,15 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         test, extra = final_evaluation(trainer, data)
     except KeyboardInterrupt:
         store.finish_run(run_id, status=RunStatus.INTERRUPTED, reason="stopped by the user (Ctrl-C)")
+        mirrors.finish(RunStatus.INTERRUPTED, "stopped by the user (Ctrl-C)")
         raise
     except ConvscopeError as exc:
         store.finish_run(run_id, status=RunStatus.FAILED, reason=exc.message)
+        mirrors.finish(RunStatus.FAILED, exc.message)
         raise
     except Exception as exc:
         store.finish_run(run_id, status=RunStatus.FAILED, reason=f"{type(exc).__name__}: {exc}")
+        mirrors.finish(RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     status = trainer.stop_status or RunStatus.COMPLETED
     reason = trainer.stop_reason or f"ran all {cfg.train.epochs} epochs"
@@ -233,6 +246,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     extra["diagnosis"] = [v.to_dict() for v in diagnose(store.epochs(run_id), num_classes=data.num_classes,
                                                          chance=majority)]
     store.finish_run(run_id, status=status, reason=reason, test=test, info=extra)
+    mirrors.finish(status, reason, test)
     return load_run(run_id, home=store.home, _store=store)
 
 
