@@ -37,7 +37,11 @@ def optional_dependencies() -> dict[str, str]:
 
         pairs = [(req, m.group(1)) for req in requires("convscope") or []
                  if (m := re.search(r"extra\s*==\s*['\"]([^'\"]+)", req))]
-    return {_normal(re.split(r"[\s\[<>=!~;]", req, maxsplit=1)[0]): extra for req, extra in pairs}
+    found: dict[str, str] = {}
+    for req, extra in pairs:  # the first extra that lists a package is the one to name ("export", not "test")
+        found.setdefault(_normal(re.split(r"[\s\[<>=!~;]", req, maxsplit=1)[0]), extra)
+    found.pop("convscope", None)  # an extra that names other extras ("convscope[tensorboard]") is no package
+    return found
 
 
 def missing_optional(exc: ModuleNotFoundError, optional: dict[str, str]) -> str | None:
