@@ -98,9 +98,9 @@ def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only t
     store = Store(home)
     rows = store.runs(search=search, limit=limit)
     if not rows:
-        console.print(f"no runs in {store.home}")
+        console.print(f"no runs in {store.location}")
         return
-    table = Table(title=f"runs in {store.home}")
+    table = Table(title=f"runs in {store.location}")
     for col in ("id", "name", "date", "status", "epochs", "best val", "test"):
         table.add_column(col, justify="right" if col in ("id", "epochs") else "left")
     for r in rows:

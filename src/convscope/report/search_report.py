@@ -230,7 +230,7 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
         param_figs.append(figure(parallel, title="Parallel coordinates.",
                                   caption="Each vertical axis is a parameter (the last one the objective)."))
     row = store.search(name)
-    study = open_study(name, open_storage(row["storage"]))
+    study = open_study(name, open_storage(row["storage"], store=store))
     importance, note = _importance_figure(study, figures_dir / "importance.png")
     if importance is not None:
         param_figs.append(figure(importance, title="Parameter importance.",

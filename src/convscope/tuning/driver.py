@@ -21,6 +21,7 @@ import copy
 import os
 import socket
 import time
+import warnings
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -42,8 +43,15 @@ from convscope.tuning.backends import make_backend
 from convscope.tuning.backends.local import available_cores
 from convscope.tuning.live import LiveView, print_summary
 from convscope.tuning.results import Search, TrialResult, load_search, poll_trials
-from convscope.tuning.study import Objective, SearchSetup, check_name, open_storage, open_study, storage_path
-from convscope.tuning.worker import ResumeTask, WorkerSpec, started, tell_run
+from convscope.tuning.study import (
+    Objective,
+    SearchSetup,
+    check_name,
+    open_storage,
+    open_study,
+    storage_location,
+)
+from convscope.tuning.worker import ResumeTask, WorkerSpec, beats, started, tell_run
 
 # Fields a resumed search may change: how much to run and where, never what a trial is.
 RESUMABLE_CHANGES = ("search.trials", "search.workers", "search.backend", "search.threads_per_worker",
@@ -111,6 +119,14 @@ def _in_flight(home: Path, study: optuna.Study, name: str, objective: Objective)
     for row in store.runs(search=name):
         if row["trial"] is not None:
             runs.setdefault(int(row["trial"]), row)
+    if beats(study):
+        # trials that went stale are retried through Optuna (worker.py); the others are adopted below,
+        # and a fresh beat keeps another worker from declaring them dead before their adopter starts
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            study._storage.record_heartbeat(t._trial_id)
     tasks = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         row = runs.get(t.number)
@@ -173,14 +189,14 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
 
     if resume is None:
         name = _new_name(store, name or setup.search.name, setup.cfg.name)
-        path = storage_path(home_path, name)
-        if path.exists():
-            path.unlink()  # a journal whose search never got recorded (killed within its first second)
-        study = open_study(name, open_storage(path), direction=objective.direction)
+        path = storage_location(store, name)
+        if not store.is_server and Path(path).exists():
+            Path(path).unlink()  # a journal whose search never got recorded (killed within its first second)
+        study = open_study(name, open_storage(path, store=store), direction=objective.direction)
         tasks: list[ResumeTask] = []
     else:
-        path = storage_path(home_path, name)
-        study = open_study(name, open_storage(path))
+        path = store.search(name)["storage"]
+        study = open_study(name, open_storage(path, store=store))
         tasks = _in_flight(home_path, study, name, objective)
     # train.log's search-level records (MLflow's parent run, TensorBoard's HParams columns)
     mirrors = SearchLoggers(setup.cfg.train.log, SearchContext(name, home_path, setup.cfg, setup.space,

@@ -19,6 +19,7 @@ from convscope.store.search_info import SearchInfo
 from convscope.store.status import RunStatus
 from convscope.tuning.ranking import best_trial, leaderboard
 from convscope.tuning.study import Objective, open_storage, open_study
+from convscope.tuning.worker import retried
 
 _FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -127,7 +128,11 @@ def poll_trials(store: Store, study: optuna.Study, name: str, objective: Objecti
             runs.setdefault(int(row["trial"]), row)
     now = time.time()
     out = []
-    for t in study.get_trials(deepcopy=False):
+    trials = study.get_trials(deepcopy=False)
+    again = retried(trials)
+    for t in trials:
+        if t.number in again:
+            continue  # its worker died; its retry (same params, same run) is the trial
         row = runs.get(t.number)
         finished = t.state in _FINISHED_STATES
         if row is None:
@@ -159,7 +164,7 @@ def load_search(name: str, *, home: str | Path | None = None) -> Search:
     row = store.search(name)
     info = SearchInfo.from_dict(row["info"])
     objective = Objective(info.metric, info.direction)
-    study = open_study(name, open_storage(row["storage"]))
+    study = open_study(name, open_storage(row["storage"], store=store))
     return Search(name=name, status=row["status"], metric=objective.metric, direction=objective.direction,
                   budget=int(info.budget), trials=poll_trials(store, study, name, objective), home=store.home,
                   info=info)
