@@ -89,5 +89,8 @@ def _isolated(tmp_path, monkeypatch):
 
     monkeypatch.setenv("CONVSCOPE_HOME", str(tmp_path / "runs"))
     monkeypatch.setenv("CONVSCOPE_CACHE", str(tmp_path / "cache"))
-    torch.set_num_threads(1)
+    for name in ("CONVSCOPE_STORE", "CONVSCOPE_ARTIFACTS", "CONVSCOPE_HEARTBEAT"):  # the embedded store
+        monkeypatch.setenv(name, "")  # set first, so that teardown also undoes what an example set
+        monkeypatch.delenv(name)
+    torch.set_num_threads(1)  # as in tests/conftest.py: repeatable numbers, 2 shared cores stay calm
     yield
