@@ -10,7 +10,7 @@ It binds 127.0.0.1 only: the dashboard has no authentication and can edit a stud
 states), so it is not offered on other interfaces; reach it from another machine through an SSH
 tunnel (``ssh -L 8080:127.0.0.1:8080 HOST``).
 
-Example:
+Example (not run by the test suite: it serves until Ctrl-C):
     >>> from convscope.dashboard import serve
     >>> serve("digits-grid", port=8080)   # doctest: +SKIP
     optuna-dashboard for search digits-grid: http://127.0.0.1:8080/dashboard/ (Ctrl-C stops it)

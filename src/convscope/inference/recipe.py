@@ -6,10 +6,13 @@ resampling, filters, baseline, windows, beats, normalisation). :class:`Recipe` r
 (:func:`convscope.data.ecg.process`, the folder source's pixel reader): nothing is re-implemented here,
 so a prediction sees exactly what training saw.
 
-Example:
-    >>> recipe = Recipe.for_run(run)                      # doctest: +SKIP
-    >>> recipe.kind, recipe.sample_rate, recipe.leads     # doctest: +SKIP
-    ('signal', 250.0, ['ii', 'v1'])
+Example (an image run; an ECG run's recipe has ``kind='signal'``, its ``sample_rate`` and ``leads``):
+    >>> import convscope
+    >>> run = convscope.run({"data": {"source": "builtin:digits"}, "train": {"epochs": 1},
+    ...                      "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}})
+    >>> recipe = Recipe.for_run(run)
+    >>> recipe.kind, recipe.input_shape, recipe.unit, recipe.sample_rate
+    ('image', (1, 8, 8), 'images', None)
 """
 
 from __future__ import annotations

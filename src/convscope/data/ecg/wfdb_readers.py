@@ -4,12 +4,18 @@ Each layout reader turns the folder into :class:`~convscope.data.ecg.records.Rec
 label, a patient and a split, lazily (a record is read when the pipeline reaches it), and
 :func:`~convscope.data.ecg.records.build_source` runs them through the signal pipeline.
 
-Example:
+Example (a ``flat`` folder of four 10 s records written here with ``wfdb.wrsamp``; the PTB Diagnostic
+ECG Database reads the same way with ``path="ptb-diagnostic-ecg-database-1.0.0", layout="ptb"``):
+    >>> import tempfile
     >>> from convscope.config import DataConfig
-    >>> cfg = DataConfig(source="ecg-wfdb", path="ptb-diagnostic-ecg-database-1.0.0", layout="ptb",
-    ...                  leads=["ii"], resample_hz=250, window_s=5, split={"group_by": "patient"})
-    >>> source = load_wfdb(cfg)  # doctest: +SKIP
-    >>> source.train.x.shape[1:], source.class_names  # doctest: +SKIP
+    >>> folder, t = tempfile.mkdtemp(), np.arange(2500) / 250           # 10 s at 250 Hz
+    >>> for name in ("mi_1", "mi_2", "ctl_1", "ctl_2"):
+    ...     wfdb.wrsamp(name, fs=250, units=["mV"], sig_name=["ii"], fmt=["16"], write_dir=folder,
+    ...                 p_signal=np.sin(2 * np.pi * 1.2 * t)[:, None])
+    >>> cfg = DataConfig(source="ecg-wfdb", path=folder, layout="flat", leads=["ii"], window_s=5,
+    ...                  labels={"control": ["ctl_*"], "mi": ["mi_*"]}, split={"group_by": "patient"})
+    >>> source = load_wfdb(cfg)
+    >>> source.train.x.shape[1:], source.class_names                     # two 5 s windows per record
     ((1, 1250), ['control', 'mi'])
 """
 
