@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 import convscope.models.blocks  # noqa: F401  (registers inception, residual, dilated, separable)
+import convscope.models.scalar_inputs  # noqa: F401  (registers with_scalars)
 from convscope.config import ModelConfig
 from convscope.errors import BuildError
 from convscope.models.layers import (
