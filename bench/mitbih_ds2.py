@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -49,16 +50,19 @@ def scores(y: np.ndarray, pred: np.ndarray, class_names: list[str]) -> dict[str,
 def one_seed(config: str, seed: int, overrides: list[str], home: str) -> dict:
     sets = [*overrides, f"seed={seed}"]
     cfg = load_config(config, overrides=sets)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     run = convscope.run(config, overrides=sets, home=home)
     train_s = time.perf_counter() - start
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime  # what the run itself used: the
+    # machine is shared, so wall time also counts other people's processes
     data = load_data(cfg.data, seed=cfg.seed)  # cached: the same test beats the run was scored on
     model = run.model.eval()
     with torch.no_grad():
         pred = torch.cat([model(x).argmax(1) for x in data.x_test.split(4096)]).numpy()
     y = data.y_test.numpy()
     result = scores(y, pred, data.class_names)
-    result.update(seed=seed, run_id=run.id, wall_s=train_s, epochs=len(run.history),
+    result.update(seed=seed, run_id=run.id, wall_s=train_s, cpu_s=cpu_s, epochs=len(run.history),
                   confusion=confusion_matrix(y, pred, labels=list(range(data.num_classes))).tolist())
     print(f"seed {seed}: " + "  ".join(f"{k} {v:.1f}" for k, v in result.items() if isinstance(v, float)), flush=True)
     return result

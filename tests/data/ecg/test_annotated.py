@@ -12,6 +12,7 @@ import wfdb
 import yaml
 from typer.testing import CliRunner
 
+import convscope
 from convscope.cli import app
 from convscope.config import DataConfig
 from convscope.data import load_data
@@ -189,6 +190,16 @@ def test_cli_missing_annotation_file_exits_2_and_stores_nothing(mitdb_like, tmp_
     assert result.exit_code == 2, result.output
     assert "record r2 has no 'atr' annotation file" in result.output and "Traceback" not in result.output
     assert Store().runs() == []
+
+
+@pytest.mark.parametrize("example", sorted((Path(__file__).parents[3] / "examples").glob("mitbih-*.yaml")),
+                         ids=lambda p: p.name)
+def test_mitbih_examples_run_one_epoch_on_a_written_tree(example, mitdb_like, tmp_path):
+    run = convscope.run(example, home=tmp_path / "runs", overrides=[
+        f"data.path={mitdb_like}", "data.exclude_records=[]", "data.patients=null", "train.epochs=1",
+        "data.split={train_records: [r1, r2, r3], test_records: [r4], val: 0.34}"])
+    assert run.status in ("completed", "early_stopped") and run.test_metrics
+    assert run.info["assignment"]["test"] == ["r4"]
 
 
 @pytest.mark.skipif(not MITDB.is_dir(), reason=f"{MITDB} (MIT-BIH Arrhythmia Database) is not on this machine")
