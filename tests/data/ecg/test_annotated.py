@@ -108,6 +108,16 @@ def test_rr_features_are_appended_to_lead_zero(mitdb_like):
     np.testing.assert_allclose(r1, kept, rtol=1e-5)
 
 
+def test_template_channel_is_the_beat_minus_its_records_median_beat(mitdb_like):
+    plain, with_template = _load(_cfg(mitdb_like)), _load(_cfg(mitdb_like, template=True))
+    assert with_template.train.x.shape[1] == 2
+    np.testing.assert_array_equal(with_template.train.x[:, 0], plain.train.x[:, 0])
+    for name in RECORDS:
+        beats = plain.train.x[plain.train.ids == name, 0]  # (B, L)
+        np.testing.assert_allclose(with_template.train.x[with_template.train.ids == name, 1],
+                                   beats - np.median(beats, axis=0), atol=1e-6)
+
+
 def test_rr_features_by_hand():
     feats = rr_features(np.array([0.0, 1.0, 2.0, 2.5, 3.5]))
     np.testing.assert_allclose(feats[:, 0], [1, 1, 1, 0.5, 1])  # pre

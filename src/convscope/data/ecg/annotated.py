@@ -4,7 +4,8 @@ Each beat annotation of a record (annotator ``atr`` by default: the cardiologist
 becomes one sample ``(leads, beat_s * fs)`` centred on its R peak: sample ``L // 2`` is the annotated
 sample. Symbols map to classes by ``classes`` (default: the AAMI EC57 classes, below); annotations
 that are not beats (rhythm changes, noise, comments) are skipped, and so are beats whose symbol the
-table does not list. ``rr_features: true`` appends the beat's RR intervals (:data:`RR_FEATURES`) to
+table does not list. ``template: true`` adds per lead a channel, the beat minus its record's median
+beat. ``rr_features: true`` appends the beat's RR intervals (:data:`RR_FEATURES`) to
 every lead's samples; a model reads them with the ``with_scalars`` block.
 
 The signal steps are the pipeline's (``leads``, ``resample_hz``, ``filter``, ``baseline``,
@@ -49,7 +50,7 @@ RR_FEATURES = ("pre_rr", "post_rr", "local_rr", "average_rr", "pre_ratio", "post
 LOCAL_BEATS = 10  # local_rr: mean of the last 10 RR intervals (de Chazal et al. 2004)
 AVERAGE_S = 150.0  # average_rr: mean RR within +-150 s, i.e. a 5-minute window (de Chazal et al. 2004)
 CACHE_VERSION = 1  # bump when what is cached changes, so old files are not reused
-_ONLY_HERE = ("annotator", "classes", "patients", "rr_features")
+_ONLY_HERE = ("annotator", "classes", "patients", "rr_features", "template")
 _NOT_HERE = ("window_s", "stride_s", "beats", "layout", "diagnoses", "task", "sampling", "min_likelihood")
 
 
@@ -143,6 +144,10 @@ def _beats(root: Path, name: str, opts: WfdbOptions, lookup: dict[str, int]) -> 
     x = sig[:, starts[keep, None] + np.arange(width)].transpose(1, 0, 2)  # (B, leads, L)
     if opts.normalize == "window":
         x = zscore(x)
+    if opts.template:
+        # The record's median beat is what this person's usual beat looks like (no labels needed);
+        # a beat minus it is ~0 for a normal beat of any person, so morphology transfers between people.
+        x = np.concatenate([x, x - np.median(x, axis=0, keepdims=True)], axis=1)  # (B, 2 * leads, L)
     rr = rr_features(beat_pos / fs)[keep]  # (B, 7); every beat, kept or not, is a neighbour
     unmapped = Counter(beat_sym[inside & (labels < 0)].tolist())
     return {"x": x.astype(np.float32), "y": labels[keep], "rr": rr.astype(np.float32), "fs": fs, "leads": leads,
@@ -205,7 +210,7 @@ def load_annotated(cfg: DataConfig, root: Path, opts: WfdbOptions) -> Source:
     counts = Counter(y.tolist())
     non_beats, unmapped, edge = arrays["skipped"].tolist()
     notes = [f"ecg-wfdb (annotations): {len(names)} records of {len(np.unique(arrays['groups']))} patients -> {len(y)} "
-             f"beats ({', '.join(f'{c} {counts[k]}' for k, c in enumerate(class_names))}) of {x.shape[1]} leads x "
+             f"beats ({', '.join(f'{c} {counts[k]}' for k, c in enumerate(class_names))}) of {x.shape[1]} {'channels (lead, lead - median beat)' if opts.template else 'leads'} x "
              f"{round(opts.beat_s * fs)} samples at {fs:g} Hz"
              + (f" + {len(RR_FEATURES)} RR features ({', '.join(RR_FEATURES)}) as the last values of lead 0"
                 if opts.rr_features else ""),

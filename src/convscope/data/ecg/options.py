@@ -96,6 +96,7 @@ class WfdbOptions(SignalOptions):
     exclude_records: list[str | int] = Field(default_factory=list)  # records left out (e.g. the paced ones)
     patients: dict[str, list[str | int]] | None = None  # patient -> records, when one person has several
     rr_features: bool = False  # append each beat's RR intervals (annotated.RR_FEATURES) to its samples
+    template: bool = False  # add per lead a channel: the beat minus its record's median beat
 
 
 class ArrayOptions(SignalOptions):
