@@ -109,7 +109,9 @@ def test_rr_features_are_appended_to_lead_zero(mitdb_like):
 
 
 def test_template_channel_is_the_beat_minus_its_records_median_beat(mitdb_like):
-    plain, with_template = _load(_cfg(mitdb_like)), _load(_cfg(mitdb_like, template=True))
+    plain, with_template = _load(_cfg(mitdb_like)), _load(_cfg(mitdb_like, template="add"))
+    relative = _load(_cfg(mitdb_like, template="subtract"))
+    np.testing.assert_array_equal(relative.train.x[:, 0], with_template.train.x[:, 1])
     assert with_template.train.x.shape[1] == 2
     np.testing.assert_array_equal(with_template.train.x[:, 0], plain.train.x[:, 0])
     for name in RECORDS:

@@ -4,8 +4,8 @@ Each beat annotation of a record (annotator ``atr`` by default: the cardiologist
 becomes one sample ``(leads, beat_s * fs)`` centred on its R peak: sample ``L // 2`` is the annotated
 sample. Symbols map to classes by ``classes`` (default: the AAMI EC57 classes, below); annotations
 that are not beats (rhythm changes, noise, comments) are skipped, and so are beats whose symbol the
-table does not list. ``template: true`` adds per lead a channel, the beat minus its record's median
-beat. ``rr_features: true`` appends the beat's RR intervals (:data:`RR_FEATURES`) to
+table does not list. ``template: add`` adds per lead a channel, the beat minus its record's median
+beat; ``template: subtract`` keeps only that difference. ``rr_features: true`` appends the beat's RR intervals (:data:`RR_FEATURES`) to
 every lead's samples; a model reads them with the ``with_scalars`` block.
 
 The signal steps are the pipeline's (``leads``, ``resample_hz``, ``filter``, ``baseline``,
@@ -144,10 +144,11 @@ def _beats(root: Path, name: str, opts: WfdbOptions, lookup: dict[str, int]) -> 
     x = sig[:, starts[keep, None] + np.arange(width)].transpose(1, 0, 2)  # (B, leads, L)
     if opts.normalize == "window":
         x = zscore(x)
-    if opts.template:
+    if opts.template is not None:
         # The record's median beat is what this person's usual beat looks like (no labels needed);
         # a beat minus it is ~0 for a normal beat of any person, so morphology transfers between people.
-        x = np.concatenate([x, x - np.median(x, axis=0, keepdims=True)], axis=1)  # (B, 2 * leads, L)
+        relative = x - np.median(x, axis=0, keepdims=True)  # (B, leads, L)
+        x = np.concatenate([x, relative], axis=1) if opts.template == "add" else relative  # (B, 2 * leads or leads, L)
     rr = rr_features(beat_pos / fs)[keep]  # (B, 7); every beat, kept or not, is a neighbour
     unmapped = Counter(beat_sym[inside & (labels < 0)].tolist())
     return {"x": x.astype(np.float32), "y": labels[keep], "rr": rr.astype(np.float32), "fs": fs, "leads": leads,
@@ -210,7 +211,7 @@ def load_annotated(cfg: DataConfig, root: Path, opts: WfdbOptions) -> Source:
     counts = Counter(y.tolist())
     non_beats, unmapped, edge = arrays["skipped"].tolist()
     notes = [f"ecg-wfdb (annotations): {len(names)} records of {len(np.unique(arrays['groups']))} patients -> {len(y)} "
-             f"beats ({', '.join(f'{c} {counts[k]}' for k, c in enumerate(class_names))}) of {x.shape[1]} {'channels (lead, lead - median beat)' if opts.template else 'leads'} x "
+             f"beats ({', '.join(f'{c} {counts[k]}' for k, c in enumerate(class_names))}) of {x.shape[1]} {'channels (lead, lead - median beat)' if opts.template == 'add' else 'leads'} x "
              f"{round(opts.beat_s * fs)} samples at {fs:g} Hz"
              + (f" + {len(RR_FEATURES)} RR features ({', '.join(RR_FEATURES)}) as the last values of lead 0"
                 if opts.rr_features else ""),

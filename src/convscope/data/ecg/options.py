@@ -96,7 +96,8 @@ class WfdbOptions(SignalOptions):
     exclude_records: list[str | int] = Field(default_factory=list)  # records left out (e.g. the paced ones)
     patients: dict[str, list[str | int]] | None = None  # patient -> records, when one person has several
     rr_features: bool = False  # append each beat's RR intervals (annotated.RR_FEATURES) to its samples
-    template: bool = False  # add per lead a channel: the beat minus its record's median beat
+    template: Literal["add", "subtract"] | None = None  # the record's median beat: add a channel per lead
+    # holding the beat minus it, or subtract it from the beat
 
 
 class ArrayOptions(SignalOptions):
