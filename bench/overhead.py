@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from convscope.config import TrainConfig
 from convscope.data.base import Dataset
 from convscope.models import build_model
-from convscope.train.fast_paths import resolve_precision, use_channels_last
+from convscope.train.speedups import resolve_precision, use_channels_last
 from convscope.train.trainer import Trainer
 
 SEED_CONVNET = [

@@ -30,6 +30,7 @@ from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
 from convscope.store import Store, load_weights, save_weights
 from convscope.train import metrics as M
+from convscope.train import speedups
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
 from convscope.train.health import HealthMonitor
@@ -105,12 +106,8 @@ def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
         torch.set_num_threads(cfg.train.threads)
     _seed_everything(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed)
-    shape = tuple(cfg.model.input) if cfg.model.input else data.input_shape
-    if tuple(shape) != data.input_shape:
-        raise ConfigError(f"model.input: {list(shape)} does not match the data's sample shape {list(data.input_shape)}",
-                          hint="remove model.input (it is taken from the data) or fix it")
     _seed_everything(cfg.seed)  # the model's init does not depend on how much randomness loading used
-    model = build_model(cfg.model, shape, num_classes=data.num_classes)
+    model = build_model(cfg.model, data.input_shape, num_classes=data.num_classes)  # checks model.input too
     return data, model
 
 
@@ -171,7 +168,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
             "assignment": data.assignment, "data_name": data.name, "meta": _plain(data.meta)}
     if resume is None:
         run_id = store.create_run(name=cfg.name, config_yaml=cfg.to_yaml(), seed=cfg.seed, env=environment(),
-                                  notes=data.notes, info=info, monitor=cfg.train.monitor, search=search,
+                                  notes=[*data.notes, *speedups.check_all()], info=info, monitor=cfg.train.monitor, search=search,
                                   trial=trial, params=params)
     else:
         run_id = resume

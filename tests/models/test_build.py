@@ -171,3 +171,12 @@ def test_1d_and_2d_from_the_same_spec():
     assert signal(torch.randn(3, 1, 64)).shape == image(torch.randn(3, 1, 16, 16)).shape == (3, 2)
     # conv 4*3 (no bias before batchnorm) vs 4*9; batchnorm 8; dense 4*2+2
     assert n_params(signal) == 12 + 8 + 10 and n_params(image) == 36 + 8 + 10
+
+
+def test_prepare_uses_the_builders_one_model_input_check(digits_cfg):
+    from convscope.api import prepare
+    from convscope.config import load_config
+
+    digits_cfg["model"]["input"] = [1, 28, 28]  # the digits data is (1, 8, 8)
+    with pytest.raises(BuildError, match=r"model.input \(1, 28, 28\) does not match the data's input \(1, 8, 8\)"):
+        prepare(load_config(digits_cfg))

@@ -21,6 +21,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from convscope.errors import ConvscopeError  # noqa: E402
+from convscope.models.module_traits import is_conv  # noqa: E402
 from convscope.train.health import activation_kind, layer_root  # noqa: E402
 from convscope.train.trainer import probabilities  # noqa: E402
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from convscope.api import Run
     from convscope.data.base import Dataset
 
-CONVS = (nn.Conv1d, nn.Conv2d)
 # Diverging colormap for signed values (kernels, correlations of sign): white at zero.
 SIGNED_CMAP = "RdBu_r"
 
@@ -52,7 +52,7 @@ def is_signal(shape: tuple[int, ...]) -> bool:
 
 def conv_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The conv layers in network order, with the names a user wrote (``conv1``, ``inception1.tower2.0``)."""
-    return [(name, m) for name, m in layer_root(model).named_modules() if isinstance(m, CONVS)]
+    return [(name, m) for name, m in layer_root(model).named_modules() if is_conv(m)]
 
 
 def feature_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -61,10 +61,10 @@ def feature_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     out: list[tuple[str, nn.Module]] = []
     pending: tuple[str, nn.Module] | None = None
     for name, module in layer_root(model).named_modules():
-        if isinstance(module, (*CONVS, nn.Linear)):
+        if is_conv(module) or isinstance(module, nn.Linear):
             if pending is not None:
                 out.append(pending)
-            pending = (name, module) if isinstance(module, CONVS) else None
+            pending = (name, module) if is_conv(module) else None
         elif pending is not None and activation_kind(module) is not None:
             out.append((pending[0], module))
             pending = None

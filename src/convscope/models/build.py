@@ -1,7 +1,7 @@
 """From a layer spec (the ``model:`` section of a config) to a :class:`ConvNet`.
 
-The builder walks the spec with the input's shape in hand: each word's constructor (``layers.py``,
-``blocks.py``) gets the shape that reaches it, so the user never computes ``in_features``, and a spec whose
+The builder walks the spec with the input's shape in hand: each word's constructor (one file per word family in
+``models/layers/``) gets the shape that reaches it, so the user never computes ``in_features``, and a spec whose
 shapes cannot work fails here, naming the layer, its input shape and a fix. Three rules a Keras user
 should know:
 
@@ -26,24 +26,17 @@ from typing import Any
 import torch
 from torch import nn
 
-import convscope.models.blocks  # noqa: F401  (registers inception, residual, dilated, separable)
-import convscope.models.scalar_inputs  # noqa: F401  (registers with_scalars)
 from convscope.config import ModelConfig
 from convscope.errors import BuildError
-from convscope.models.layers import (
-    Shape,
-    describe,
-    did_you_mean,
-    expand_post_ops,
-    fmt_shape,
-    get_layer,
-    normalize_args,
-)
+from convscope.models.checks import Shape, did_you_mean, fmt_shape
+from convscope.models.module_traits import register_module, same_module
+from convscope.models.vocabulary import describe, expand_post_ops, get_layer, normalize_args
 from convscope.models.zoo import get_preset
 
 FINAL_ACTIVATIONS = ("softmax", "sigmoid")
 
 
+@register_module(as_image=same_module)  # forward runs its layers in order: the speed rewrites may look inside
 class ConvNet(nn.Module):
     """A network built from a spec: an ``nn.Sequential`` of named layers (``conv1``, ``relu1``, ``maxpool1`` ...).
 
@@ -124,11 +117,11 @@ def build_model(spec: list[Any] | dict[str, Any] | ModelConfig, input_shape: Seq
     items, declared, design, where = _resolve(spec, num_classes)
     input_shape = shape = _input_shape(input_shape, declared, design)
     modules: OrderedDict[str, nn.Module] = OrderedDict()
-    built: list[_Call] = []
+    built: list[SpecLayer] = []
     counts: dict[str, int] = {}
 
-    def add(call: _Call, shape: Shape) -> Shape:
-        with _at(call, shape):
+    def add(call: SpecLayer, shape: Shape) -> Shape:
+        with _located(call, shape):
             module, out = get_layer(call.word).build(call.args, shape)
         counts[call.word] = counts.get(call.word, 0) + 1
         modules[f"{call.word}{counts[call.word]}"] = module
@@ -137,7 +130,7 @@ def build_model(spec: list[Any] | dict[str, Any] | ModelConfig, input_shape: Seq
 
     for call in _expand(items, where):
         if call.word == "dense" and len(shape) > 1:
-            shape = add(_Call("flatten", {}, call.path, call.note), shape)
+            shape = add(SpecLayer("flatten", {}, call.path, call.note), shape)
         shape = add(call, shape)
 
     final = _final_activation(built[-1] if built else None, shape)
@@ -210,7 +203,9 @@ def _as_shape(value: Any) -> Shape:
 
 
 @dataclass
-class _Call:
+class SpecLayer:
+    """One layer of the expanded spec: its word, its checked arguments and where the user wrote it."""
+
     word: str
     args: dict[str, Any]
     path: str  # where the user wrote it: model.layers[0].layers[2]
@@ -218,7 +213,7 @@ class _Call:
 
 
 @contextmanager
-def _at(call: _Call, shape: Shape | None = None):
+def _located(call: SpecLayer, shape: Shape | None = None):
     """Prefix a BuildError from a constructor with where it happened: ``model.layers[4] (conv 5x5, padding=valid)``."""
     try:
         yield
@@ -231,11 +226,11 @@ def _at(call: _Call, shape: Shape | None = None):
         raise BuildError(f"{call.path} ({label}): input {fmt_shape(shape or ())} does not fit: {first}") from None
 
 
-def _expand(items: Any, path: str) -> list[_Call]:
+def _expand(items: Any, path: str) -> list[SpecLayer]:
     if not isinstance(items, list):
         raise BuildError(f"{path} must be a list of layers, got {type(items).__name__}",
                          hint="e.g. layers: [{conv: {filters: 8, kernel: 3}}, relu, flatten, {dense: 10}]")
-    calls: list[_Call] = []
+    calls: list[SpecLayer] = []
     for i, item in enumerate(items):
         where = f"{path}[{i}]"
         if isinstance(item, dict) and "repeat" in item:
@@ -243,7 +238,7 @@ def _expand(items: Any, path: str) -> list[_Call]:
             inner = _expand(group, f"{where}.layers")  # checked once, even for repeat: 0
             for r in range(times):
                 note = f"repeat {r + 1} of {times}"
-                calls += [_Call(c.word, copy.deepcopy(c.args), c.path, f"{c.note}, {note}" if c.note else note)
+                calls += [SpecLayer(c.word, copy.deepcopy(c.args), c.path, f"{c.note}, {note}" if c.note else note)
                           for c in inner]
         else:
             calls += _parse(item, where)
@@ -264,7 +259,7 @@ def _repeat(item: dict[str, Any], where: str) -> tuple[int, list[Any]]:
     return times, item["layers"]
 
 
-def _parse(item: Any, where: str) -> list[_Call]:
+def _parse(item: Any, where: str) -> list[SpecLayer]:
     """One list item → one call, or several when a conv/dense carries activation/batchnorm."""
     if isinstance(item, str):
         word, value, extra = item.strip(), None, {}
@@ -274,8 +269,8 @@ def _parse(item: Any, where: str) -> list[_Call]:
     else:
         raise BuildError(f"{where}: expected a layer such as '- relu' or '- conv: {{filters: 8, kernel: 3}}', "
                          f"got {item!r}")
-    call = _Call(str(word), {}, where)
-    with _at(call):
+    call = SpecLayer(str(word), {}, where)
+    with _located(call):
         layer = get_layer(word)
         if value is None:
             args = {}
@@ -291,14 +286,14 @@ def _parse(item: Any, where: str) -> list[_Call]:
         args = normalize_args(word, {**args, **extra})
         call.args = args
         pieces = expand_post_ops(word, args) if layer.post_ops else [(word, args)]
-    return [_Call(w, a, where) for w, a in pieces]
+    return [SpecLayer(w, a, where) for w, a in pieces]
 
 
 # ---------------------------------------------------------------------------------------------
 # The head
 
 
-def _final_activation(last: _Call | None, shape: Shape) -> str | None:
+def _final_activation(last: SpecLayer | None, shape: Shape) -> str | None:
     """``softmax``/``sigmoid`` when the spec ends with it on a class vector (then it leaves the forward graph)."""
     if last is None or len(shape) != 1 or last.word not in FINAL_ACTIVATIONS:
         return None
@@ -315,7 +310,7 @@ def _final_activation(last: _Call | None, shape: Shape) -> str | None:
     return word
 
 
-def _check_width(dense: _Call, units: int, num_classes: int) -> None:
+def _check_width(dense: SpecLayer, units: int, num_classes: int) -> None:
     if units == num_classes or (units == 1 and num_classes == 2):
         return
     raise BuildError(f"{dense.path} (dense {units}): the network outputs {units} units but the data has "

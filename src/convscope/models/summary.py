@@ -7,7 +7,8 @@ Conventions:
   variance as "non-trainable params"; here they are buffers, so a Keras total with batchnorm is higher.
 - MACs are multiply-accumulates for *one* sample (the number papers quote): a conv costs
   ``output elements x (in_channels / groups) x kernel cells``, a dense ``in x out``; batchnorm, pooling,
-  activations and bias additions count 0.
+  activations and bias additions count 0. Each module class's rule is registered with it
+  (:mod:`convscope.models.module_traits`), as is its receptive-field step.
 - Activation memory is float32, for the whole batch: the input, every layer's output and, inside a block,
   every output of its modules (the tensors kept for the backward pass).
 - One training step (Adam) = activations + parameters + their gradients + Adam's two moment buffers,
@@ -32,12 +33,9 @@ from rich.table import Table
 from torch import nn
 
 from convscope.models.build import ConvNet
-from convscope.models.layers import GlobalAvgPool, GlobalMaxPool, Shape
+from convscope.models.checks import Shape
+from convscope.models.module_traits import macs_of, receptive_steps
 
-CONVS = (nn.Conv1d, nn.Conv2d)
-POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)
-WHOLE_INPUT = (nn.Flatten, nn.Linear, GlobalAvgPool, GlobalMaxPool, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
-               nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
 FLOAT32 = 4
 
 
@@ -185,7 +183,7 @@ def summary(model: nn.Module, input_shape: Sequence[int] | None = None, *, batch
     rows = [LayerRow("input", "Input", shape, 0, 0, 0, FLOAT32 * batch_size * math.prod(shape), rf, jump)]
     for name, layer in top:
         if rf is not None and jump is not None:
-            path = _path(layer, rank)
+            path = receptive_steps(layer, rank)
             if path is None:
                 rf = jump = None
             else:
@@ -196,7 +194,7 @@ def summary(model: nn.Module, input_shape: Sequence[int] | None = None, *, batch
             name=name, type=type(layer).__name__, output_shape=tuple(outputs[layer].shape[1:]),
             params=sum(p.numel() for p in layer.parameters()),
             trainable_params=sum(p.numel() for p in layer.parameters() if p.requires_grad),
-            macs=sum(_macs(m, outputs[m]) for m in layer.modules() if m in outputs),
+            macs=sum(macs_of(m, outputs[m]) for m in layer.modules() if m in outputs),
             activation_bytes=FLOAT32 * batch_size * _activation_elements(layer, inputs[layer], outputs),
             receptive_field=rf, jump=jump))
     return Summary(rows, shape, batch_size, getattr(model, "final_activation", None))
@@ -227,14 +225,6 @@ def _trace(model: nn.Module, top: list[tuple[str, nn.Module]],
     return inputs, outputs
 
 
-def _macs(module: nn.Module, out: torch.Tensor) -> int:
-    if isinstance(module, CONVS):
-        return out.numel() * (module.in_channels // module.groups) * math.prod(module.kernel_size)
-    if isinstance(module, nn.Linear):
-        return out.numel() * module.in_features
-    return 0
-
-
 def _activation_elements(layer: nn.Module, given: torch.Tensor, outputs: dict[nn.Module, torch.Tensor]) -> int:
     """Elements of a layer's output plus, inside a block, of the distinct tensors its modules output
     (an identity shortcut hands its input on and adds nothing)."""
@@ -242,29 +232,6 @@ def _activation_elements(layer: nn.Module, given: torch.Tensor, outputs: dict[nn
     distinct = {id(t): t for t in inner if t is not given}
     distinct[id(outputs[layer])] = outputs[layer]
     return sum(t.numel() for t in distinct.values())
-
-
-def _path(module: nn.Module, rank: int) -> list | None:
-    """(kernel, stride, dilation) steps along the module's main path; None once it sees the whole input."""
-    if hasattr(module, "receptive_path"):
-        return module.receptive_path()
-    if isinstance(module, CONVS):
-        return [(module.kernel_size, module.stride, module.dilation)]
-    if isinstance(module, POOLS):
-        return [(_nd(module.kernel_size, rank), _nd(module.stride, rank), _nd(getattr(module, "dilation", 1), rank))]
-    if isinstance(module, WHOLE_INPUT):
-        return None
-    steps: list = []
-    for child in module.children():  # a container: its children in order; element-wise leaves add nothing
-        child_steps = _path(child, rank)
-        if child_steps is None:
-            return None
-        steps += child_steps
-    return steps
-
-
-def _nd(value: int | Sequence[int], rank: int) -> Shape:
-    return tuple(value) if isinstance(value, Sequence) else (value,) * rank
 
 
 def _shape(shape: Shape) -> str:

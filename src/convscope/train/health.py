@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from convscope.models.module_traits import is_conv
 from convscope.train.callbacks import Callback
 
 if TYPE_CHECKING:
@@ -58,7 +59,6 @@ ACTIVATION_KINDS: tuple[tuple[type[nn.Module], str], ...] = (
 # A bounded activation's range; "saturated" means within 1% of its width from either end.
 BOUNDS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 SATURATION_MARGIN = 0.01
-WEIGHT_LAYERS = (nn.Linear, nn.modules.conv._ConvNd)
 
 
 def activation_kind(module: nn.Module) -> str | None:
@@ -77,8 +77,12 @@ def layer_root(model: nn.Module) -> nn.Module:
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The conv and dense layers of ``model`` in registration order (first layer first)."""
-    return [(name, m) for name, m in layer_root(model).named_modules() if isinstance(m, WEIGHT_LAYERS)
-            and getattr(m, "weight", None) is not None]
+    return [(name, m) for name, m in layer_root(model).named_modules() if has_weights(m)]
+
+
+def has_weights(module: nn.Module) -> bool:
+    """A conv or dense layer with a weight (the layers whose gradients the monitor watches)."""
+    return (is_conv(module) or isinstance(module, nn.Linear)) and getattr(module, "weight", None) is not None
 
 
 def _dense(x: torch.Tensor) -> torch.Tensor:
@@ -185,8 +189,8 @@ class HealthMonitor(Callback):
         self.layer_info: dict[str, dict[str, Any]] = {}
         owner: tuple[str, dict[str, Any]] | None = None
         for name, module in layer_root(self.module).named_modules():
-            if isinstance(module, WEIGHT_LAYERS) and getattr(module, "weight", None) is not None:
-                entry = {"type": "conv" if isinstance(module, nn.modules.conv._ConvNd) else "dense"}
+            if has_weights(module):
+                entry = {"type": "conv" if is_conv(module) else "dense"}
                 self.layer_info[name] = entry
                 owner = (name, entry)
                 continue

@@ -4,7 +4,7 @@ Data lives on the device as tensors; each epoch shuffles with one gather and the
 batches, so there is no per-sample Python and no DataLoader in the hot loop. The loss is summed and the
 predictions written into one buffer on the device, and both are read once per epoch: no ``.item()`` per
 step (each one is a host sync), and one kernel launch per step for the metrics instead of five.
-The set-up picks the fast paths of :mod:`convscope.train.fast_paths` (memory layout, bf16 autocast,
+The set-up picks the fast paths of :mod:`convscope.train.speedups` (memory layout, bf16 autocast,
 fused optimizer kernels, batchnorm folding for evaluation, opt-in ``torch.compile``).
 """
 
@@ -28,7 +28,7 @@ from convscope.errors import ConfigError
 from convscope.store.checkpoint import load_state, save_state
 from convscope.train import metrics as M
 from convscope.train.callbacks import Callback, improved, make_scheduler
-from convscope.train.fast_paths import (
+from convscope.train.speedups import (
     as_layout,
     autocast,
     compile_model,

@@ -13,7 +13,7 @@ import convscope
 from convscope.config import TrainConfig
 from convscope.data.base import Dataset
 from convscope.models import build_model
-from convscope.train.fast_paths import (
+from convscope.train.speedups import (
     fold_batchnorm,
     fuse_for_inference,
     match_state_layout,

@@ -9,7 +9,7 @@ import torch
 
 from convscope.errors import BuildError
 from convscope.models import build_model
-from convscope.models.blocks import DilatedStack, Inception, Residual
+from convscope.models.layers.blocks import DilatedStack, Inception, Residual
 
 
 def n_params(module: torch.nn.Module) -> int:

@@ -36,9 +36,15 @@ import torch
 from torch import nn
 
 from convscope.errors import BuildError
-from convscope.models.layers import REQUIRED, Shape, positive_int, register
+from convscope.models.checks import Shape, positive_int
+from convscope.models.module_traits import register_module
+from convscope.models.vocabulary import REQUIRED, register
 
 
+# No as_image trait: the speed rewrites that run a signal as a 1-pixel image leave a model with this block
+# alone (its slicing of the last axis is what tells signal from scalars). Its children give the receptive
+# field and MACs.
+@register_module()
 class SignalWithScalars(nn.Module):
     """``body`` on ``x[..., :-k]``, its flat output joined with the ``k`` scalars ``x[:, 0, -k:]``.
 

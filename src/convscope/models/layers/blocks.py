@@ -21,31 +21,33 @@ import torch
 from torch import nn
 
 from convscope.errors import BuildError
-from convscope.models.layers import (
-    BATCHNORM,
-    REQUIRED,
+from convscope.models.activations import make_activation
+from convscope.models.checks import (
     Shape,
+    check_bool,
     check_order,
     conv_geometry,
     did_you_mean,
-    make_activation,
-    make_conv,
-    make_pool,
     positive_int,
     probe,
-    register,
     spatial_rank,
     window_out_sizes,
 )
+from convscope.models.module_traits import Step, register_module
+from convscope.models.modules import BATCHNORM, make_conv, make_pool
+from convscope.models.vocabulary import REQUIRED, register
 
-# One step of a receptive path: (kernel, stride, dilation), one int per spatial dim.
-Step = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+
+def _own_path(block: nn.Module, rank: int) -> list[Step]:
+    """``receptive`` trait of a block: the path its ``receptive_path()`` reports."""
+    return block.receptive_path()
 
 
 def _step(kernel: int, rank: int, *, stride: int = 1, dilation: int = 1) -> Step:
     return (kernel,) * rank, (stride,) * rank, (dilation,) * rank
 
 
+@register_module(receptive=_own_path)
 class ConvUnit(nn.Sequential):
     """conv → batchnorm → activation (``order="conv-bn-act"``, Ioffe & Szegedy 2015) or conv → activation →
     batchnorm: the unit every block is made of. Batchnorm and activation are optional.
@@ -90,6 +92,7 @@ class ConvUnit(nn.Sequential):
         return list(self.receptive)
 
 
+@register_module(receptive=_own_path)
 class Inception(nn.Module):
     """GoogLeNet's inception module (Szegedy et al. 2015, Fig. 2b): four towers concatenated on channels —
     1x1; 1x1 reduce → 3; 1x1 reduce → 5; 3 max-pool (stride 1) → 1x1 projection. Same padding everywhere,
@@ -164,6 +167,7 @@ def _per_tower(value: Any, name: str, towers: tuple[str, ...]) -> dict[str, int]
     return {t: positive_int(value, name) for t in towers}
 
 
+@register_module(receptive=_own_path)
 class Residual(nn.Module):
     """A ResNet block (He et al. 2016): conv-BN-act-conv-BN, plus the input, then the activation.
 
@@ -225,6 +229,7 @@ class Residual(nn.Module):
         return [step for unit in self.body for step in unit.receptive_path()]
 
 
+@register_module(receptive=_own_path)
 class DilatedStack(nn.Sequential):
     """Convs whose dilation doubles per layer (1, 2, 4, ...): the receptive field grows exponentially with
     depth, 1 + (kernel - 1) * (2**layers - 1), without pooling away resolution (WaveNet, van den Oord
@@ -253,7 +258,7 @@ class DilatedStack(nn.Sequential):
                  order: str = "conv-bn-act", initializer: str = "glorot_uniform") -> None:
         filters, kernel = positive_int(filters, "filters"), positive_int(kernel, "kernel")
         layers = positive_int(layers, "layers")
-        _check_bool(causal, "causal")
+        check_bool(causal, "causal")
         if causal and rank != 1:
             raise BuildError("causal: true pads only the past of a 1D signal, but the input is a (C, H, W) image; "
                              "remove causal (2D uses same padding)")
@@ -266,6 +271,7 @@ class DilatedStack(nn.Sequential):
         return [step for unit in self for step in unit.receptive_path()]
 
 
+@register_module(receptive=_own_path)
 class SeparableConv(nn.Module):
     """A depthwise conv (one filter per input channel) then a 1x1 pointwise conv mixing channels
     (Chollet 2017, Keras ``SeparableConv``): about ``kernel**2`` times fewer weights than a full conv.
@@ -317,7 +323,7 @@ _UNIT_ARGS = {"activation": "relu", "order": "conv-bn-act", "initializer": "glor
 @register("inception", args={"filters": REQUIRED, "reduce": None, "kernels": [1, 3, 5], "batchnorm": False, **_UNIT_ARGS},
           shorthand="filters", example="- inception: {filters: 16}")
 def build_inception(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shape]:
-    _check_bool(args["batchnorm"], "batchnorm")
+    check_bool(args["batchnorm"], "batchnorm")
     block = Inception(shape[0], args["filters"], rank=spatial_rank(shape, "inception"), reduce=args["reduce"],
                       kernels=args["kernels"], batchnorm=args["batchnorm"], activation=args["activation"],
                       order=args["order"], initializer=args["initializer"])
@@ -327,7 +333,7 @@ def build_inception(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shap
 @register("residual", args={"filters": REQUIRED, "kernel": 3, "stride": 1, "bottleneck": False, **_UNIT_ARGS},
           shorthand="filters", example="- residual: {filters: 32, stride: 2}")
 def build_residual(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shape]:
-    _check_bool(args["bottleneck"], "bottleneck")
+    check_bool(args["bottleneck"], "bottleneck")
     block = Residual(shape[0], args["filters"], rank=spatial_rank(shape, "residual"), kernel=args["kernel"],
                      stride=args["stride"], bottleneck=args["bottleneck"], activation=args["activation"],
                      order=args["order"], initializer=args["initializer"])
@@ -338,7 +344,7 @@ def build_residual(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shape
                            **_UNIT_ARGS},
           shorthand="filters", example="- dilated: {filters: 32, kernel: 3, layers: 4}")
 def build_dilated(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shape]:
-    _check_bool(args["batchnorm"], "batchnorm")
+    check_bool(args["batchnorm"], "batchnorm")
     block = DilatedStack(shape[0], args["filters"], rank=spatial_rank(shape, "dilated"), kernel=args["kernel"],
                          layers=args["layers"], causal=args["causal"], activation=args["activation"],
                          batchnorm=args["batchnorm"], order=args["order"], initializer=args["initializer"])
@@ -356,8 +362,3 @@ def build_separable(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shap
                           depth_multiplier=multiplier, bias=True if args["bias"] is None else args["bias"],
                           initializer=args["initializer"])
     return block, (filters, *out)
-
-
-def _check_bool(value: Any, name: str) -> None:
-    if not isinstance(value, bool):
-        raise BuildError(f"{name} must be true or false, got {value!r}")
