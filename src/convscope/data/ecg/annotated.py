@@ -5,8 +5,9 @@ becomes one sample ``(leads, beat_s * fs)`` centred on its R peak: sample ``L //
 sample. Symbols map to classes by ``classes`` (default: the AAMI EC57 classes, below); annotations
 that are not beats (rhythm changes, noise, comments) are skipped, and so are beats whose symbol the
 table does not list. ``template: add`` adds per lead a channel, the beat minus its record's median
-beat; ``template: subtract`` keeps only that difference. ``rr_features: true`` appends the beat's RR intervals (:data:`RR_FEATURES`) to
-every lead's samples; a model reads them with the ``with_scalars`` block.
+beat; ``template: subtract`` keeps only that difference. ``rr_features: true`` appends the beat's RR
+intervals (:data:`RR_FEATURES`) as the last 7 values of the first channel (zeros on the others); a
+model reads them with the ``with_scalars`` block.
 
 The signal steps are the pipeline's (``leads``, ``resample_hz``, ``filter``, ``baseline``,
 ``normalize`` per beat or per record). What all records give is cached under the cache folder keyed
