@@ -4,8 +4,9 @@
         --mitdb /work/shared/data/mitdb --out bench/results/mitbih-ds2.json [--set KEY=VALUE ...]
 
 Each seed is one ``convscope.run`` (stored under ``--home``); the script then predicts the test beats
-with the best-validation weights and computes, per AAMI class, sensitivity (recall) and positive
-predictive value (precision) with scikit-learn, plus accuracy, and prints mean +- std over the seeds
+with the best-validation weights and computes, per AAMI class, sensitivity and positive predictive value
+(``convscope.train.metrics``' per-class clinical metrics; the published numbers were first computed with
+scikit-learn's recall/precision and agree exactly), plus accuracy, and prints mean +- std over the seeds
 next to the published numbers and the targets. ``--set data.split.by=beat`` gives the flattering
 beat-level split for comparison. Needs the mitdb folder; exits 2 naming it when absent.
 """
@@ -23,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_score, recall_score
+from sklearn.metrics import accuracy_score, confusion_matrix
 
 import convscope
 from convscope.config import load_config
 from convscope.data import load_data
+from convscope.train.metrics.diagnostic import class_ppv, class_sensitivity
 
 PUBLISHED = {  # inter-patient DS1 -> DS2, (Se %, +P %)
     "de Chazal et al. 2004": {"S": (75.9, 38.5), "V": (77.7, 81.9)},
@@ -36,11 +38,10 @@ PUBLISHED = {  # inter-patient DS1 -> DS2, (Se %, +P %)
 TARGETS = {"V": (90.0, 90.0), "S": (75.0, 50.0)}  # issue 11: ahead of de Chazal on all four
 
 
-def scores(y: np.ndarray, pred: np.ndarray, class_names: list[str]) -> dict[str, float]:
-    """Per-class Se and +P (percent) and accuracy, computed by scikit-learn."""
-    labels = list(range(len(class_names)))
-    se = recall_score(y, pred, labels=labels, average=None, zero_division=0)
-    ppv = precision_score(y, pred, labels=labels, average=None, zero_division=0)
+def scores(y: np.ndarray, prob: np.ndarray, class_names: list[str]) -> dict[str, float]:
+    """Per-class Se and +P (percent, convscope.train.metrics' clinical metrics) and accuracy."""
+    pred = prob.argmax(1)
+    se, ppv = class_sensitivity(y, prob, pred), class_ppv(y, prob, pred)
     out = {"accuracy": 100 * accuracy_score(y, pred)}
     for k, name in enumerate(class_names):
         out[f"{name}_se"], out[f"{name}_ppv"] = 100 * se[k], 100 * ppv[k]
@@ -59,9 +60,9 @@ def one_seed(config: str, seed: int, overrides: list[str], home: str) -> dict:
     data = load_data(cfg.data, seed=cfg.seed)  # cached: the same test beats the run was scored on
     model = run.model.eval()
     with torch.no_grad():
-        pred = torch.cat([model(x).argmax(1) for x in data.x_test.split(4096)]).numpy()
-    y = data.y_test.numpy()
-    result = scores(y, pred, data.class_names)
+        prob = torch.cat([model(x).softmax(1) for x in data.x_test.split(4096)]).numpy()  # (N, K)
+    y, pred = data.y_test.numpy(), prob.argmax(1)
+    result = scores(y, prob, data.class_names)
     result.update(seed=seed, run_id=run.id, wall_s=train_s, cpu_s=cpu_s, epochs=len(run.history),
                   confusion=confusion_matrix(y, pred, labels=list(range(data.num_classes))).tolist())
     print(f"seed {seed}: " + "  ".join(f"{k} {v:.1f}" for k, v in result.items() if isinstance(v, float)), flush=True)

@@ -1,8 +1,8 @@
 """convscope vs Keras 3 on the seed notebooks' models: training and inference throughput, % of GEMM peak, accuracy.
 
 Each measurement runs in a fresh process: convscope's worker in this Python, Keras' worker in the Keras
-environment (``--keras-python``, default ``/work/kvenv/bin/python``; Keras is a bench-only tool, never a
-dependency of convscope). Runs alternate (convscope, Keras XLA off, Keras XLA auto, convscope, ...) so the
+environment (``--keras-python PATH`` or ``$CONVSCOPE_KERAS_PYTHON``: a Python with ``keras`` and a backend
+installed; Keras is a bench-only tool, never a dependency of convscope). Runs alternate (convscope, Keras XLA off, Keras XLA auto, convscope, ...) so the
 drift of a shared machine hits both sides, and we report medians of ``--repeats`` and ratios.
 
 Both sides train the same samples (real MNIST for the 2D models and the MLP; random 1x1000 signals for the 1D
@@ -340,6 +340,20 @@ def accuracy(args: argparse.Namespace, models: list[str], tmp: Path) -> None:
                   f"({', '.join(f'{100 * v:.2f}' for v in values)})")
 
 
+def keras_python(parser: argparse.ArgumentParser, given: str | None) -> str:
+    """The Keras environment's interpreter, checked to exist and to import keras; a clear exit otherwise."""
+    if not given:
+        parser.error("no Keras environment: pass --keras-python PATH (or set CONVSCOPE_KERAS_PYTHON) to a Python "
+                     "with keras installed, e.g. python -m venv kvenv && kvenv/bin/pip install keras jax; "
+                     "or skip Keras with --keras-jit ''")
+    if not Path(given).is_file():
+        parser.error(f"--keras-python {given}: no such file")
+    check = subprocess.run([given, "-c", "import keras"], capture_output=True, text=True)
+    if check.returncode != 0:
+        parser.error(f"--keras-python {given}: cannot import keras ({check.stderr.strip().splitlines()[-1]})")
+    return given
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {', '.join(MODELS)}")
@@ -354,7 +368,8 @@ def main() -> None:
     parser.add_argument("--variant", dest="variants", action="append", metavar="KEY=VALUE,...",
                         help="a convscope side with these TrainConfig overrides (repeatable; '' = the defaults); "
                              "e.g. --variant '' --variant precision=fp32 --variant precision=fp32,channels_last=false")
-    parser.add_argument("--keras-python", default="/work/kvenv/bin/python")
+    parser.add_argument("--keras-python", default=os.environ.get("CONVSCOPE_KERAS_PYTHON"),
+                        help="the Python of an environment with Keras 3 (default $CONVSCOPE_KERAS_PYTHON)")
     parser.add_argument("--train", action="append", default=[], metavar="KEY=VALUE",
                         help="convscope TrainConfig override, e.g. precision=fp32 or channels_last=false")
     parser.add_argument("--accuracy", action="store_true", help="test accuracy on full MNIST instead of speed")
@@ -380,6 +395,8 @@ def main() -> None:
     args.precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
     if args.accuracy:
         args.infer = False
+    if args.keras_jit or args.accuracy:
+        args.keras_python = keras_python(parser, args.keras_python)
     with tempfile.TemporaryDirectory(prefix="convscope-bench-") as tmp:
         (accuracy if args.accuracy else throughput)(args, models, Path(tmp))
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from convscope.config import apply_overrides, is_range, load_config, search_space
+from convscope.config import apply_overrides, is_range, load_config
 from convscope.errors import ConfigError
+from convscope.tuning.study import SearchSetup
 
 
 def test_defaults_fill_what_the_user_left_out(digits_cfg):
@@ -77,8 +78,11 @@ def test_bad_override_syntax(digits_cfg):
 def test_search_ranges_are_kept_for_search(digits_cfg):
     digits_cfg["params"]["lr"] = {"loguniform": [1e-4, 1e-1]}
     digits_cfg["search"] = {"strategy": "random", "trials": 3}
-    cfg = load_config(digits_cfg, allow_ranges=True)
-    assert search_space(cfg) == {"lr": {"loguniform": [1e-4, 1e-1]}}
+    with pytest.raises(ConfigError, match=r"params.lr is a search range .* but this run needs one value"):
+        load_config(digits_cfg)
+    setup = SearchSetup.from_raw(digits_cfg, source="exp.yaml")
+    assert setup.space == {"lr": {"loguniform": [1e-4, 1e-1]}}
+    assert setup.cfg.train.optimizer.lr == 1e-4  # validated with the range's low end
     assert is_range({"grid": [1, 2]}) and not is_range(3)
-    trial = cfg.with_params({"lr": 0.05})
+    trial = setup.trial_config({"lr": 0.05})
     assert trial.train.optimizer.lr == 0.05

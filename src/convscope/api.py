@@ -28,12 +28,14 @@ from convscope.errors import ConfigError, ConvscopeError
 from convscope.insight.curves import plot_curves
 from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
-from convscope.store import Store, load_weights, save_weights
+from convscope.store import RunStatus, Store, load_weights, save_weights
+from convscope.store.run_info import RunInfo
 from convscope.train import metrics as M
 from convscope.train import speedups
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
 from convscope.train.health import HealthMonitor
+from convscope.train.loggers import Loggers, RunContext, require
 from convscope.train.trainer import Trainer
 
 
@@ -52,18 +54,37 @@ class Run:
     dir: Path
     home: Path
     notes: list[str] = field(default_factory=list)
-    info: dict[str, Any] = field(default_factory=dict)
+    info: RunInfo = field(default_factory=RunInfo)
 
     @cached_property
     def model(self) -> torch.nn.Module:
         """The model with the best-validation epoch's weights (what the test metrics were measured on)."""
-        shape = self.info.get("input_shape") or self.config.model.input
-        model = build_model(self.config.model, tuple(shape), num_classes=len(self.info.get("class_names", [])) or None)
+        shape = self.info.input_shape or self.config.model.input
+        model = build_model(self.config.model, tuple(shape), num_classes=self.info.num_classes)
         weights = self.dir / "best.safetensors"
         if not weights.exists():
             raise ConvscopeError(f"run {self.id} has no stored weights ({weights})",
                                  hint="it stopped before its first epoch finished")
         return load_weights(model, weights).eval()
+
+    def predict(self, inputs: str | Path | Sequence[str | Path], *, per: str = "record",
+                sample_rate: float | None = None) -> list[dict[str, Any]]:
+        """Predict on new files with the run's own preprocessing, model and decision threshold.
+
+        Args:
+            inputs: WFDB records (``.hea`` or a folder), CSV/npz rows of signals, UCR ``.tsv`` files, images or
+                folders of images: the kind the run was trained on.
+            per: ``record`` (one row per record, its windows/beats averaged as in evaluation) or ``sample``.
+            sample_rate: Hz of inputs whose files do not say it (CSV rows).
+
+        Returns:
+            One dict per record: ``input``, ``predicted``, ``p_<class>``..., ``n_<windows|beats|...>``;
+            ``pandas.DataFrame(rows)`` makes it a table. Same code path as ``convscope predict``.
+        """
+        from convscope.inference.predict import predict_inputs
+
+        paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+        return predict_inputs(self, paths, per=per, sample_rate=sample_rate)  # type: ignore[arg-type]
 
 
 def environment(trainer: Trainer | None = None) -> dict[str, Any]:
@@ -102,10 +123,14 @@ def _seed_everything(seed: int) -> None:
 
 def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
     """Load the data and build the model for ``cfg`` (seeded), validating that they fit together."""
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
+    speedups.configure_threads(cfg.train.threads)  # before loading: the trainer applies the same value again
     _seed_everything(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed)
+    M.check_classes(cfg.train.metrics, data.class_names)  # sensitivity/S needs a class S: say so before training
+    for where, key in (("train.monitor", cfg.train.monitor),
+                       ("train.early_stopping.monitor", cfg.train.early_stopping and cfg.train.early_stopping.monitor)):
+        if key:
+            M.check_monitor(where, key, cfg.train.metrics, data.class_names)
     _seed_everything(cfg.seed)  # the model's init does not depend on how much randomness loading used
     model = build_model(cfg.model, data.input_shape, num_classes=data.num_classes)  # checks model.input too
     return data, model
@@ -139,7 +164,7 @@ def final_evaluation(trainer: Trainer, data: Dataset) -> tuple[dict[str, float],
         keys = data.ids.get(split) if data.ids.get(split) is not None else data.groups.get(split)
         if how and how != "none" and keys is not None and split == "test":
             rec_prob, rec_y, _ = aggregate(prob, y.numpy(), keys, how=how)
-            rec = M.compute(cfg.metrics, rec_y, rec_prob, threshold=threshold)
+            rec = M.compute(cfg.metrics, rec_y, rec_prob, threshold=threshold, class_names=data.class_names)
             results.update({f"test_record_{k}": v for k, v in rec.items()})
     return results, info
 
@@ -160,12 +185,13 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     store = Store(home)
     if resume is not None:
         row = store.run(resume)
-        cfg = load_config(_yaml_dict(row["config"]), source=f"run {resume}")
+        cfg = load_config(yaml.safe_load(row["config"]), source=f"run {resume}")
     else:
         cfg = load_config(default_config_path() if config is None else config, list(overrides or []))
     data, model = prepare(cfg)
+    require(cfg.train.log)  # a logger whose package is missing says what to install before a run exists
     info = {"input_shape": list(data.input_shape), "class_names": data.class_names,
-            "assignment": data.assignment, "data_name": data.name, "meta": _plain(data.meta)}
+            "assignment": data.assignment, "data_name": data.name, "meta": _scalar_meta(data.meta)}
     if resume is None:
         run_id = store.create_run(name=cfg.name, config_yaml=cfg.to_yaml(), seed=cfg.seed, env=environment(),
                                   notes=[*data.notes, *speedups.check_all()], info=info, monitor=cfg.train.monitor, search=search,
@@ -180,8 +206,11 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         builtin.insert(0, HealthMonitor())  # before the Recorder, which stores trainer.health with the epoch
     if cfg.train.early_stopping:
         builtin.insert(0, EarlyStopping(cfg.train.early_stopping))
+    mirrors = Loggers.open(cfg.train.log, RunContext(run_id, cfg.name, store.home, cfg, store, search=search,
+                                                     trial=trial, params=dict(params or {}), resumed=resume is not None))
     try:
-        trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[*builtin, *callbacks], augment=augment)
+        trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[*builtin, *mirrors.callbacks, *callbacks],
+                          augment=augment)
         if resume is not None and (folder / "last.safetensors").exists():
             trainer.load_state(folder / "last.safetensors")
             store.truncate_epochs(run_id, trainer.epoch)
@@ -190,15 +219,18 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         trainer.fit()
         test, extra = final_evaluation(trainer, data)
     except KeyboardInterrupt:
-        store.finish_run(run_id, status="interrupted", reason="stopped by the user (Ctrl-C)")
+        store.finish_run(run_id, status=RunStatus.INTERRUPTED, reason="stopped by the user (Ctrl-C)")
+        mirrors.finish(RunStatus.INTERRUPTED, "stopped by the user (Ctrl-C)")
         raise
     except ConvscopeError as exc:
-        store.finish_run(run_id, status="failed", reason=exc.message)
+        store.finish_run(run_id, status=RunStatus.FAILED, reason=exc.message)
+        mirrors.finish(RunStatus.FAILED, exc.message)
         raise
     except Exception as exc:
-        store.finish_run(run_id, status="failed", reason=f"{type(exc).__name__}: {exc}")
+        store.finish_run(run_id, status=RunStatus.FAILED, reason=f"{type(exc).__name__}: {exc}")
+        mirrors.finish(RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
-    status = trainer.stop_status or "completed"
+    status = trainer.stop_status or RunStatus.COMPLETED
     reason = trainer.stop_reason or f"ran all {cfg.train.epochs} epochs"
     curves = plot_curves(trainer.history, folder / "curves.png", title=f"run {run_id}: {cfg.name}",
                          best_epoch=trainer.best_epoch)
@@ -208,6 +240,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     extra["diagnosis"] = [v.to_dict() for v in diagnose(store.epochs(run_id), num_classes=data.num_classes,
                                                          chance=majority)]
     store.finish_run(run_id, status=status, reason=reason, test=test, info=extra)
+    mirrors.finish(status, reason, test)
     return load_run(run_id, home=store.home, _store=store)
 
 
@@ -215,11 +248,11 @@ def load_run(run_id: int | str, *, home: str | Path | None = None, _store: Store
     """A stored run by id."""
     store = _store or Store(home)
     row = store.run(run_id)
-    cfg = load_config(_yaml_dict(row["config"]), source=f"run {row['id']}")
+    cfg = load_config(yaml.safe_load(row["config"]), source=f"run {row['id']}")
     history = store.epochs(row["id"])
     return Run(id=row["id"], name=row["name"], status=row["status"], reason=row["reason"], config=cfg,
                history=history, test_metrics=row["test"], best_epoch=row["best_epoch"],
-               dir=store.run_dir(row["id"]), home=store.home, notes=row["notes"], info=row["info"])
+               dir=store.run_dir(row["id"]), home=store.home, notes=row["notes"], info=RunInfo.from_dict(row["info"]))
 
 
 def default_config_path() -> Path:
@@ -227,12 +260,13 @@ def default_config_path() -> Path:
     return Path(__file__).parent / "examples" / "default.yaml"
 
 
-def _yaml_dict(text: str) -> dict:
-    return yaml.safe_load(text)
+def _scalar_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """The JSON-able part of a source's meta: scalars, and lists of them (the lead names predict replays)."""
+    def plain(v: Any) -> bool:
+        return isinstance(v, str | int | float | bool) or v is None
 
-
-def _plain(meta: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in meta.items() if isinstance(v, str | int | float | bool) or v is None}
+    return {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in meta.items()
+            if plain(v) or (isinstance(v, list | tuple) and all(plain(x) for x in v))}
 
 
 __all__ = ["Run", "final_evaluation", "load_run", "prepare", "run"]

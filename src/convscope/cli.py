@@ -7,8 +7,6 @@ exits with code 2; nothing else is caught, so real bugs keep their traceback.
 from __future__ import annotations
 
 import functools
-import math
-import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -17,9 +15,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
+from convscope import formatting as fmt
 from convscope.errors import ConvscopeError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -31,6 +30,13 @@ err_console = Console(stderr=True)
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Run store folder (default $CONVSCOPE_HOME "
                                                                  "or ./convscope-runs).")]
+LogOption = Annotated[list[str] | None, typer.Option("--log", help="Watch it live: tensorboard | mlflow "
+                                                                   "(repeatable; sets train.log).")]
+
+
+def with_log(set_: list[str] | None, log: list[str] | None) -> list[str] | None:
+    """``--log tensorboard --log mlflow`` as the override ``train.log=[tensorboard, mlflow]``."""
+    return [*(set_ or []), f"train.log=[{', '.join(log)}]"] if log else set_
 
 
 def friendly(fn: Callable) -> Callable:
@@ -41,9 +47,11 @@ def friendly(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except ConvscopeError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
+            # escaped: a message or hint may hold [brackets] (pip install "convscope[tensorboard]")
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True,
+                              soft_wrap=True)
             if exc.hint:
-                err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
+                err_console.print(f"  [yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
@@ -52,73 +60,15 @@ def friendly(fn: Callable) -> Callable:
     return wrapper
 
 
-def fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        return f"{value:.{digits}f}"
-    return str(value)
+def _status(status: str) -> str:
+    """A status in its colour, as rich markup."""
+    from convscope.store.status import status_color  # imports in commands: `convscope --help` stays instant
+
+    return f"[{status_color(status)}]{status}[/]"
 
 
-def pct(value: float | None) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{100 * value:.2f}%"
-
-
-class ProgressBar:
-    """A rich progress bar over epochs and batches (a trainer callback)."""
-
-    def __init__(self, epochs: int, console: Console) -> None:
-        from convscope.train.callbacks import Callback
-
-        outer = self
-
-        class _Cb(Callback):
-            def on_train_begin(self, trainer):  # noqa: ANN001
-                outer.begin(trainer)
-
-            def on_after_backward(self, trainer, step):  # noqa: ANN001
-                outer.advance(trainer)
-
-            def on_epoch_end(self, trainer, epoch, logs):  # noqa: ANN001
-                outer.epoch_end(trainer, epoch, logs)
-
-        self.callback = _Cb()
-        self.progress = Progress(TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
-                                 MofNCompleteColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                                 console=console, transient=False)
-        self.epochs = epochs
-        self.task = None
-        self.pending = 0
-
-    def begin(self, trainer: Any) -> None:
-        self.progress.start()
-        self.task = self.progress.add_task("train", total=trainer.steps_per_epoch, epoch=trainer.epoch + 1,
-                                           epochs=self.epochs, info="")
-
-    def advance(self, trainer: Any) -> None:
-        # redraw every 10 batches: a refresh per batch would cost more than the batch on small models
-        self.pending += 1
-        if self.pending >= 10:
-            self.progress.advance(self.task, self.pending)
-            self.pending = 0
-
-    def epoch_end(self, trainer: Any, epoch: int, logs: dict) -> None:
-        self.pending = 0
-        acc = logs.get("val_accuracy")
-        info = f"loss {logs['train_loss']:.4f} val_loss {logs['val_loss']:.4f}"
-        if acc is not None:
-            info += f" val_acc {pct(acc)}"
-        self.progress.update(self.task, completed=trainer.steps_per_epoch, info=info)
-        self.progress.refresh()
-        if epoch < self.epochs and trainer.stop_status is None:
-            self.progress.stop_task(self.task)
-            self.task = self.progress.add_task("train", total=trainer.steps_per_epoch, epoch=epoch + 1,
-                                               epochs=self.epochs, info="")
-
-    def stop(self) -> None:
-        self.progress.stop()
+def _metrics(values: dict[str, float]) -> str:
+    return ", ".join(f"{k} {fmt.metric(k, v)}" for k, v in values.items())
 
 
 @app.command("run")
@@ -129,12 +79,17 @@ def run_cmd(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set train.epochs=5")] = None,
     resume: Annotated[int | None, typer.Option("--resume", help="Continue an interrupted run by id.")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the run's HTML report.")] = True,
+    log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Train one model, store the run, print its test metrics, write its HTML report."""
     from convscope.api import load_run, run
     from convscope.config import load_config
+    from convscope.train.progress import ProgressBar
 
+    set_ = with_log(set_, log)
+    if resume is not None and log:
+        raise ConvscopeError("--log: a resumed run keeps the loggers it started with", hint="drop --log")
     if resume is not None:
         cfg = load_run(resume, home=home).config
     else:
@@ -153,7 +108,7 @@ def run_cmd(
     bar = ProgressBar(cfg.train.epochs, console)
     started = time.perf_counter()
     try:
-        result = run(cfg, home=home, callbacks=[bar.callback], resume=resume)
+        result = run(cfg, home=home, callbacks=[bar], resume=resume)
     finally:
         bar.stop()
     wall = time.perf_counter() - started
@@ -162,12 +117,13 @@ def run_cmd(
     console.print(f"run [bold]{result.id}[/] {result.status}: {result.reason}")
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), None)
     if best is not None:
-        console.print(f"best epoch {result.best_epoch}: val_loss {fmt(best['val_loss'])}"
-                      + (f", val_accuracy {pct(best.get('val_accuracy'))}" if "val_accuracy" in best else ""))
-    test = result.test_metrics
-    if test:
-        shown = ", ".join(f"{k} {pct(v) if 'loss' not in k else fmt(v)}" for k, v in test.items())
-        console.print(f"[bold green]test[/] (best-epoch weights): {shown}")
+        console.print(f"best epoch {result.best_epoch}: val_loss {fmt.number(best['val_loss'])}"
+                      + (f", val_accuracy {fmt.percent(best.get('val_accuracy'))}" if "val_accuracy" in best else ""))
+    if result.test_metrics:
+        console.print(f"[bold green]test[/] (best-epoch weights): {_metrics(result.test_metrics)}")
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, result, splits=("test",) if result.info.test_confusion else ("val",))
     console.print(f"stored in {result.dir} ({wall:.1f} s)", soft_wrap=True)
     if report and result.history:
         from convscope.report import run_report
@@ -196,19 +152,14 @@ def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only t
         table.add_column(col, justify="right" if col in ("id", "epochs") else "left")
     for r in rows:
         monitor = r["monitor"] or "val_loss"
-        best = f"{monitor} {fmt(r['best_value'])}" if r["best_value"] is not None else "-"
+        best = f"{monitor} {fmt.number(r['best_value'])}" if r["best_value"] is not None else "-"
         test = r["test"] or {}
         test_main = test.get("test_accuracy", test.get("test_loss"))
-        test_text = (f"acc {pct(test_main)}" if "test_accuracy" in test else fmt(test_main)) if test else "-"
+        test_text = (f"acc {fmt.percent(test_main)}" if "test_accuracy" in test else fmt.number(test_main)) if test \
+            else "-"
         table.add_row(str(r["id"]), r["name"], datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M"),
                       _status(r["status"]), str(r["epochs"]), best, test_text)
     console.print(table)
-
-
-def _status(status: str) -> str:
-    color = {"completed": "green", "early_stopped": "green", "running": "cyan", "pruned": "yellow",
-             "interrupted": "yellow", "diverged": "red", "failed": "red"}.get(status, "white")
-    return f"[{color}]{status}[/]"
 
 
 @app.command("show")
@@ -235,13 +186,16 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
         table.add_column("s", justify="right")
         for h in run.history:
             mark = " *" if h["epoch"] == run.best_epoch else ""
-            table.add_row(f"{h['epoch']}{mark}", *[fmt(h.get(k), 5 if k == "lr" else 4) for k in keys],
+            table.add_row(f"{h['epoch']}{mark}", *[fmt.number(h.get(k), 5 if k == "lr" else 4) for k in keys],
                           f"{h['seconds']:.1f}")
         console.print(table)
         console.print(f"* best epoch by {run.config.train.monitor}")
     if run.test_metrics:
-        console.print("test: " + ", ".join(f"{k} {fmt(v)}" for k, v in run.test_metrics.items()))
-    for verdict in run.info.get("diagnosis", []):
+        console.print("test: " + ", ".join(f"{k} {fmt.number(v)}" for k, v in run.test_metrics.items()))
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, run, splits=("test", "val"), max_classes=None)
+    for verdict in run.info.diagnosis:
         console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
     if run.history:
         path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",
@@ -308,9 +262,8 @@ def ensemble_cmd(run_ids: Annotated[list[str], typer.Argument(help="Two or more 
         raise typer.BadParameter("--how must be vote or mean")
     result = ensemble(run_ids, how=how, home=home)  # type: ignore[arg-type]
     for run_id, acc in result.members.items():
-        console.print(f"run {run_id}: test_accuracy {pct(acc)}")
-    shown = ", ".join(f"{k} {pct(v) if 'loss' not in k else fmt(v)}" for k, v in result.metrics.items())
-    console.print(f"[bold green]ensemble ({result.how}, {len(result.run_ids)} runs)[/]: {shown}")
+        console.print(f"run {run_id}: test_accuracy {fmt.percent(acc)}")
+    console.print(f"[bold green]ensemble ({result.how}, {len(result.run_ids)} runs)[/]: {_metrics(result.metrics)}")
 
 
 @data_app.command("get")
@@ -353,13 +306,16 @@ def search_cmd(
     name: Annotated[str | None, typer.Option("--name", help="The search's name in the store.")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue a stopped search by name.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set search.trials=40")] = None,
+    log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Search hyperparameters: every trial is a stored run; a live table shows them as they finish."""
     from convscope.tuning import search
+    from convscope.tuning.backends import BACKENDS
 
-    if backend is not None and backend not in ("local", "ray"):
-        raise ConvscopeError(f"--backend: '{backend}' is not a backend", hint="use local or ray")
+    set_ = with_log(set_, log)
+    if backend is not None and backend not in BACKENDS:
+        raise ConvscopeError(f"--backend: '{backend}' is not a backend", hint=f"use {' or '.join(BACKENDS.names())}")
     search(config, overrides=set_, name=name, workers=workers, backend=backend, address=address, resume=resume,
            home=home, progress=True, console=console)
 
@@ -367,38 +323,28 @@ def search_cmd(
 def _leaderboard(name: str, home: Path | None) -> None:
     """A search's trials ranked by its objective; pruned, failed and unfinished ones below, with why."""
     from convscope.tuning import load_search
-    from convscope.tuning.live import format_params, format_seconds, format_value
+    from convscope.tuning.live import leaderboard_table
 
     result = load_search(name, home=home)
-    objective = result.objective
-    order = {"completed": 0, "early_stopped": 0, "running": 1, "starting": 1, "interrupted": 2, "pruned": 3,
-             "diverged": 4, "failed": 5}
-    trials = sorted(result.trials, key=lambda t: (order.get(t.status, 6), objective.sort_key(t.value), t.number))
-    table = Table(title=f"search {name} ({result.status}): {objective.direction} {objective.metric}, "
-                        f"{result.finished}/{result.budget} trials, {result.epochs} epochs trained")
-    show_reason = any(t.status != "completed" and t.reason for t in trials)
-    columns = ["#", "run", "trial", "params", "epochs", objective.metric, "status", "time"]
-    if show_reason:
-        columns.insert(-1, "reason")
-    for col in columns:
-        if col in ("params", "reason"):  # the long texts wrap; the numbers and the status never do
-            table.add_column(col, overflow="fold", min_width=24 if col == "reason" else 12, ratio=1)
-        else:
-            table.add_column(col, justify="left" if col == "status" else "right", no_wrap=True)
-    rank = 0
-    for t in trials:
-        ranked = t.status in ("completed", "early_stopped") and t.value is not None
-        rank += ranked
-        cells = [str(rank) if ranked else "", str(t.run_id or "-"), str(t.number), format_params(t.params),
-                 str(t.epochs), format_value(t.value), _status(t.status), format_seconds(t.seconds)]
-        if show_reason:
-            cells.insert(-1, "" if t.status == "completed" else (t.reason or ""))
-        table.add_row(*cells)
-    console.print(table)
+    console.print(leaderboard_table(result))
     best = result.best
     if best is not None:
-        console.print(f"best: run {best.run_id} (trial {best.number}), {objective.metric} {format_value(best.value)}"
-                      f" with {format_params(best.params)}; details: convscope show {best.run_id}")
+        console.print(f"best: run {best.run_id} (trial {best.number}), {result.metric} "
+                      f"{fmt.number(best.value, style='general')} with {fmt.params(best.params)}; "
+                      f"details: convscope show {best.run_id}")
+
+
+@app.command("dashboard")
+@friendly
+def dashboard_cmd(
+    search: Annotated[str | None, typer.Argument(help="The search (default: the newest).")] = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Local port.")] = 8080,
+    home: HomeOption = None,
+) -> None:
+    """Serve optuna-dashboard on a search's storage at 127.0.0.1 (each trial shows its run id)."""
+    from convscope.dashboard import serve
+
+    serve(search, home=home, port=port, announce=lambda line: console.print(line, soft_wrap=True))
 
 
 # -- look inside: pictures, reports, comparisons (issue 6) ------------------------------------------
@@ -477,16 +423,69 @@ def compare_cmd(
     for head in heads:
         table.add_column(head, justify="right")
     for name, values in result.metrics:
-        cells = [pct(v) if isinstance(v, float) and "loss" not in name else fmt(v) for v in values]
+        cells = [fmt.metric(name, v) for v in values]
         table.add_row(name, *cells)
     console.print(table)
     console.print(f"learning curves: {result.curves}", highlight=False, soft_wrap=True)
 
 
-def main() -> None:
-    app()
+# -- put a trained model to work (issue 12) -----------------------------------------------------
+
+
+@app.command("predict")
+@friendly
+def predict_cmd(
+    run_id: Annotated[str, typer.Argument(help="Run id (see `convscope runs`).")],
+    inputs: Annotated[list[Path], typer.Argument(help="WFDB records (.hea or a folder), CSV/npz rows of signals, "
+                                                      "UCR .tsv files, images or folders of images.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write preds.csv or preds.json (else a table).")] = None,
+    per: Annotated[str, typer.Option("--per", help="record (one row per record) or sample (per window/beat).")]
+    = "record",
+    fs: Annotated[float | None, typer.Option("--fs", help="Sampling rate (Hz) of inputs whose files do not say it.")]
+    = None,
+    home: HomeOption = None,
+) -> None:
+    """Predict on new files with a run's own preprocessing, model and decision threshold."""
+    from convscope.api import load_run
+    from convscope.inference.predict import no_prediction_notes, predict_inputs
+    from convscope.inference.writers import format_for, table, write_rows
+
+    if out is not None:
+        format_for(out)  # an unknown suffix fails before any work
+    run = load_run(run_id, home=home)
+    rows = predict_inputs(run, inputs, per=per, sample_rate=fs)  # type: ignore[arg-type]
+    if run.info.meta.get("synthetic"):
+        err_console.print(f"[yellow]note:[/] run {run.id} was trained on SYNTHETIC data ({run.info.data_name}): "
+                          "its predictions say nothing about real patients", highlight=False, soft_wrap=True)
+    for note in no_prediction_notes(rows):
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    if out is None:
+        console.print(table(rows, title=f"run {run.id} ({run.name})"))
+    else:
+        console.print(f"{len(rows)} rows: {write_rows(rows, out)}", highlight=False, soft_wrap=True)
+
+
+@app.command("export")
+@friendly
+def export_cmd(
+    run_id: Annotated[str, typer.Argument(help="Run id (see `convscope runs`).")],
+    format_: Annotated[str, typer.Option("--format", help="onnx or torchscript.")] = "onnx",
+    out: Annotated[Path | None, typer.Option("--out", help="Model file (default: the run's export/ folder).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Write the run's model as ONNX or TorchScript with a JSON sidecar, and verify it on validation samples."""
+    from convscope.api import load_run
+    from convscope.inference.export import EXPORTERS, export_run
+
+    EXPORTERS.entry(format_)  # an unknown format fails before the data is loaded
+    result = export_run(load_run(run_id, home=home), fmt=format_, out=out)
+    console.print(f"{format_}: {result.path}\nsidecar: {result.sidecar}", highlight=False, soft_wrap=True)
+    console.print(f"verified with {EXPORTERS.traits(format_)['runtime']} on {result.samples} validation samples: "
+                  f"largest |logit difference| from PyTorch {result.max_abs_diff:.3g}; largest probability "
+                  f"difference from the run's own evaluation ({result.evaluation_precision}) "
+                  f"{result.max_prob_diff_vs_evaluation:.3g}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    app()
 

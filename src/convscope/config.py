@@ -5,7 +5,7 @@ one :class:`~convscope.errors.ConfigError` line naming the file, the field and t
 
 Example:
     >>> cfg = load_config({"name": "demo", "data": {"source": "builtin:digits"},
-    ...                    "params": {"lr": 0.01},
+    ...                    "params": {"lr": 0.01}, "model": {"layers": ["flatten", {"dense": 10}]},
     ...                    "train": {"optimizer": {"name": "sgd", "lr": "${lr}"}}})
     >>> cfg.train.optimizer.lr
     0.01
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import importlib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -30,17 +31,34 @@ from pydantic import (
     model_validator,
 )
 
+from convscope.config_errors import explain
 from convscope.errors import ConfigError
 
 # The keys that make a ``params`` entry a search range rather than a fixed value.
 RANGE_KEYS = ("grid", "choice", "uniform", "loguniform", "int")
 
 
-class _Strict(BaseModel):
+class _ClosedSection(BaseModel):
+    """A config section whose fields are all declared: an unknown key is an error (a typo, not a setting)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class SplitConfig(_Strict):
+def registered(name: str, registry_module: str, registry_name: str) -> str:
+    """``name`` when the registry ``registry_module.registry_name`` holds it, else a did-you-mean ValueError.
+
+    The registries are imported here, at validation time: they import this module for their config types.
+    """
+    registry = getattr(importlib.import_module(registry_module), registry_name)
+    if name not in registry:
+        try:
+            registry.entry(name)
+        except ConfigError as exc:
+            raise ValueError(f"unknown {registry.kind} '{name}'; {exc.hint}") from None
+    return name
+
+
+class SplitConfig(_ClosedSection):
     """How a source's training set is divided (when the source has no split of its own)."""
 
     val: float = Field(0.1, ge=0.0, lt=1.0)  # fraction of train held out for validation (the notebook's 10%)
@@ -79,13 +97,15 @@ class DataConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
-class OptimizerConfig(_Strict):
-    name: Literal["sgd", "adam", "adamw"] = "adam"
+class OptimizerConfig(_ClosedSection):
+    name: str = "adam"  # a name in convscope.train.optimizers.OPTIMIZERS: sgd | adam | adamw
     lr: float = Field(1e-3, gt=0)
     momentum: float = Field(0.0, ge=0.0, lt=1.0)  # SGD only
     nesterov: bool = False  # SGD only; needs momentum > 0
     weight_decay: float = Field(0.0, ge=0.0)  # L2 penalty (decoupled for adamw)
     betas: tuple[float, float] = (0.9, 0.999)  # Adam/AdamW
+
+    _known_name = field_validator("name")(lambda v: registered(v, "convscope.train.optimizers", "OPTIMIZERS"))
 
     @model_validator(mode="after")
     def _nesterov_needs_momentum(self) -> OptimizerConfig:
@@ -94,8 +114,8 @@ class OptimizerConfig(_Strict):
         return self
 
 
-class ScheduleConfig(_Strict):
-    name: Literal["step", "cosine", "onecycle", "plateau"]
+class ScheduleConfig(_ClosedSection):
+    name: str  # a name in convscope.train.schedules.SCHEDULES: step | cosine | onecycle | plateau
     step_size: int = Field(10, ge=1)  # step: epochs between decays
     gamma: float = Field(0.1, gt=0)  # step: decay factor
     max_lr: float | None = None  # onecycle: peak lr (default 10x the optimizer's)
@@ -103,15 +123,17 @@ class ScheduleConfig(_Strict):
     patience: int = Field(2, ge=0)  # plateau: epochs without val_loss improvement
     min_lr: float = Field(0.0, ge=0)
 
+    _known_name = field_validator("name")(lambda v: registered(v, "convscope.train.schedules", "SCHEDULES"))
 
-class EarlyStoppingConfig(_Strict):
+
+class EarlyStoppingConfig(_ClosedSection):
     monitor: str = "val_loss"
     patience: int = Field(5, ge=0)
     min_delta: float = Field(0.0, ge=0)
     mode: Literal["auto", "min", "max"] = "auto"  # auto: min for *loss, max otherwise
 
 
-class TrainConfig(_Strict):
+class TrainConfig(_ClosedSection):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(128, ge=1)
     eval_batch_size: int = Field(1024, ge=1)
@@ -134,17 +156,27 @@ class TrainConfig(_Strict):
     channels_last: bool | Literal["auto"] = "auto"  # NHWC for conv nets (1D ones as 1-pixel-high images)
     compile: bool = False  # torch.compile the training forward (10-25 s start; for long runs)
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
+    # live loggers, e.g. [tensorboard, {mlflow: {uri: ...}}]: see convscope.train.loggers
+    log: list[Any] = Field(default_factory=list)
+
+    @field_validator("log")
+    @classmethod
+    def _known_loggers(cls, value: list[Any]) -> list[Any]:
+        from convscope.train.loggers import parse_log
+
+        parse_log(value)
+        return value
 
     @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
-        from convscope.train.metrics import METRICS
+        from convscope.train.metrics import check_names
 
-        for name in value:
-            if name not in METRICS:
-                close = difflib.get_close_matches(name, METRICS, n=1)
-                hint = f"did you mean '{close[0]}'? " if close else ""
-                raise ValueError(f"unknown metric '{name}'; {hint}known: {', '.join(sorted(METRICS))}")
+        try:
+            check_names(value)
+        except ConfigError as exc:  # pydantic wants a ValueError; the field is named by load_config
+            message = exc.message.removeprefix("train.metrics: ")
+            raise ValueError(f"{message}; {exc.hint}" if exc.hint else message) from None
         return value
 
 
@@ -167,30 +199,38 @@ class ModelConfig(BaseModel):
         return self
 
 
-class ObjectiveConfig(_Strict):
+class ObjectiveConfig(_ClosedSection):
     metric: str = "val_loss"
     direction: Literal["minimize", "maximize"] | None = None  # None: minimize *loss, maximize otherwise
 
     @property
     def resolved_direction(self) -> str:
+        from convscope.train.metrics import lower_is_better
+
         if self.direction:
             return self.direction
-        return "minimize" if self.metric.endswith("loss") else "maximize"
+        return "minimize" if lower_is_better(self.metric) else "maximize"
 
 
-class SearchConfig(_Strict):
-    strategy: Literal["grid", "random", "tpe"] = "random"
+class SearchConfig(_ClosedSection):
+    strategy: str = "random"  # in convscope.tuning.samplers.SAMPLERS: grid | random | tpe
     trials: int | None = Field(None, ge=1)  # random/tpe; grid runs the full product
-    pruner: Literal["none", "median", "asha", "hyperband"] = "none"
+    pruner: str = "none"  # in convscope.tuning.pruners.PRUNERS: none | median | asha | hyperband
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
     workers: int = Field(1, ge=1)
-    backend: Literal["local", "ray"] = "local"
+    backend: str = "local"  # in convscope.tuning.backends.BACKENDS: local | ray
     min_epochs: int = Field(1, ge=1)  # pruners never stop a trial before this many epochs
     name: str | None = None  # the search's name in the store (--name); None: "<config name>-<date-time>"
-    threads_per_worker: int | None = Field(None, ge=1)  # torch threads per worker; None: cores // workers
+    threads_per_worker: int | None = Field(None, ge=1)  # torch threads per worker; None: train.threads,
+    # else cores // workers (the search decides each trial's train.threads)
+
+    _known_strategy = field_validator("strategy")(
+        lambda v: registered(v, "convscope.tuning.samplers", "SAMPLERS"))
+    _known_pruner = field_validator("pruner")(lambda v: registered(v, "convscope.tuning.pruners", "PRUNERS"))
+    _known_backend = field_validator("backend")(lambda v: registered(v, "convscope.tuning.backends", "BACKENDS"))
 
 
-class Config(_Strict):
+class Config(_ClosedSection):
     name: str = "experiment"
     seed: int = 0
     data: DataConfig = Field(default_factory=DataConfig)
@@ -200,19 +240,12 @@ class Config(_Strict):
     search: SearchConfig | None = None
 
     _raw: dict[str, Any] | None = PrivateAttr(None)  # as written (params unresolved), for search trials
-    _source: str = PrivateAttr("<config>")  # file name for error messages
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
-
-    def with_params(self, values: dict[str, Any]) -> Config:
-        """A copy whose ``params`` take ``values`` (e.g. one search trial's), re-resolved."""
-        raw = copy.deepcopy(self._raw) if self._raw else self.to_dict()
-        raw.setdefault("params", {}).update(values)
-        return load_config(raw, source=self._source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,19 +305,17 @@ def is_range(value: Any) -> bool:
 _REF = re.compile(r"\$\{([^}]*)\}")
 
 
-def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source: str = "<config>",
-                   allow_ranges: bool = False) -> Any:
+def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source: str = "<config>") -> Any:
     """Replace every ``${name}`` in ``node`` by ``params[name]``.
 
     A string that is exactly ``${name}`` takes the parameter's value with its type (int stays int);
     a reference inside a longer string is interpolated as text.
     """
     if isinstance(node, dict):
-        return {k: resolve_params(v, params, path=f"{path}.{k}" if path else str(k), source=source,
-                                  allow_ranges=allow_ranges) for k, v in node.items()}
+        return {k: resolve_params(v, params, path=f"{path}.{k}" if path else str(k), source=source)
+                for k, v in node.items()}
     if isinstance(node, list):
-        return [resolve_params(v, params, path=f"{path}[{i}]", source=source, allow_ranges=allow_ranges)
-                for i, v in enumerate(node)]
+        return [resolve_params(v, params, path=f"{path}[{i}]", source=source) for i, v in enumerate(node)]
     if not isinstance(node, str) or "${" not in node:
         return node
 
@@ -296,11 +327,9 @@ def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source:
                     else f"define it under params: (e.g. params: {{{name}: 0.01}})")
             raise ConfigError(f"{source}: {path}: '${{{name}}}' is not defined in params", hint=hint)
         value = params[name]
-        if is_range(value) and allow_ranges:
-            return representative(value)
         if is_range(value):
             raise ConfigError(
-                f"{source}: params.{name} is a search range ({_short(value)}), but this run needs one value",
+                f"{source}: params.{name} is a search range ({_flow_yaml(value)}), but this run needs one value",
                 hint=f"run it with `convscope search`, or fix it: --set params.{name}=VALUE")
         return value
 
@@ -310,67 +339,18 @@ def resolve_params(node: Any, params: dict[str, Any], *, path: str = "", source:
     return _REF.sub(lambda m: str(lookup(m.group(1))), node)
 
 
-def representative(space: dict[str, Any]) -> Any:
-    """One value of a search range (its first choice, or its lower bound), to validate the config's shape."""
-    key = next(k for k in RANGE_KEYS if k in space)
-    values = space[key]
-    if not isinstance(values, list) or not values:
-        raise ConfigError(f"a search range needs a non-empty list: {_short(space)}",
-                          hint="e.g. {grid: [1, 2, 4]} or {loguniform: [1.0e-4, 1.0e-1]}")
-    return values[0]
-
-
-def _short(value: Any) -> str:
+def _flow_yaml(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True).strip()
 
 
-def _field_names(model: type[BaseModel] | None) -> list[str]:
-    return list(model.model_fields) if model is not None else []
-
-
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model class that owns the field at ``loc`` (to suggest close names)."""
-    model: Any = Config
-    for part in loc[:-1]:
-        if isinstance(part, int) or model is None:
-            return None
-        field = model.model_fields.get(part)
-        if field is None:
-            return None
-        annotation = field.annotation
-        candidates = getattr(annotation, "__args__", (annotation,))
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-    return model
-
-
-def _explain(exc: ValidationError, source: str) -> ConfigError:
-    err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    # pydantic reports union members / literal tags in loc; keep only real field names and indexes
-    where = ".".join(str(p) for p in loc) or "(top level)"
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        name = str(loc[-1])
-        close = difflib.get_close_matches(name, _field_names(_model_at(loc)), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else "remove it, or check the spelling against the README"
-        return ConfigError(f"{source}: {where}: unknown field", hint=hint)
-    if kind == "missing":
-        return ConfigError(f"{source}: {where}: required field is missing", hint=f"add '{loc[-1]}:'")
-    message = err["msg"].removeprefix("Value error, ")
-    got = err.get("input")
-    got_text = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-    return ConfigError(f"{source}: {where}: {message}{got_text}")
-
-
 def load_config(config: str | Path | dict[str, Any] | Config, overrides: list[str] | None = None, *,
-                source: str | None = None, allow_ranges: bool = False) -> Config:
+                source: str | None = None) -> Config:
     """Load, override, resolve and validate a config.
 
     Args:
         config: a YAML path, a dict in the same shape, or an already loaded :class:`Config`.
         overrides: ``["train.epochs=5", "params.lr=0.01"]``, applied before ``${param}`` resolution.
         source: the name used in error messages (defaults to the path).
-        allow_ranges: leave ``params`` that are search ranges unresolved-checked (for ``search``).
     """
     if isinstance(config, Config):
         if not overrides:
@@ -389,8 +369,7 @@ def load_config(config: str | Path | dict[str, Any] | Config, overrides: list[st
     params = raw.get("params") or {}
     if not isinstance(params, dict):
         raise ConfigError(f"{source}: params: must be a mapping of name: value")
-    resolved = {k: (v if k == "params" else resolve_params(v, params, path=k, source=source,
-                                                           allow_ranges=allow_ranges or k == "search"))
+    resolved = {k: (v if k == "params" else resolve_params(v, params, path=k, source=source))
                 for k, v in raw.items()}
     if "model" not in resolved:
         # the default experiment's model keeps `convscope run data.source=...` one line away
@@ -399,13 +378,6 @@ def load_config(config: str | Path | dict[str, Any] | Config, overrides: list[st
     try:
         cfg = Config.model_validate(resolved)
     except ValidationError as exc:
-        raise _explain(exc, source) from None
+        raise explain(exc, file=source, section="", schema=Config) from None
     cfg._raw = unresolved
-    cfg._source = source
     return cfg
-
-
-def search_space(cfg: Config) -> dict[str, Any]:
-    """The ``params`` that are ranges (name → range dict)."""
-    raw = cfg._raw or cfg.to_dict()
-    return {k: v for k, v in (raw.get("params") or {}).items() if is_range(v)}

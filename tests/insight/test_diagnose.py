@@ -36,7 +36,7 @@ class Reinit(Callback):
 
 
 def _verdicts(run) -> dict[str, dict]:
-    return {v["kind"]: v for v in run.info["diagnosis"]}
+    return {v["kind"]: v for v in run.info.diagnosis}
 
 
 def _dense_stack(cfg: dict, *, units: int, depth: int, activation: str) -> dict:
@@ -49,7 +49,7 @@ def test_healthy_run_gets_no_verdict(digits_cfg):
     digits_cfg["train"]["epochs"] = 10
     run = convscope.run(digits_cfg)
     assert run.test_metrics["test_accuracy"] > 0.9
-    assert not PROBLEMS & set(_verdicts(run)), run.info["diagnosis"]
+    assert not PROBLEMS & set(_verdicts(run)), run.info.diagnosis
     assert all(h["health"]["layers"] for h in run.history)
 
 
@@ -165,3 +165,21 @@ def test_health_switch(digits_cfg, health):
         layers = run.history[0]["health"]["layers"]
         assert list(layers) == ["conv1", "dense1", "dense2"]
         assert layers["conv1"]["act"] == "relu" and math.isfinite(layers["conv1"]["grad_norm"])
+
+
+def _learning(val_losses: list[float]) -> list[dict]:
+    """A run whose losses fall every epoch, ending at ``val_losses``; accuracy rises well above chance."""
+    return [{"epoch": e, "train_loss": 0.9 * v, "val_loss": v, "train_accuracy": 1 - v / 30, "val_accuracy": 1 - v / 25}
+            for e, v in enumerate(val_losses, 1)]
+
+
+def test_val_loss_still_falling_at_the_end_says_train_longer():
+    (v,) = diagnose(_learning([1.2, 0.8, 0.6, 0.5]), num_classes=10)  # -16.7% in the last epoch
+    assert (v.kind, v.severity, v.short) == ("still_improving", "info", "still improving")
+    assert "0.600 → 0.500" in v.text and "more epochs would likely help" in v.text
+    assert v.data == {"previous_val_loss": 0.6, "final_val_loss": 0.5}
+
+
+def test_a_flat_last_epoch_is_not_still_improving():
+    # the best epoch is the last, but it gained under STILL_IMPROVING (2%): the curve has levelled off
+    assert diagnose(_learning([1.2, 0.8, 0.6, 0.595]), num_classes=10) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -9,12 +11,13 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from convscope.cli import app
+from convscope.insight import plots
 from convscope.insight.common import conv_layers, feature_modules, run_data
 from convscope.insight.correlation import feature_correlation, penultimate_features
 from convscope.insight.features import feature_maps
 from convscope.insight.filters import maximize_activation
 from convscope.insight.kernels import draw_kernels, kernel_grid
-from convscope.insight.look import LOOKS, look
+from convscope.insight.look import look, pictures
 from convscope.insight.occlusion import grad_cam, occlusion_map
 from convscope.insight.plots import top_losses
 
@@ -28,7 +31,7 @@ def test_the_runs_learned(picture_runs):
 
 
 @pytest.mark.parametrize("kind", ["1d", "2d"])
-@pytest.mark.parametrize("what", [w for w in LOOKS if w != "roc"])
+@pytest.mark.parametrize("what", [w for w in pictures() if w != "roc"])
 def test_each_picture_writes_a_png(picture_runs, tmp_path, kind, what):
     paths = look(picture_runs[kind], what, tmp_path)
     assert paths, what
@@ -38,10 +41,24 @@ def test_each_picture_writes_a_png(picture_runs, tmp_path, kind, what):
             assert img.width > 200 and img.height > 150
 
 
-def test_roc_is_one_curve_for_binary_and_one_vs_rest_for_multiclass(picture_runs, tmp_path):
+def test_roc_is_one_curve_for_binary_and_one_vs_rest_for_multiclass(picture_runs, tmp_path, monkeypatch):
+    drawn = {}
+    real_save = plots.save
+
+    def keep_lines(fig, path):  # what the figure holds, read before it is written and closed
+        drawn[path.parent.name] = [(line.get_label(), len(line.get_xdata())) for line in fig.axes[0].get_lines()]
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "save", keep_lines)
     for kind in ("1d", "2d"):
         (path,) = look(picture_runs[kind], "roc", tmp_path / kind)
-        assert path.name == "roc.png" and path.stat().st_size > 10_000
+        assert path.name == "roc.png"
+    # 1d has three classes: the chance diagonal and one curve per class, each labelled with its AUC
+    labels = [label for label, _ in drawn["1d"]]
+    assert labels[0] == "chance" and len(labels) == 1 + 3 and all(re.search(r"\(\d\.\d{3}\)$", t) for t in labels[1:])
+    # 2d is binary: the diagonal, one ROC curve (a point per threshold) and the run's operating point
+    (chance, _), (curve, points), (operating, one) = drawn["2d"]
+    assert curve.startswith("AUC ") and points > 2 and operating.startswith("threshold ") and one == 1
 
 
 @pytest.mark.parametrize("kind", ["1d", "2d"])

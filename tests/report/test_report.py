@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from convscope.cli import app
 from convscope.report import compare
+from convscope.tuning import load_search
 
 
 def _images(page: str) -> list[str]:
@@ -33,7 +34,7 @@ def test_run_report_is_self_contained_and_escaped(reported_run, run_page):
 
 def test_run_report_lists_the_verdicts(reported_run, run_page):
     page = run_page.read_text()
-    verdicts = reported_run.info["diagnosis"]
+    verdicts = reported_run.info.diagnosis
     if verdicts:
         assert all(html.escape(v["text"]).replace("&quot;", "&#34;").replace("&#x27;", "&#39;") in page
                    for v in verdicts)
@@ -46,7 +47,13 @@ def test_search_report_has_leaderboard_charts_and_the_best_runs_report(small_sea
     assert path == report_home / "searches" / f"{small_search}.html"
     page = path.read_text()
     assert len(re.findall(r"<tr class=\"", page)) == 4  # one leaderboard row per trial
-    assert page.count("pruned") >= 2 and "overfits" in page or "healthy" in page
+    trials = load_search(small_search, home=report_home).trials
+    statuses = re.findall(r'<td data-value="([a-z_]+)"><span class="pill', page)  # the status column, by row
+    assert sorted(statuses) == sorted(t.status for t in trials)
+    assert statuses.count("pruned") >= 1  # the lr=10 trials cannot learn: ASHA prunes at least one
+    verdicts = re.findall(r'<td data-value="\d+">(?:<span class="pill (?:error|warning|info)">\w+</span> )?'
+                          r'([^<]*)</td>\s*</tr>', page)  # the last cell of each row
+    assert len(verdicts) == len(trials) and all(v.strip() for v in verdicts)  # a verdict, "healthy" or "-"
     link = re.search(r'<a href="([^"]+)" id="best-run-link">', page).group(1)
     assert (path.parent / link).resolve().exists()
     srcs = _images(page)

@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 import convscope
 from convscope.api import prepare
 from convscope.config import load_config
+from convscope.train.callbacks import Callback
 from convscope.train.health import HealthMonitor
 from convscope.train.trainer import Trainer
 
 
-def _train(cfg_dict: dict, monitor: HealthMonitor) -> Trainer:
+def _train(cfg_dict: dict, monitor: HealthMonitor, *before: Callback) -> Trainer:
     cfg = load_config(cfg_dict)
     data, model = prepare(cfg)
-    trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[monitor])
+    trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[*before, monitor])
     trainer.fit()
     return trainer
+
+
+class ScaleWeights(Callback):
+    """Before training, multiply every dense layer's weights by ``scale``."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        with torch.no_grad():
+            for module in trainer.model.modules():
+                if isinstance(module, torch.nn.Linear):
+                    module.weight.mul_(self.scale)
 
 
 class OwnPass(HealthMonitor):
@@ -57,9 +72,18 @@ def test_own_pass_gives_the_same_statistics(digits_cfg):
 def test_sigmoid_and_tanh_report_saturation(digits_cfg):
     digits_cfg["model"]["layers"] = ["flatten", {"dense": {"units": 16, "activation": "sigmoid"}},
                                      {"dense": {"units": 16, "activation": "tanh"}}, {"dense": 10}]
-    layers = _train(digits_cfg, HealthMonitor()).health["layers"]
-    assert layers["dense1"]["act"] == "sigmoid" and 0 <= layers["dense1"]["saturated_frac"] <= 1
-    assert layers["dense2"]["act"] == "tanh" and "dead_frac" not in layers["dense2"]
+    digits_cfg["train"].update(epochs=1, optimizer={"name": "sgd", "lr": 1e-9})  # the weights stay as scaled
+
+    def saturation(scale: float) -> dict[str, float]:
+        layers = _train(digits_cfg, HealthMonitor(), ScaleWeights(scale)).health["layers"]
+        assert (layers["dense1"]["act"], layers["dense2"]["act"]) == ("sigmoid", "tanh")
+        assert "dead_frac" not in layers["dense2"]
+        return {name: layers[name]["saturated_frac"] for name in ("dense1", "dense2")}
+
+    # tiny weights: every pre-activation near 0, outputs mid-range (0.5 and 0): nothing within 1% of a bound
+    assert saturation(1e-3) == {"dense1": 0.0, "dense2": 0.0}
+    # huge weights: |pre-activation| in the hundreds, outputs pinned to the bounds
+    assert all(frac > 0.9 for frac in saturation(100.0).values())
 
 
 def test_every_stored_epoch_has_its_health(digits_cfg):

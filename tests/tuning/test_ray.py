@@ -22,4 +22,4 @@ def test_ray_backend_runs_trials_as_ray_tasks(make_search, home):
     assert result.status == "finished" and result.finished == 2
     assert all(t.status == "completed" and t.run_id is not None for t in result.trials)
     assert os.getpid() not in task_pids  # trained in Ray's worker processes, stored in the same run store
-    assert result.info["backend"] == "ray"
+    assert result.info.backend == "ray"

@@ -1,4 +1,4 @@
-"""Strategy → sampler, pruner, budget and objective: the swappable parts, checked without training."""
+"""Budget, objective and the search set-up, checked without training."""
 
 from __future__ import annotations
 
@@ -7,30 +7,8 @@ import pytest
 
 from convscope.config import SearchConfig
 from convscope.errors import ConfigError
-from convscope.tuning.study import Objective, SearchSetup, budget, make_pruner, make_sampler, rung
-
-
-def test_pruner_words():
-    assert isinstance(make_pruner(SearchConfig(pruner="none"), epochs=9), optuna.pruners.NopPruner)
-    assert isinstance(make_pruner(SearchConfig(pruner="median"), epochs=9), optuna.pruners.MedianPruner)
-    assert isinstance(make_pruner(SearchConfig(pruner="asha"), epochs=9), optuna.pruners.SuccessiveHalvingPruner)
-    assert isinstance(make_pruner(SearchConfig(pruner="hyperband"), epochs=9), optuna.pruners.HyperbandPruner)
-    assert [rung(e, 1) for e in (1, 2, 3, 9)] == [0, None, 1, 2]
-
-
-def test_strategy_words_and_per_trial_seeds():
-    space = {"lr": {"uniform": [0.0, 1.0]}}
-    assert isinstance(make_sampler(SearchConfig(strategy="tpe"), space, seed=0, trial_number=0),
-                      optuna.samplers.TPESampler)
-    grid = make_sampler(SearchConfig(strategy="grid"), {"f": {"grid": [1, 2]}}, seed=0, trial_number=5)
-    assert isinstance(grid, optuna.samplers.GridSampler)
-
-    def first(number):
-        study = optuna.create_study(sampler=make_sampler(SearchConfig(strategy="random"), space, seed=0,
-                                                         trial_number=number))
-        return study.ask().suggest_float("lr", 0.0, 1.0)
-
-    assert first(3) == first(3) and first(3) != first(4)
+from convscope.tuning.samplers import make_sampler
+from convscope.tuning.study import Objective, SearchSetup, budget
 
 
 def test_budget_grid_subset_is_explained_and_random_needs_trials():

@@ -28,6 +28,7 @@ from scipy.spatial.distance import squareform
 from torch import nn
 
 from convscope.insight.common import capture, run_data, save
+from convscope.insight.look import PICTURES
 from convscope.train.health import layer_root
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ def draw_correlation(c: Correlation, *, title: str) -> plt.Figure:
     return fig
 
 
+@PICTURES.register("correlation", order=70)
 def look_correlation(run: Run, out_dir: Path, *, max_samples: int = 2048) -> list[Path]:
     """``correlation.png``: the penultimate features' correlation on (up to ``max_samples``) validation samples."""
     data = run_data(run)

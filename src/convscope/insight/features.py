@@ -27,6 +27,7 @@ from convscope.insight.common import (
     safe_name,
     save,
 )
+from convscope.insight.look import PICTURES
 
 if TYPE_CHECKING:
     from convscope.api import Run
@@ -73,6 +74,7 @@ def draw_features(x: np.ndarray, maps: np.ndarray, *, title: str, max_channels: 
     return fig
 
 
+@PICTURES.register("features", order=30)
 def look_features(run: Run, out_dir: Path, *, index: int = 0, input_path: str | Path | None = None,
                   layer: str | None = None, max_layers: int = 6) -> list[Path]:
     """One PNG per conv layer (``features-conv1.png`` ...) for validation sample ``index`` or a file.

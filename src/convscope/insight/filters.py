@@ -26,6 +26,7 @@ from convscope.insight.common import (
     safe_name,
     save,
 )
+from convscope.insight.look import PICTURES
 
 if TYPE_CHECKING:
     from convscope.api import Run
@@ -126,6 +127,7 @@ def draw_patterns(patterns: np.ndarray, scores: np.ndarray, channels: list[int],
     return fig
 
 
+@PICTURES.register("filters", order=40)
 def look_filters(run: Run, out_dir: Path, *, layer: str | None = None, max_channels: int = 16,
                  steps: int = 128) -> list[Path]:
     """``filters-<layer>.png``: the input each channel of a conv layer (default: the last) responds to most.

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from convscope.insight.common import SIGNED_CMAP, conv_layers, grid, pick_layers, safe_name, save
+from convscope.insight.look import PICTURES
 
 if TYPE_CHECKING:
     from convscope.api import Run
@@ -137,6 +138,7 @@ def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
     return fig
 
 
+@PICTURES.register("kernels", order=20)
 def look_kernels(run: Run, out_dir: Path, *, layer: str | None = None, max_layers: int = 6) -> list[Path]:
     """One PNG per conv layer (``kernels-conv1.png`` ...), or only ``layer``.
 

@@ -14,18 +14,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convscope.errors import ConvscopeError
-from convscope.insight.correlation import look_correlation
 from convscope.insight.curves import plot_curves
-from convscope.insight.features import look_features
-from convscope.insight.filters import look_filters
-from convscope.insight.kernels import look_kernels
-from convscope.insight.occlusion import look_gradcam, look_occlusion
-from convscope.insight.plots import look_confusion, look_roc, look_top_losses
+from convscope.registry import Registry
 
 if TYPE_CHECKING:
     from convscope.api import Run
 
 
+# Every picture: a function (run, out_dir, **options) -> [PNG paths], registered where it is defined with
+# its ``order`` (the report's order: how it learned, what it learned, where it looks, how it errs).
+PICTURES: Registry[Callable[..., list[Path]]] = Registry("picture", discover="convscope.insight", field="look")
+
+
+def pictures() -> list[str]:
+    """Every picture's name, in the report's order."""
+    return sorted(PICTURES.names(), key=lambda name: PICTURES.traits(name)["order"])
+
+
+@PICTURES.register("curves", order=10)
 def look_curves(run: Run, out_dir: Path) -> list[Path]:
     """``curves.png``: train vs validation loss and every metric per epoch."""
     if not run.history:
@@ -34,40 +40,24 @@ def look_curves(run: Run, out_dir: Path) -> list[Path]:
                         best_epoch=run.best_epoch)]
 
 
-# The order is the report's order: how it learned, what it learned, where it looks, how it errs.
-LOOKS: dict[str, Callable[..., list[Path]]] = {
-    "curves": look_curves,
-    "kernels": look_kernels,
-    "features": look_features,
-    "filters": look_filters,
-    "occlusion": look_occlusion,
-    "gradcam": look_gradcam,
-    "correlation": look_correlation,
-    "confusion": look_confusion,
-    "roc": look_roc,
-    "top-losses": look_top_losses,
-}
-
-
 def look(run: Run, what: str, out_dir: str | Path | None = None, **options: Any) -> list[Path]:
     """Write the ``what`` picture(s) of ``run`` as PNGs and return their paths.
 
     Args:
         run: a stored run (:func:`convscope.load_run`).
-        what: one of :data:`LOOKS`, or ``all``.
+        what: one of :func:`pictures`, or ``all``.
         out_dir: default: the run's folder.
         options: passed to the pictures that take them (``index``, ``layer``, ``count``, ``input_path``);
             ``None`` values are ignored.
     """
     out = Path(out_dir) if out_dir is not None else run.dir
-    names = list(LOOKS) if what == "all" else [what]
-    unknown = [n for n in names if n not in LOOKS]
-    if unknown:
-        raise ConvscopeError(f"look: '{what}' is not a picture", hint=f"choose one of: {', '.join(LOOKS)}, all")
+    names = pictures() if what == "all" else [what]
+    if any(n not in PICTURES for n in names):
+        raise ConvscopeError(f"look: '{what}' is not a picture", hint=f"choose one of: {', '.join(pictures())}, all")
     given = {k: v for k, v in options.items() if v is not None}
     paths: list[Path] = []
     for name in names:
-        fn = LOOKS[name]
+        fn = PICTURES.get(name)
         accepted = inspect.signature(fn).parameters
         if what != "all":
             rejected = [k for k in given if k not in accepted]
@@ -77,4 +67,4 @@ def look(run: Run, what: str, out_dir: str | Path | None = None, **options: Any)
     return paths
 
 
-__all__ = ["LOOKS", "look", "look_curves"]
+__all__ = ["PICTURES", "look", "look_curves", "pictures"]

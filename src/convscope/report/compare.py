@@ -68,7 +68,7 @@ def _metrics(runs: list[Run]) -> list[tuple[str, list[Any]]]:
     rows += [(f"{k} (best epoch)", [b.get(k) for b in best]) for k in val_keys]
     test_keys = sorted({k for r in runs for k in r.test_metrics}, key=lambda k: (k != "test_loss", k))
     rows += [(k, [r.test_metrics.get(k) for r in runs]) for k in test_keys]
-    rows.append(("verdicts", ["; ".join(v["short"] for v in r.info.get("diagnosis") or []
+    rows.append(("verdicts", ["; ".join(v["short"] for v in r.info.diagnosis
                                         if v.get("severity") in ("error", "warning")) or "healthy" for r in runs]))
     return rows
 

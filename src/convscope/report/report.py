@@ -30,11 +30,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import convscope  # noqa: E402
+from convscope import formatting as fmt  # noqa: E402
 from convscope.api import Run, load_run  # noqa: E402
 from convscope.insight.diagnose import SEVERITY_ORDER  # noqa: E402
 from convscope.insight.look import look  # noqa: E402
 from convscope.insight.plots import Curve, plot_overlay  # noqa: E402
+from convscope.report.clinical import html_tables  # noqa: E402
 from convscope.store import Store  # noqa: E402
+from convscope.store.status import RunStatus, has_objective  # noqa: E402
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("convscope.report", "templates"),
                           autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -57,7 +60,8 @@ PICTURES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
       ("gradcam", "Grad-CAM: the last conv layer's maps weighted by the gradient of the class score; bright where the "
                   "evidence for the class lies (coarse: that layer's resolution, stretched).")]),
     ("errors", "How it errs",
-     "Validation-set predictions with the best epoch's weights.",
+     "Predictions of the best epoch's weights, computed as the stored metrics were: the confusion matrix on the "
+     "test split (it equals the stored test confusion), ROC and top losses on validation.",
      [("confusion", "Confusion matrix: rows are true classes, columns the predicted ones; the normalized panel shows "
                     "each class's recall on its diagonal."),
       ("roc", "ROC: sensitivity against 1 - specificity as the decision threshold moves; for two classes the dot "
@@ -78,26 +82,16 @@ def _figure(path: Path, *, title: str = "", caption: str = "") -> dict[str, str]
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
-            return f"{value:.2e}"
-        return f"{value:.{digits}g}"
-    return str(value)
+    return fmt.number(value, digits, style="short")
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{100 * value:.1f}%"
+    return fmt.percent(value, decimals=1)
 
 
 def _metric(name: str, value: float | None) -> str:
     """Accuracy-like metrics as percentages, losses as numbers."""
-    if value is None:
-        return "-"
-    return _fmt(value) if "loss" in name else _pct(value)
+    return fmt.metric(name, value, decimals=1, style="short")
 
 
 def _render(template: str, out: Path, **context: Any) -> Path:
@@ -117,7 +111,7 @@ def _cards(run: Run) -> list[dict[str, str]]:
     best = next((h for h in run.history if h["epoch"] == run.best_epoch), None)
     cards = []
     for key, value in run.test_metrics.items():
-        if key.startswith("test_") and "record" not in key:
+        if key.startswith("test_") and "record" not in key and "/" not in key:  # per class: the table
             cards.append({"key": key.replace("_", " "), "value": _metric(key, value), "note": "best-epoch weights"})
     if best is not None:
         cards.append({"key": "best epoch", "value": str(run.best_epoch), "note": f"of {len(run.history)} trained"})
@@ -153,7 +147,7 @@ def _summary(run: Run) -> tuple[dict[str, Any] | None, str]:
     from convscope.models import summary
 
     try:
-        info = summary(run.model, tuple(run.info.get("input_shape") or run.config.model.input)).to_dict()
+        info = summary(run.model, tuple(run.info.input_shape or run.config.model.input)).to_dict()
     except (RuntimeError, ValueError) as exc:  # the rest of the report is still worth having
         return None, f"no summary: {exc}"
 
@@ -209,16 +203,16 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
     if row.get("search"):
         search = {"name": row["search"], "trial": row.get("trial"),
                   "params": ", ".join(f"{k}={v}" for k, v in (row.get("params") or {}).items())}
-    env = run.info.get("env") or {}
+    env = run.info.env
     return _render(
         "run.html", out,
         run={"id": run.id, "name": run.name, "status": run.status, "reason": run.reason,
-             "data": run.info.get("data_name") or run.config.data.source,
-             "input_shape": "×".join(map(str, run.info.get("input_shape") or [])),
-             "classes": len(run.info.get("class_names") or []), "monitor": run.config.train.monitor,
+             "data": run.info.data_name or run.config.data.source,
+             "input_shape": "×".join(map(str, run.info.input_shape or [])),
+             "classes": len(run.info.class_names), "monitor": run.config.train.monitor,
              "created": datetime.fromtimestamp(row["created"]).strftime("%Y-%m-%d %H:%M")},
-        cards=_cards(run), notes=run.notes, search=search,
-        verdicts=sorted(run.info.get("diagnosis") or [], key=lambda v: SEVERITY_ORDER.get(v.get("severity"), 3)),
+        cards=_cards(run), notes=run.notes, search=search, classes=html_tables(run),
+        verdicts=sorted(run.info.diagnosis, key=lambda v: SEVERITY_ORDER.get(v.get("severity"), 3)),
         curves=[_figure(p) for p in curves], health=_health_rows(run),
         last_epoch=run.history[-1]["epoch"] if run.history else "-",
         summary=summary, summary_error=summary_error, groups=groups, history=_history(run),
@@ -239,17 +233,21 @@ def _param_cell(value: Any) -> dict[str, Any]:
     return {"value": value, "text": str(value)}
 
 
+def _plot_color(status: str) -> str:
+    known = RunStatus.of(status)
+    return known.plot_color if known else "0.5"
+
+
 def _objective_figure(trials: list[dict[str, Any]], metric: str, maximize: bool, path: Path) -> Path:
     fig, ax = plt.subplots(layout="constrained", figsize=(9, 3.6))
-    colors = {"completed": "C0", "early_stopped": "C0", "pruned": "C1", "failed": "C3", "diverged": "C3"}
     done = [t for t in trials if t["value"] is not None and math.isfinite(t["value"])]
     for status in sorted({t["status"] for t in done}):
         pts = [t for t in done if t["status"] == status]
-        ax.scatter([t["number"] for t in pts], [t["value"] for t in pts], s=28, color=colors.get(status, "0.5"),
-                   label=status, zorder=3, alpha=0.9 if status in ("completed", "early_stopped") else 0.6)
+        ax.scatter([t["number"] for t in pts], [t["value"] for t in pts], s=28, color=_plot_color(status),
+                   label=status, zorder=3, alpha=0.9 if has_objective(status) else 0.6)
     best, xs, ys = None, [], []
     for t in sorted(done, key=lambda t: t["number"]):
-        if t["status"] in ("completed", "early_stopped") and (
+        if has_objective(t["status"]) and (
                 best is None or (t["value"] > best if maximize else t["value"] < best)):
             best = t["value"]
         if best is not None:
@@ -305,7 +303,7 @@ def _parallel_figure(trials: list[dict[str, Any]], names: list[str], metric: str
     for i in order:
         t = done[i]
         ys = [col[0][i] for col in columns]
-        good = t["status"] in ("completed", "early_stopped")
+        good = has_objective(t["status"])
         ax.plot(range(len(axes_names)), ys, color=cmap(norm(t["value"])) if good else "0.7",
                 linewidth=1.8 if good else 0.9, alpha=0.9 if good else 0.5, linestyle="-" if good else "--")
     for x, (_, tick_pos, labels) in enumerate(columns):
@@ -358,6 +356,7 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
         best_run_report: link the best trial's run report, writing it first if it is not there yet.
     """
     from convscope.tuning import load_search
+    from convscope.tuning.ranking import ranked as ranked_trials
     from convscope.tuning.study import open_storage, open_study
 
     store = Store(home)
@@ -376,7 +375,7 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
                        "trial": t, "history": history})
         if history:
             is_best = best is not None and t.number == best.number
-            curves.append(Curve(f"trial {t.number}", history, faded=t.status not in ("completed", "early_stopped"),
+            curves.append(Curve(f"trial {t.number}", history, faded=not has_objective(t.status),
                                 highlight=is_best))
 
     best_href = None
@@ -392,14 +391,12 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
         return os.path.relpath(page, out.parent) if page is not None and page.exists() else None
 
     param_names = sorted({k for t in trials for k in t["params"]})
-    ranked = sorted([t for t in trials if t["status"] in ("completed", "early_stopped") and t["value"] is not None],
-                    key=lambda t: result.objective.sort_key(t["value"]))
-    rank_of = {t["number"]: i + 1 for i, t in enumerate(ranked)}
+    rank_of = {t.number: i + 1 for i, t in enumerate(ranked_trials(result.trials, result.objective))}
     rows = []
     for t in sorted(trials, key=lambda t: (rank_of.get(t["number"], math.inf), t["number"])):
         tr, run_row = t["trial"], t["run"]
         verdict = _most_serious((run_row or {}).get("info", {}).get("diagnosis") or []) if run_row else None
-        finished = run_row is not None and run_row["status"] not in ("running",)
+        finished = run_row is not None and run_row["status"] != RunStatus.RUNNING
         rows.append({
             "rank": rank_of.get(t["number"], ""), "rank_value": rank_of.get(t["number"], 1e9),
             "trial": t["number"], "run_id": tr.run_id,
@@ -413,7 +410,7 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
             "verdict_severity": verdict["severity"] if verdict else "",
             "verdict_rank": SEVERITY_ORDER[verdict["severity"]] if verdict else 9,
             "best": best is not None and t["number"] == best.number,
-            "faded": t["status"] not in ("completed", "early_stopped"),
+            "faded": not has_objective(t["status"]),
         })
 
     objective_figs = [_figure(_objective_figure(trials, result.metric, maximize, figures_dir / "objective.png"))]
@@ -435,7 +432,7 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
         path = plot_overlay(curves, figures_dir / "curves.png", title=f"search {name}: every trial's validation curves")
         curve_figs.append(_figure(path))
 
-    pruned = sum(1 for t in trials if t["status"] == "pruned")
+    pruned = sum(1 for t in trials if t["status"] == RunStatus.PRUNED)
     cards = [{"key": f"best {result.metric}", "value": _metric(result.metric, result.best_value),
               "note": f"trial {best.number}, run {best.run_id}" if best else "no completed trial"},
              {"key": "trials", "value": f"{result.finished}/{result.budget}", "note": f"{pruned} pruned"},
@@ -445,7 +442,8 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
         "search.html", out,
         search={"name": name, "status": result.status, "metric": result.metric, "direction": result.direction,
                 "budget": result.budget, "finished": result.finished, "epochs": result.epochs,
-                "strategy": info.get("strategy", "-"), "pruner": info.get("pruner", "-"), "note": info.get("note")},
+                "strategy": info.strategy if info else "-", "pruner": info.pruner if info else "-",
+                "note": info.note if info else None},
         cards=cards, param_names=param_names, rows=rows,
         best={"trial": best.number, "run_id": best.run_id, "href": best_href,
               "params": ", ".join(f"{k}={_param_cell(v)['text']}" for k, v in best.params.items())} if best else None,

@@ -41,13 +41,13 @@ def _split_state(prefix: str, obj: Any, tensors: dict[str, torch.Tensor]) -> Any
         tensors[key] = obj
         return {"__tensor__": key}
     if isinstance(obj, dict):
-        return {"__dict__": [[_key(k), _split_state(f"{prefix}.{k}", v, tensors)] for k, v in obj.items()]}
+        return {"__dict__": [[_state_key(k), _split_state(f"{prefix}.{k}", v, tensors)] for k, v in obj.items()]}
     if isinstance(obj, list | tuple):
         return [_split_state(f"{prefix}.{i}", v, tensors) for i, v in enumerate(obj)]
     return obj
 
 
-def _key(k: Any) -> Any:
+def _state_key(k: Any) -> Any:
     return {"__int__": k} if isinstance(k, int) else k
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from convscope.errors import StoreError
+from convscope.store.status import RunStatus
 
 SCHEMA_VERSION = 1
 
@@ -79,7 +80,7 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-FINISHED = ("completed", "early_stopped", "pruned", "diverged", "failed", "interrupted")
+FINISHED = RunStatus.finished_values()  # what finish_run accepts
 
 
 def default_home() -> Path:

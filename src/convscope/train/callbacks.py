@@ -1,4 +1,4 @@
-"""Things that happen around the training loop: early stopping, checkpoints, the LR schedule.
+"""Things that happen around the training loop: early stopping, checkpoints (the LR schedule: ``schedules.py``).
 
 A callback sees the :class:`~convscope.train.trainer.Trainer` at four moments. It never prints (the
 CLI's progress bar is a callback too) and stops training through ``trainer.request_stop``.
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import torch
-
-from convscope.config import EarlyStoppingConfig, ScheduleConfig
+from convscope.config import EarlyStoppingConfig
+from convscope.errors import ConfigError
+from convscope.store.status import RunStatus
 from convscope.train.metrics import lower_is_better
 
 if TYPE_CHECKING:
@@ -64,11 +64,12 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.cfg.monitor not in logs:
             known = ", ".join(k for k in logs if k.startswith(("val_", "train_")))
-            raise ValueError(f"train.early_stopping.monitor: '{self.cfg.monitor}' is not logged; known: {known}")
+            raise ConfigError(f"train.early_stopping.monitor: '{self.cfg.monitor}' is not logged",
+                              hint=f"use one of: {known}")
         self._update(epoch, logs[self.cfg.monitor])
         if epoch - self.best_epoch >= max(self.cfg.patience, 1):  # Keras' rule: `patience` bad epochs in a row
             trainer.request_stop(
-                "early_stopped",
+                RunStatus.EARLY_STOPPED,
                 f"{self.cfg.monitor} did not improve for {epoch - self.best_epoch} epochs "
                 f"(best {self.best:.4g} at epoch {self.best_epoch}, patience {self.cfg.patience})")
 
@@ -83,21 +84,3 @@ class Checkpoint(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if epoch % self.every == 0 or trainer.stop_status is not None or epoch == trainer.cfg.epochs:
             trainer.save_state(self.folder / "last.safetensors", epoch)
-
-
-def make_scheduler(cfg: ScheduleConfig | None, optimizer: torch.optim.Optimizer, *, epochs: int,
-                   steps_per_epoch: int) -> tuple[Any | None, str]:
-    """The torch LR scheduler for ``cfg`` and when to step it: 'epoch', 'batch' or 'val_loss'."""
-    if cfg is None:
-        return None, "epoch"
-    sched = torch.optim.lr_scheduler
-    if cfg.name == "step":
-        return sched.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma), "epoch"
-    if cfg.name == "cosine":
-        return sched.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=cfg.min_lr), "epoch"
-    if cfg.name == "onecycle":
-        base = optimizer.param_groups[0]["lr"]
-        return sched.OneCycleLR(optimizer, max_lr=cfg.max_lr or 10 * base, epochs=epochs,
-                                steps_per_epoch=steps_per_epoch), "batch"
-    return sched.ReduceLROnPlateau(optimizer, factor=cfg.factor, patience=cfg.patience,
-                                   min_lr=cfg.min_lr), "val_loss"

@@ -25,7 +25,7 @@ import os
 import socket
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,14 +39,19 @@ from convscope.config import Config, apply_overrides, read_yaml
 from convscope.errors import ConfigError, StoreError
 from convscope.store import Store
 from convscope.store.db import pid_alive
+from convscope.store.search_info import SearchInfo
+from convscope.store.status import RunStatus
+from convscope.train.loggers import SearchContext, SearchLoggers
+from convscope.tuning.backends import make_backend
+from convscope.tuning.backends.local import available_cores
 from convscope.tuning.live import LiveView, print_summary
-from convscope.tuning.local import LocalBackend, available_cores
+from convscope.tuning.ranking import best_trial, leaderboard
 from convscope.tuning.study import Objective, SearchSetup, check_name, open_storage, open_study, storage_path
 from convscope.tuning.worker import ResumeTask, WorkerSpec, started, tell_run
 
 # Fields a resumed search may change: how much to run and where, never what a trial is.
 RESUMABLE_CHANGES = ("search.trials", "search.workers", "search.backend", "search.threads_per_worker",
-                     "search.name")
+                     "search.name", "train.log")
 _FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -89,6 +94,7 @@ class Search:
         budget: how many trials the search runs.
         trials: every trial, by number.
         home: the run store.
+        info: how it ran (strategy, pruner, workers, threads, backend), as the store recorded it.
 
     Example:
         >>> result = load_search("digits-grid")                  # doctest: +SKIP
@@ -103,7 +109,7 @@ class Search:
     budget: int
     trials: list[TrialResult]
     home: Path
-    info: dict[str, Any] = field(default_factory=dict)
+    info: SearchInfo | None = None
 
     @property
     def objective(self) -> Objective:
@@ -112,8 +118,11 @@ class Search:
     @property
     def best(self) -> TrialResult | None:
         """The completed trial with the best objective."""
-        done = [t for t in self.trials if t.status in ("completed", "early_stopped") and t.value is not None]
-        return min(done, key=lambda t: self.objective.sort_key(t.value), default=None)
+        return best_trial(self.trials, self.objective)
+
+    def leaderboard(self) -> list[TrialResult]:
+        """Every trial, ranked ones first and best first (see :mod:`convscope.tuning.ranking`)."""
+        return leaderboard(self.trials, self.objective)
 
     @property
     def best_run_id(self) -> int | None:
@@ -140,7 +149,7 @@ class Search:
 # -- reading a search -------------------------------------------------------------------------
 
 
-def _trials(store: Store, study: optuna.Study, name: str, objective: Objective) -> list[TrialResult]:
+def _poll_trials(store: Store, study: optuna.Study, name: str, objective: Objective) -> list[TrialResult]:
     runs: dict[int, dict[str, Any]] = {}
     for row in store.runs(search=name):  # newest first: the latest run of a trial wins
         if row["trial"] is not None:
@@ -151,7 +160,7 @@ def _trials(store: Store, study: optuna.Study, name: str, objective: Objective) 
         row = runs.get(t.number)
         finished = t.state in _FINISHED_STATES
         if row is None:
-            out.append(TrialResult(t.number, "failed" if finished else "starting", dict(t.params), None, None, 0,
+            out.append(TrialResult(t.number, RunStatus.FAILED if finished else RunStatus.STARTING, dict(t.params), None, None, 0,
                                    None, None, finished))
             continue
         if t.state == TrialState.COMPLETE:
@@ -179,18 +188,18 @@ def load_search(name: str, *, home: str | Path | None = None) -> Search:
     """
     store = Store(home)
     row = store.search(name)
-    info = row["info"]
-    objective = Objective(info["metric"], info["direction"])
+    info = SearchInfo.from_dict(row["info"])
+    objective = Objective(info.metric, info.direction)
     study = open_study(name, open_storage(row["storage"]))
     return Search(name=name, status=row["status"], metric=objective.metric, direction=objective.direction,
-                  budget=int(info["budget"]), trials=_trials(store, study, name, objective), home=store.home,
+                  budget=int(info.budget), trials=_poll_trials(store, study, name, objective), home=store.home,
                   info=info)
 
 
 # -- starting and resuming ----------------------------------------------------------------------
 
 
-def _read(config: str | Path | dict | Config, overrides: list[str]) -> tuple[dict[str, Any], str]:
+def _read_config(config: str | Path | dict | Config, overrides: list[str]) -> tuple[dict[str, Any], str]:
     if isinstance(config, Config):
         raise ConfigError("search() takes the config as a path or a dict (a loaded Config has its ranges resolved)",
                           hint="pass the YAML path, e.g. search('examples/search-digits.yaml')")
@@ -225,7 +234,7 @@ def _wait_for_dead_runs(home: Path, name: str, timeout: float = 15.0) -> Store:
     deadline = time.monotonic() + timeout
     while True:
         store = Store(home)
-        alive = [r for r in store.runs(search=name) if r["status"] == "running"]
+        alive = [r for r in store.runs(search=name) if r["status"] == RunStatus.RUNNING]
         if not alive:
             return store
         if time.monotonic() > deadline:
@@ -253,23 +262,13 @@ def _in_flight(home: Path, study: optuna.Study, name: str, objective: Objective)
         row = runs.get(t.number)
         if row is None:
             tasks.append(ResumeTask(t.number, None))
-        elif row["status"] == "interrupted":
+        elif row["status"] == RunStatus.INTERRUPTED:
             tasks.append(ResumeTask(t.number, int(row["id"])))
         else:
             tell_run(study, t.number, status=row["status"], history=store.epochs(row["id"]), objective=objective,
                      store=store, run_id=int(row["id"]))
     store.close()
     return tasks
-
-
-def _make_backend(kind: str, address: str | None) -> Any:
-    if kind == "ray":
-        from convscope.tuning.ray import RayBackend
-
-        return RayBackend(address=address)
-    if address:
-        raise ConfigError("--address is for the ray backend", hint="add --backend ray")
-    return LocalBackend()
 
 
 def search(config: str | Path | dict | None = None, *, overrides: list[str] | None = None, name: str | None = None,
@@ -311,11 +310,14 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     elif config is None:
         raise ConfigError("search needs a config", hint="convscope search CONFIG.yaml (params with ranges)")
     else:
-        raw, source = _read(config, overrides)
+        raw, source = _read_config(config, overrides)
     setup = SearchSetup.from_raw(raw, source=source)
     n_workers = workers or setup.search.workers
     kind = backend or setup.search.backend
-    threads = setup.search.threads_per_worker or max(1, available_cores() // n_workers)
+    # the one place that decides a trial's torch threads: search.threads_per_worker, else the config's
+    # train.threads, else an equal share of the cores; each trial's train.threads is set to it
+    threads = (setup.search.threads_per_worker or setup.cfg.train.threads
+               or max(1, available_cores() // n_workers))
     objective = setup.objective
 
     if resume is None:
@@ -329,31 +331,37 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
         path = storage_path(home_path, name)
         study = open_study(name, open_storage(path))
         tasks = _in_flight(home_path, study, name, objective)
-    info = {"source": source, "budget": setup.budget, "strategy": setup.search.strategy,
-            "pruner": setup.search.pruner, "metric": objective.metric, "direction": objective.direction,
-            "workers": n_workers, "threads": threads, "backend": kind, "note": setup.note,
-            "pid": os.getpid(), "host": socket.gethostname()}
+    # train.log's search-level records (MLflow's parent run, TensorBoard's HParams columns)
+    mirrors = SearchLoggers(setup.cfg.train.log, SearchContext(name, home_path, setup.cfg, setup.space,
+                                                               resumed=resume is not None))
+    info = SearchInfo(source=source, budget=setup.budget, strategy=setup.search.strategy,
+                      pruner=setup.search.pruner, metric=objective.metric, direction=objective.direction,
+                      workers=n_workers, threads=threads, backend=kind, note=setup.note, pid=os.getpid(),
+                      host=socket.gethostname()).to_dict()
     if resume is None:
         store.create_search(name, config_yaml=yaml.safe_dump(raw, sort_keys=False), storage=str(path), info=info)
     else:
         store.set_search_status(name, "running", info=info)
+    mirrors.begin()
 
     # no more workers than there are trials to run (a resumed, nearly done search may need one)
     count = min(n_workers, max(0, setup.budget - started(study)) + len(tasks))
-    specs = [WorkerSpec(name=name, home=str(home_path), config=raw, threads=threads, source=source, index=i,
-                        resume=tuple(tasks[i::count])) for i in range(count)]
+    specs = [WorkerSpec(name=name, home=str(home_path), config=raw, threads=threads, workers=n_workers,
+                        source=source, index=i, resume=tuple(tasks[i::count])) for i in range(count)]
     console = console or Console()
     view = (LiveView(name=name, budget=setup.budget, objective=objective, epochs=setup.cfg.train.epochs,
-                     poll=lambda: _trials(store, study, name, objective), console=console, note=setup.note)
+                     poll=lambda: _poll_trials(store, study, name, objective), console=console, note=setup.note)
             if progress else None)
     try:
-        _run_workers(_make_backend(kind, address), specs, view)
+        _run_workers(make_backend(kind, address), specs, view)
     except BaseException:
         store.set_search_status(name, "interrupted")
+        mirrors.end("interrupted")
         raise
     result = load_search(name, home=home_path)
     result.status = "finished" if result.finished >= setup.budget else "interrupted"
     store.set_search_status(name, result.status)
+    mirrors.end(result.status)
     if progress:
         print_summary(result, console)
     return result
@@ -364,15 +372,15 @@ def _resumed_config(store: Store, name: str, config: str | Path | dict | None,
     """The config a resumed search continues with: the stored one, or ``config``, with ``overrides``;
     refused when it changes what a trial is, or when the search is still running."""
     stored = store.search(name)
-    info = stored["info"]
-    if (stored["status"] == "running" and info.get("host") == socket.gethostname()
-            and info.get("pid") not in (None, os.getpid()) and pid_alive(info["pid"])):
-        raise StoreError(f"search '{name}' is still running (process {info['pid']})",
+    info = SearchInfo.from_dict(stored["info"])
+    if (stored["status"] == "running" and info.host == socket.gethostname()
+            and info.pid not in (None, os.getpid()) and pid_alive(info.pid)):
+        raise StoreError(f"search '{name}' is still running (process {info.pid})",
                          hint="wait for it, or stop it, before resuming")
     old = yaml.safe_load(stored["config"])
-    source = info.get("source", f"search {name}")
+    source = info.source or f"search {name}"
     if config is not None:
-        raw, source = _read(config, overrides)
+        raw, source = _read_config(config, overrides)
     else:
         raw = apply_overrides(copy.deepcopy(old), overrides, source=source)
     changed = _difference(old, raw)

@@ -10,11 +10,10 @@ Example:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -22,40 +21,20 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from convscope import formatting as fmt
+from convscope.store.status import RunStatus, in_flight, status_color
+from convscope.tuning.ranking import best_trial, is_ranked
 from convscope.tuning.study import Objective
 
 if TYPE_CHECKING:
     from convscope.tuning.driver import Search, TrialResult
 
-# The statuses a leaderboard lists first (they have a final objective), then the ones in flight.
-_RANKED = ("completed", "early_stopped")
-_COLORS = {"completed": "green", "early_stopped": "green", "running": "cyan", "starting": "cyan",
-           "pruned": "yellow", "interrupted": "yellow", "diverged": "red", "failed": "red"}
 _MAX_ROWS = 20
 
 
 def status_text(status: str) -> Text:
-    return Text(status, style=_COLORS.get(status, "white"))
-
-
-def format_value(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:.4g}"
-    return str(value)
-
-
-def format_params(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={format_value(v)}" for k, v in params.items())
-
-
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+    """A status in its colour (the one :class:`~convscope.store.status.RunStatus` gives it)."""
+    return Text(status, style=status_color(status))
 
 
 class LiveView:
@@ -109,9 +88,9 @@ class LiveView:
         for t in self.trials:
             if t.finished and t.number not in before:
                 epochs = f"{t.epochs} epoch" + ("" if t.epochs == 1 else "s")
-                self.console.print(f"trial {t.number} {t.status}: {format_params(t.params)} -> "
-                                   f"{self.objective.metric} {format_value(t.value)} ({epochs}, "
-                                   f"{format_seconds(t.seconds)})", highlight=False)
+                self.console.print(f"trial {t.number} {t.status}: {fmt.params(t.params)} -> "
+                                   f"{self.objective.metric} {fmt.number(t.value, style='general')} ({epochs}, "
+                                   f"{fmt.seconds(t.seconds)})", highlight=False)
 
     def render(self) -> Group:
         table = Table(title=f"search [bold]{self.name}[/]: {self.objective.direction} {self.objective.metric}",
@@ -123,28 +102,49 @@ class LiveView:
         shown = self.trials
         if len(shown) > _MAX_ROWS:
             # the trials in flight, then the most recent finished ones
-            running = [t for t in shown if t.status in ("running", "starting")]
+            running = [t for t in shown if in_flight(t.status)]
             rest = [t for t in shown if t not in running][-(_MAX_ROWS - len(running)):]
             shown = sorted(running + rest, key=lambda t: t.number)
             table.caption = f"{len(self.trials) - len(shown)} earlier trials not shown" + (
                 f"; {self.note}" if self.note else "")
         for t in shown:
             mark = " *" if best is not None and t.number == best.number else ""
-            table.add_row(f"{t.number}{mark}", format_params(t.params), f"{t.epochs}/{self.epochs}",
-                          format_value(t.value), status_text(t.status), format_seconds(t.seconds))
+            table.add_row(f"{t.number}{mark}", fmt.params(t.params), f"{t.epochs}/{self.epochs}",
+                          fmt.number(t.value, style='general'), status_text(t.status), fmt.seconds(t.seconds))
         finished = sum(1 for t in self.trials if t.finished)
         bar = Table.grid(padding=(0, 1))
         bar.add_row(Text(f"trials {finished}/{self.budget}"),
                     ProgressBar(total=max(self.budget, 1), completed=finished, width=40),
-                    Text(format_seconds(time.monotonic() - self.started)),
-                    Text(f"best {format_value(best.value)} (trial {best.number})" if best else ""))
+                    Text(fmt.seconds(time.monotonic() - self.started)),
+                    Text(f"best {fmt.number(best.value, style='general')} (trial {best.number})" if best else ""))
         return Group(table, bar)
 
 
-def best_trial(trials: list[TrialResult], objective: Objective) -> TrialResult | None:
-    """The finished trial with the best objective (completed or early-stopped runs only)."""
-    ranked = [t for t in trials if t.status in _RANKED and t.value is not None]
-    return min(ranked, key=lambda t: objective.sort_key(t.value), default=None)
+def leaderboard_table(result: Search) -> Table:
+    """Every trial of a finished (or stopped) search, ranked; a reason column when any trial stopped early."""
+    objective = result.objective
+    trials = result.leaderboard()
+    table = Table(title=f"search {result.name} ({result.status}): {objective.direction} {objective.metric}, "
+                        f"{result.finished}/{result.budget} trials, {result.epochs} epochs trained")
+    show_reason = any(t.status != RunStatus.COMPLETED and t.reason for t in trials)
+    columns = ["#", "run", "trial", "params", "epochs", objective.metric, "status", "time"]
+    if show_reason:
+        columns.insert(-1, "reason")
+    for col in columns:
+        if col in ("params", "reason"):  # the long texts wrap; the numbers and the status never do
+            table.add_column(col, overflow="fold", min_width=24 if col == "reason" else 12, ratio=1)
+        else:
+            table.add_column(col, justify="left" if col == "status" else "right", no_wrap=True)
+    rank = 0
+    for t in trials:
+        ranked = is_ranked(t)
+        rank += ranked
+        cells = [str(rank) if ranked else "", str(t.run_id or "-"), str(t.number), fmt.params(t.params),
+                 str(t.epochs), fmt.number(t.value, style="general"), status_text(t.status), fmt.seconds(t.seconds)]
+        if show_reason:
+            cells.insert(-1, "" if t.status == RunStatus.COMPLETED else (t.reason or ""))
+        table.add_row(*cells)
+    return table
 
 
 def print_summary(result: Search, console: Console) -> None:
@@ -161,9 +161,8 @@ def print_summary(result: Search, console: Console) -> None:
                       f"{result.name}` for each trial's reason")
         return
     console.print(f"[bold green]best[/] trial {best.number} (run {best.run_id}): {result.metric} "
-                  f"{format_value(best.value)} with {format_params(best.params)}", highlight=False)
+                  f"{fmt.number(best.value, style='general')} with {fmt.params(best.params)}", highlight=False)
     console.print(f"leaderboard: convscope runs --search {result.name}; the run: convscope show {best.run_id}")
 
 
-__all__ = ["LiveView", "best_trial", "format_params", "format_seconds", "format_value", "print_summary",
-           "status_text"]
+__all__ = ["LiveView", "leaderboard_table", "print_summary", "status_text"]

@@ -89,7 +89,7 @@ def to_distribution(name: str, spec: dict[str, Any]) -> BaseDistribution:
 
 
 def distributions(space: dict[str, dict[str, Any]]) -> dict[str, BaseDistribution]:
-    """Every range of ``space`` (name → range dict, see :func:`convscope.config.search_space`) as a distribution.
+    """Every range of ``space`` (name → range dict, see :attr:`convscope.tuning.study.SearchSetup.space`) as a distribution.
 
     Args:
         space: the ranges, e.g. ``{"lr": {"loguniform": [1e-4, 1e-1]}}``.
@@ -133,6 +133,15 @@ def grid_values(space: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
                      "or use search.strategy: random / tpe with search.trials: N")
         out[name] = list(dist.choices)
     return out
+
+
+def is_grid(space: dict[str, dict[str, Any]]) -> bool:
+    """True when every range of ``space`` lists its values (so a grid can enumerate it)."""
+    try:
+        grid_values(space)
+    except ConfigError:
+        return False
+    return True
 
 
 def grid_size(space: dict[str, dict[str, Any]]) -> int:

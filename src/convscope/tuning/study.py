@@ -1,23 +1,16 @@
-"""The Optuna side of a search: storage, sampler, pruner, objective and the pruning callback.
+"""The Optuna side of a search: storage, budget, objective, the pruning callback and the whole set-up.
 
-Each part is built from the config's ``search:`` section by one small function, so swapping a
-strategy or a pruner is one word in the YAML:
-
-===========  =====================================================================================
-strategy     grid → ``GridSampler`` · random → ``RandomSampler`` · tpe → ``TPESampler`` (seeded)
-pruner       none → ``NopPruner`` · median → ``MedianPruner`` · asha → ``SuccessiveHalvingPruner``
-             · hyperband → ``HyperbandPruner``; none of them stops a trial before ``min_epochs``
-storage      ``JournalStorage`` + ``JournalFileBackend`` at ``<home>/searches/<name>.journal``
-===========  =====================================================================================
+Samplers (``search.strategy``) live in ``convscope.tuning.samplers`` and pruners (``search.pruner``)
+in ``convscope.tuning.pruners``, one registered module each. The storage is a
+``JournalStorage`` + ``JournalFileBackend`` at ``<home>/searches/<name>.journal``.
 
 Why the journal file and not SQLite: Optuna's SQLite storage under several writing processes gives
 "database is locked" (optuna#820, #4994); the journal is an append-only log designed for several
 processes (and for NFS), needs no server, and ``bench/search_storage.py`` measures both.
 
 Example:
-    >>> from convscope.config import SearchConfig
-    >>> make_pruner(SearchConfig(pruner="asha", min_epochs=1), epochs=9)   # doctest: +ELLIPSIS
-    <optuna.pruners._successive_halving.SuccessiveHalvingPruner object at ...>
+    >>> Objective("val_loss", "minimize").sort_key(0.3) < Objective("val_loss", "minimize").sort_key(0.5)
+    True
 """
 
 from __future__ import annotations
@@ -29,23 +22,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import optuna
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
 from convscope.config import Config, SearchConfig, is_range, load_config
 from convscope.errors import ConfigError
+from convscope.store.status import RunStatus
 from convscope.train.callbacks import Callback
-from convscope.tuning.space import distributions, grid_size, grid_values
+from convscope.train.metrics import covers
+from convscope.tuning.pruners import PRUNERS, rung
+from convscope.tuning.samplers import SAMPLERS
+from convscope.tuning.space import distributions, grid_size, grid_values, is_grid
 
 if TYPE_CHECKING:
     from convscope.train.trainer import Trainer
-
-# Successive halving keeps the best 1/REDUCTION_FACTOR of the trials at each rung (epochs 1, 3, 9, ...
-# with min_epochs 1). 3 is the ASHA and Hyperband papers' choice: Optuna's SH default of 4 prunes
-# harder than a short CNN curve can justify.
-REDUCTION_FACTOR = 3
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -87,66 +78,7 @@ def open_study(name: str, storage: JournalStorage, *, direction: str | None = No
     return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
 
 
-# -- strategy -> sampler ----------------------------------------------------------------------
-
-
-class ConvscopeGridSampler(optuna.samplers.GridSampler):
-    """Optuna's :class:`~optuna.samplers.GridSampler` for workers that stop on their own budget.
-
-    The stock sampler calls ``study.stop()`` when the grid is exhausted, which only works inside
-    ``study.optimize``; convscope's workers use ask/tell and stop when the grid's size is reached.
-
-    Args:
-        search_space: name → list of values.
-        seed: shuffles the order in which grid points are visited (trial ``n`` takes point ``n``).
-
-    Example:
-        >>> sampler = ConvscopeGridSampler({"filters": [15, 30]}, seed=0)
-    """
-
-    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial, state: Any,
-                    values: Any) -> None:
-        return None
-
-
-def trial_seed(seed: int, number: int) -> int:
-    """The sampler seed for trial ``number``: mixed from the config's seed, stable across processes."""
-    return int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
-
-
-def make_sampler(search: SearchConfig, space: dict[str, dict[str, Any]], *, seed: int,
-                 trial_number: int) -> optuna.samplers.BaseSampler:
-    """The sampler that picks trial ``trial_number``'s values.
-
-    Random search over a space of lists only draws without replacement (the grid in a seeded random
-    order): with replacement, a 24-point space sampled 24 times repeats about a third of its trials,
-    and a repeat trains the identical model again.
-
-    A fresh sampler per trial, seeded from (seed, trial number), makes the sequence of sampled params
-    a function of the config alone: a resumed search draws what an uninterrupted one would have, and
-    parallel workers never replay one another's random stream. TPE still models every finished trial
-    (it reads them from the study), so nothing is lost by not keeping a sampler object alive.
-
-    Args:
-        search: the ``search:`` section.
-        space: the ranges (:func:`convscope.config.search_space`).
-        seed: the config's seed.
-        trial_number: the number Optuna gives the next trial.
-
-    Example:
-        >>> from convscope.config import SearchConfig
-        >>> sampler = make_sampler(SearchConfig(strategy="tpe"), {"lr": {"uniform": [0, 1]}}, seed=0,
-        ...                        trial_number=0)
-    """
-    if search.strategy == "grid" or (search.strategy == "random" and _all_lists(space)):
-        # the grid's visiting order is shuffled once by the seed and trial n takes point n: on a space of
-        # lists that is also random sampling without replacement, which never spends a trial on a repeat
-        return ConvscopeGridSampler(grid_values(space), seed=seed)
-    per_trial = trial_seed(seed, trial_number)
-    if search.strategy == "random":
-        return optuna.samplers.RandomSampler(seed=per_trial)
-    # constant_liar: a parallel worker treats running trials as bad, so two workers do not sample the same spot
-    return optuna.samplers.TPESampler(seed=per_trial, constant_liar=search.workers > 1)
+# -- budget ------------------------------------------------------------------------------------
 
 
 def budget(search: SearchConfig, space: dict[str, dict[str, Any]]) -> tuple[int, str | None]:
@@ -157,13 +89,14 @@ def budget(search: SearchConfig, space: dict[str, dict[str, Any]]) -> tuple[int,
     Random / TPE: ``trials``, which is required; a random search over lists only (drawn without
     replacement) runs at most every combination once.
     """
-    if search.strategy == "random" and search.trials is not None and _all_lists(space):
+    draws = SAMPLERS.traits(search.strategy)
+    if draws.get("lists_without_replacement") and search.trials is not None and is_grid(space):
         size = grid_size(space)
         if search.trials > size:
             return size, (f"the space has {size} combinations; a random search draws each at most once, "
                           f"so it runs {size} trials, not {search.trials}")
         return search.trials, None
-    if search.strategy == "grid":
+    if draws.get("enumerates_grid"):
         size = grid_size(space)
         if search.trials is not None and search.trials < size:
             return search.trials, (f"the grid has {size} points; search.trials: {search.trials} runs "
@@ -173,44 +106,6 @@ def budget(search: SearchConfig, space: dict[str, dict[str, Any]]) -> tuple[int,
         raise ConfigError(f"search.trials: a {search.strategy} search needs a number of trials",
                           hint="e.g. search: {strategy: " + search.strategy + ", trials: 20}")
     return search.trials, None
-
-
-def _all_lists(space: dict[str, dict[str, Any]]) -> bool:
-    try:
-        grid_values(space)
-    except ConfigError:
-        return False
-    return True
-
-
-# -- pruner -----------------------------------------------------------------------------------
-
-
-def make_pruner(search: SearchConfig, *, epochs: int) -> optuna.pruners.BasePruner:
-    """The pruner for ``search.pruner``; epochs are its steps (1-based), so ``min_epochs`` is its warm-up.
-
-    Args:
-        search: the ``search:`` section (``pruner``, ``min_epochs``).
-        epochs: ``train.epochs``, Hyperband's maximum resource.
-    """
-    if search.pruner == "median":
-        return optuna.pruners.MedianPruner(n_warmup_steps=search.min_epochs)
-    if search.pruner == "asha":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=search.min_epochs,
-                                                      reduction_factor=REDUCTION_FACTOR)
-    if search.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=search.min_epochs,
-                                              max_resource=max(epochs, search.min_epochs),
-                                              reduction_factor=REDUCTION_FACTOR)
-    return optuna.pruners.NopPruner()
-
-
-def rung(epoch: int, min_epochs: int) -> int | None:
-    """The successive-halving rung whose end is ``epoch`` (rung r ends at min_epochs * 3**r), else None."""
-    if epoch < min_epochs:
-        return None
-    r = round(math.log(epoch / min_epochs, REDUCTION_FACTOR))
-    return r if min_epochs * REDUCTION_FACTOR ** r == epoch else None
 
 
 # -- objective --------------------------------------------------------------------------------
@@ -241,7 +136,7 @@ class Objective:
         search = cfg.search or SearchConfig()
         metric = search.objective.metric
         logged = ["train_loss", "train_accuracy", "val_loss", *(f"val_{m}" for m in cfg.train.metrics)]
-        if metric not in logged:
+        if metric not in logged and not (metric.startswith("val_") and covers(cfg.train.metrics, metric)):
             hint = f"use one of: {', '.join(logged)}"
             if metric.startswith("val_"):
                 hint += f" (or add {metric.removeprefix('val_')} to train.metrics)"
@@ -304,15 +199,15 @@ class PruningCallback(Callback):
 
     def _maybe_prune(self, trainer: Trainer, epoch: int) -> None:
         # the last epoch is never pruned: the run is over anyway, and it completes with its score
-        if self.pruner == "none" or epoch >= trainer.cfg.epochs or not self.trial.should_prune():
+        if epoch >= trainer.cfg.epochs or not self.trial.should_prune():
             return
         where = f"epoch {epoch}"
-        r = rung(epoch, self.min_epochs) if self.pruner in ("asha", "hyperband") else None
+        r = rung(epoch, self.min_epochs) if PRUNERS.traits(self.pruner).get("rungs") else None
         if r is not None:
             where += f" (rung {r})"
         value = trainer.history[-1].get(self.objective.metric) if trainer.history else None
         shown = f": {self.objective.metric} {value:.4g}" if isinstance(value, float) else ""
-        trainer.request_stop("pruned", f"pruned at {where} by {self.pruner}{shown}")
+        trainer.request_stop(RunStatus.PRUNED, f"pruned at {where} by {self.pruner}{shown}")
 
     def on_train_begin(self, trainer: Trainer) -> None:
         if not trainer.history:
@@ -386,7 +281,7 @@ class SearchSetup:
                 raise ConfigError(f"{source}: search: a space with continuous ranges needs a strategy and trials",
                                   hint="add search: {strategy: tpe, trials: 20}") from None
             search = SearchConfig(strategy="grid")
-        if search.strategy == "grid":
+        if SAMPLERS.traits(search.strategy).get("enumerates_grid"):
             grid_values(space)  # a continuous range in a grid is an error that says why, before anything runs
         n, note = budget(search, space)
         return cls(raw=copy.deepcopy(raw), source=source, space=space, cfg=cfg, search=search,
@@ -413,6 +308,5 @@ def _representative(dist: optuna.distributions.BaseDistribution) -> Any:
     return dist.low
 
 
-__all__ = ["ConvscopeGridSampler", "Objective", "PruningCallback", "REDUCTION_FACTOR", "SearchSetup", "budget",
-           "check_name",
-           "make_pruner", "make_sampler", "open_storage", "open_study", "rung", "storage_path", "trial_seed"]
+__all__ = ["Objective", "PruningCallback", "SearchSetup", "budget", "check_name", "open_storage", "open_study",
+           "storage_path"]

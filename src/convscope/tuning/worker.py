@@ -28,20 +28,22 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-import torch
 import yaml
 from optuna.trial import TrialState
 
 from convscope import api
+from convscope.config import Config
 from convscope.errors import ConvscopeError
 from convscope.store import Store
+from convscope.store.status import RunStatus, has_objective
+from convscope.train.callbacks import Callback
+from convscope.tuning.pruners import make_pruner
+from convscope.tuning.samplers import make_sampler
 from convscope.tuning.space import suggest
 from convscope.tuning.study import (
     Objective,
     PruningCallback,
     SearchSetup,
-    make_pruner,
-    make_sampler,
     open_storage,
     open_study,
     storage_path,
@@ -70,7 +72,9 @@ class WorkerSpec:
         name: the search (= Optuna study) name.
         home: the run store folder (absolute).
         config: the search's config as written, ranges included.
-        threads: ``torch.set_num_threads`` for this worker.
+        threads: torch threads for each of this worker's trials (written into the trial's ``train.threads``,
+            which the trainer applies: the search decides a worker's share, see ``driver.search``).
+        workers: how many workers the search runs at once (TPE's constant-liar mode is on when > 1).
         source: the config's file name, for error messages.
         index: the worker's number (0-based), for logs.
         resume: in-flight trials this worker continues before asking for new ones.
@@ -80,6 +84,7 @@ class WorkerSpec:
     home: str
     config: dict[str, Any]
     threads: int
+    workers: int = 1
     source: str = "<config>"
     index: int = 0
     resume: tuple[ResumeTask, ...] = ()
@@ -113,15 +118,37 @@ def tell_run(study: optuna.Study, trial: optuna.Trial | int, *, status: str, his
     (Optuna keeps the last reported value); diverged / failed → ``FAIL``.
     """
     value = objective.best(history)
-    if status == "pruned":
+    if status == RunStatus.PRUNED:
         study.tell(trial, state=TrialState.PRUNED)
-    elif status in ("completed", "early_stopped") and value is not None:
+    elif has_objective(status) and value is not None:
         study.tell(trial, value)
     else:
         study.tell(trial, state=TrialState.FAIL)
     store.update_info(run_id, objective={"metric": objective.metric, "direction": objective.direction,
                                          "value": value})
     return value
+
+
+def link_trial(trial: optuna.Trial, run_id: int, status: str) -> None:
+    """Put the trial's convscope run on it as user attributes, which optuna-dashboard shows with the
+    trial (``convscope dashboard``): from a trial to ``convscope show ID`` and its report."""
+    trial.set_user_attr("run_id", run_id)
+    trial.set_user_attr("status", str(status))
+    trial.set_user_attr("show", f"convscope show {run_id}")
+
+
+class TrialLink(Callback):
+    """Links the trial to its run as soon as the run trains (the dashboard shows running trials' runs too)."""
+
+    def __init__(self, trial: optuna.Trial, *, home: Path, search: str) -> None:
+        self.trial, self.home, self.search = trial, home, search
+
+    def on_train_begin(self, trainer: Any) -> None:
+        store = Store(self.home)
+        row = next((r for r in store.runs(search=self.search) if r["trial"] == self.trial.number), None)
+        store.close()
+        if row is not None:
+            link_trial(self.trial, int(row["id"]), RunStatus.RUNNING)
 
 
 class Worker:
@@ -142,7 +169,7 @@ class Worker:
 
     def _use_sampler_for(self, number: int) -> None:
         self.study.sampler = make_sampler(self.setup.search, self.setup.space, seed=self.setup.cfg.seed,
-                                          trial_number=number)
+                                          trial_number=number, workers=self.spec.workers)
 
     def ask(self) -> tuple[optuna.Trial, dict[str, Any]] | None:
         """The next trial and its params, or None when the budget is met."""
@@ -166,34 +193,43 @@ class Worker:
     def run(self, trial: optuna.Trial, params: dict[str, Any], *, resume_run: int | None = None) -> str:
         """Train one trial (or continue its interrupted run) and tell Optuna; returns the run's status."""
         search = self.setup.search
-        callback = PruningCallback(trial, self.setup.objective, pruner=search.pruner, min_epochs=search.min_epochs)
+        callbacks = [TrialLink(trial, home=self.home, search=self.spec.name),
+                     PruningCallback(trial, self.setup.objective, pruner=search.pruner, min_epochs=search.min_epochs)]
         try:
             if resume_run is not None:
-                result = api.run(home=self.home, callbacks=[callback], resume=resume_run)
+                result = api.run(home=self.home, callbacks=callbacks, resume=resume_run)
             else:
-                result = api.run(self.setup.trial_config(params), home=self.home, callbacks=[callback],
+                result = api.run(self.trial_config(params), home=self.home, callbacks=callbacks,
                                  search=self.spec.name, trial=trial.number, params=params)
         except Exception as exc:  # fault isolation: any error ends this trial, never the search
             reason = exc.message if isinstance(exc, ConvscopeError) else f"{type(exc).__name__}: {exc}"
             store = Store(self.home)
             run_id = self._failed_run(store, trial.number, params, reason)
+            link_trial(trial, run_id, RunStatus.FAILED)
             self.study.tell(trial, state=TrialState.FAIL)
             store.update_info(run_id, objective={"metric": self.setup.objective.metric, "value": None})
             store.close()
-            return "failed"
+            return RunStatus.FAILED
+        link_trial(trial, result.id, result.status)
         store = Store(self.home)
         tell_run(self.study, trial, status=result.status, history=result.history, objective=self.setup.objective,
                  store=store, run_id=result.id)
         store.close()
         return result.status
 
+    def trial_config(self, params: dict[str, Any]) -> Config:
+        """The trial's config, with this worker's share of the cores as its ``train.threads``."""
+        cfg = self.setup.trial_config(params)
+        cfg.train.threads = self.spec.threads
+        return cfg
+
     def _failed_run(self, store: Store, number: int, params: dict[str, Any], reason: str) -> int:
         """The trial's run row, marked failed; created when the trial failed before its run existed
         (a config value the schema rejects, a model whose shapes cannot work)."""
         rows = [r for r in store.runs(search=self.spec.name) if r["trial"] == number]
         if rows:
-            if rows[0]["status"] == "running":
-                store.finish_run(rows[0]["id"], status="failed", reason=reason)
+            if rows[0]["status"] == RunStatus.RUNNING:
+                store.finish_run(rows[0]["id"], status=RunStatus.FAILED, reason=reason)
             return int(rows[0]["id"])
         raw = self.setup.trial_raw(params)
         try:
@@ -203,7 +239,7 @@ class Worker:
         run_id = store.create_run(name=str(raw.get("name", "experiment")), config_yaml=config_yaml,
                                   seed=self.setup.cfg.seed, env=api.environment(), search=self.spec.name,
                                   trial=number, params=params)
-        store.finish_run(run_id, status="failed", reason=reason)
+        store.finish_run(run_id, status=RunStatus.FAILED, reason=reason)
         return run_id
 
 
@@ -214,7 +250,6 @@ def work(spec: WorkerSpec) -> int:
     Args:
         spec: see :class:`WorkerSpec`.
     """
-    torch.set_num_threads(spec.threads)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the driver's live view reports trials
     worker = Worker(spec)
     done = 0

@@ -211,7 +211,7 @@ def test_mitbih_examples_run_one_epoch_on_a_written_tree(example, mitdb_like, tm
         f"data.path={mitdb_like}", "data.exclude_records=[]", "data.patients=null", "train.epochs=1",
         "data.split={train_records: [r1, r2, r3], test_records: [r4], val: 0.34}"])
     assert run.status in ("completed", "early_stopped") and run.test_metrics
-    assert run.info["assignment"]["test"] == ["r4"]
+    assert run.info.assignment["test"] == ["r4"]
 
 
 @pytest.mark.skipif(not MITDB.is_dir(), reason=f"{MITDB} (MIT-BIH Arrhythmia Database) is not on this machine")

@@ -22,7 +22,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from convscope.config import DataConfig
-from convscope.data.ecg.option_errors import explain
+from convscope.config_errors import explain
 
 
 class SignalOptions(BaseModel):
@@ -122,4 +122,5 @@ def parse_options(model: type[M], cfg: DataConfig) -> M:
     try:
         return model.model_validate(cfg.options)
     except ValidationError as exc:
-        raise explain(exc, model, source=cfg.source) from None
+        raise explain(exc, file=None, section="data", schema=model, unknown=f"unknown option for source '{cfg.source}'",
+                      list_known=True) from None

@@ -2,8 +2,8 @@
 
 Workers are *spawned* (a fresh interpreter), not forked: a forked child inherits the parent's
 OpenMP/MKL thread pools and locks mid-state, which deadlocks PyTorch (pytorch#17199), and it would
-share the parent's open SQLite connections. Each worker sets ``torch.set_num_threads`` so that
-workers × threads ≤ cores: oversubscribed cores make every trial slower than running them in turn.
+share the parent's open SQLite connections. Each worker's trials run with ``train.threads`` set to its
+share of the cores, so that workers × threads ≤ cores: oversubscribed cores make every trial slower than running them in turn.
 
 A worker dies with its search process (``PR_SET_PDEATHSIG`` on Linux, a watchdog elsewhere): after
 a ``kill -9`` of the search, no orphan keeps training trials that ``--resume`` will also continue.
@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from convscope.tuning.backends import BACKENDS
 from convscope.tuning.worker import WorkerSpec, work
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -68,6 +69,7 @@ def _entry(spec: WorkerSpec, parent_pid: int) -> None:
         sys.exit(130)
 
 
+@BACKENDS.register("local", takes_address=False)
 class LocalBackend:
     """Runs worker loops in spawned processes on this machine.
 

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from convscope.errors import ConvscopeError
+from convscope.tuning.backends import BACKENDS
 from convscope.tuning.worker import WorkerSpec, work
 
 
@@ -50,6 +51,7 @@ def _task(spec: WorkerSpec) -> int:
     return work(spec)
 
 
+@BACKENDS.register("ray", takes_address=True)
 class RayBackend:
     """Runs worker loops as Ray tasks.
 

@@ -1,0 +1,28 @@
+"""formatting: how every number looks, in one place."""
+
+from __future__ import annotations
+
+import math
+
+from convscope import formatting as fmt
+
+
+def test_numbers():
+    assert fmt.number(None) == "-" and fmt.number(3) == "3"
+    assert fmt.number(0.123456) == "0.1235" and fmt.number(0.00012345, 5) == "0.00012"
+    assert fmt.number(math.nan) == "nan" and fmt.number(-math.inf) == "-inf"
+    assert fmt.number(0.000123456, style="general") == "0.0001235"
+    assert fmt.number(0.000123456, style="short") == "1.23e-04" and fmt.number(123456.0, style="short") == "1.23e+05"
+    assert fmt.number(0.5, style="short") == "0.5"
+
+
+def test_percentages_and_metrics_by_name():
+    assert fmt.percent(0.98765) == "98.77%" and fmt.percent(0.98765, decimals=1) == "98.8%"
+    assert fmt.percent(math.nan) == "-"
+    assert fmt.metric("val_loss", 0.5) == "0.5000" and fmt.metric("test_auc", 0.5) == "50.00%"
+    assert fmt.metric("best epoch", 3) == "3" and fmt.metric("test_accuracy", None) == "-"
+
+
+def test_params_and_seconds():
+    assert fmt.params({"lr": 0.00123, "filters": 8, "act": "relu"}) == "lr=0.00123 filters=8 act=relu"
+    assert fmt.seconds(59.94) == "59.9s" and fmt.seconds(61.0) == "1m01s" and fmt.seconds(None) == "-"

@@ -1,0 +1,43 @@
+"""What the driver hands its workers: --workers reaches TPE's constant-liar mode, one place decides threads."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from convscope.cli import app
+from convscope.tuning import driver
+from convscope.tuning.worker import Worker
+
+
+@pytest.fixture
+def started_specs(monkeypatch):
+    """Run ``search`` up to starting its workers, and keep the WorkerSpecs instead of running them."""
+    specs = []
+    monkeypatch.setattr(driver, "_run_workers", lambda runner, given, view: specs.extend(given))
+    return specs
+
+
+def test_cli_workers_turn_on_constant_liar_for_tpe(make_search, tmp_path, started_specs):
+    path = tmp_path / "tpe.yaml"
+    path.write_text(yaml.safe_dump(make_search({"lr": {"loguniform": [1e-3, 1e-1]}}, strategy="tpe", trials=4)))
+    result = CliRunner().invoke(app, ["search", str(path), "--workers", "2", "--name", "liar"])
+    assert result.exit_code == 0, result.output
+    assert [s.workers for s in started_specs] == [2, 2]  # search.workers in the YAML is 1
+    sampler_of = Worker(started_specs[0])
+    sampler_of._use_sampler_for(0)
+    assert isinstance(sampler_of.study.sampler, optuna.samplers.TPESampler)
+    assert sampler_of.study.sampler._constant_liar
+
+
+def test_the_search_share_of_threads_is_the_trial_threads(make_search, started_specs):
+    cfg = make_search({"filters": {"grid": [4, 8]}}, strategy="grid", threads_per_worker=None)
+    cfg["train"]["threads"] = 3  # no threads_per_worker: the config's train.threads is each worker's share
+    driver.search(cfg, name="share", workers=2, progress=False)
+    assert {s.threads for s in started_specs} == {3}
+    cfg["search"]["threads_per_worker"] = 1  # given, it wins over train.threads
+    driver.search(cfg, name="share-1", workers=2, progress=False)
+    worker = Worker(started_specs[-1])
+    assert worker.trial_config({"filters": 8}).train.threads == 1
