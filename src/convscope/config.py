@@ -70,6 +70,12 @@ class SplitConfig(_ClosedSection):
     # model seeds on one split, e.g. for an ensemble of runs that must share a test set
     source_val: Literal["keep", "merge"] = "keep"  # merge: fold the source's own validation set into train
     # and carve `val` from all of it (Keras' validation_split on MNIST's 60k, as the seed notebook does)
+    # Record-level splits (convscope.data.record_splits): these records' samples train / test, validation is
+    # carved from the training records patient-wise; a preset names both lists (e.g. mitbih-ds1-ds2).
+    train_records: list[str | int] | None = None
+    test_records: list[str | int] | None = None
+    preset: str | None = None
+    by: Literal["record", "beat"] = "record"  # beat: pool those records' beats, split at random (leaks)
 
 
 class DataConfig(BaseModel):
