@@ -11,12 +11,12 @@ from typing import Any
 
 from convscope.report.compare import Comparison, compare, config_differences
 
-_REPORTS = ("run_report", "search_report")
+_REPORTS = {"run_report": "convscope.report.report", "search_report": "convscope.report.search_report"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _REPORTS:
-        return getattr(importlib.import_module("convscope.report.report"), name)
+        return getattr(importlib.import_module(_REPORTS[name]), name)
     raise AttributeError(f"module 'convscope.report' has no attribute {name!r}")
 
 

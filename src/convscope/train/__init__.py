@@ -1,7 +1,8 @@
 """Training: the loop, its callbacks, and metrics.
 
-The names load on first use (PEP 562), so ``convscope.train.metrics`` (numbers from stored confusion
-matrices, e.g. for ``convscope show``) imports without torch.
+The names below are loaded on first use (PEP 562), so importing a light submodule such as
+``convscope.train.metrics`` or ``convscope.train.optimizers`` (the config does, to check names) does
+not import the trainer, which imports the config: no import cycle.
 """
 
 from __future__ import annotations
@@ -9,15 +10,21 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_PUBLIC = {"Callback": "convscope.train.callbacks", "Checkpoint": "convscope.train.callbacks",
-           "EarlyStopping": "convscope.train.callbacks", "Trainer": "convscope.train.trainer",
-           "pick_device": "convscope.train.trainer", "probabilities": "convscope.train.trainer"}
+_PUBLIC = {
+    "Callback": "convscope.train.callbacks",
+    "Checkpoint": "convscope.train.callbacks",
+    "EarlyStopping": "convscope.train.callbacks",
+    "Trainer": "convscope.train.trainer",
+    "pick_device": "convscope.train.trainer",
+    "probabilities": "convscope.train.trainer",
+}
+
+__all__ = list(_PUBLIC)
 
 
 def __getattr__(name: str) -> Any:
     if name in _PUBLIC:
-        return getattr(importlib.import_module(_PUBLIC[name]), name)
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'convscope.train' has no attribute {name!r}")
-
-
-__all__ = list(_PUBLIC)

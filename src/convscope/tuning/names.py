@@ -1,4 +1,4 @@
-"""A search's name: the one it gets when none is given, and the stored search a name refers to.
+"""The stored search a name refers to: a full name, or a config name (its newest search).
 
 ``convscope search exp.yaml`` stores the search as ``<config name>-<date-time>``; a user remembers the
 config's name (the README's commands use it), so that name finds the newest search of the config.
@@ -7,11 +7,9 @@ config's name (the README's commands use it), so that name finds the newest sear
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
-from convscope.errors import ConfigError, StoreError
+from convscope.errors import StoreError
 from convscope.store import Store
-from convscope.tuning.study import check_name
 
 # the name a search gets when none is given: ``<config name>-<YYYYmmdd-HHMMSS>[-n]`` (see _new_name)
 _DATED = r"-\d{8}-\d{6}(?:-\d+)?"
@@ -46,19 +44,4 @@ def resolve_name(store: Store, name: str) -> str:
     return newest
 
 
-def new_name(store: Store, name: str | None, config_name: str) -> str:
-    """The given name (unused so far), or ``<config name>-<date-time>``."""
-    known = {s["name"] for s in store.searches()}
-    if name is None:
-        stem = f"{config_name}-{datetime.now():%Y%m%d-%H%M%S}"
-        name, n = stem, 1
-        while name in known:
-            n += 1
-            name = f"{stem}-{n}"
-    elif name in known:
-        raise ConfigError(f"a search named '{name}' already exists in {store.home}",
-                          hint=f"continue it with --resume {name}, or pick another --name")
-    return check_name(name)
-
-
-__all__ = ["new_name", "resolve_name"]
+__all__ = ["resolve_name"]

@@ -25,7 +25,8 @@ trial its dead copy left running, so there tasks are not retried and ``--resume`
 ``--address HOST:PORT`` joins a running cluster (``ray start --head`` elsewhere); without it a local
 Ray runtime is started for the search and shut down after.
 
-Example:
+Example (not run by the test suite: starting a Ray runtime takes tens of seconds and several processes;
+tests/tuning/test_ray.py runs a search on it):
     >>> backend = RayBackend(num_cpus=2)                                                   # doctest: +SKIP
     >>> backend.start([WorkerSpec(name="demo", home="/tmp/runs", config=raw, threads=1)])  # doctest: +SKIP
 """
@@ -68,7 +69,7 @@ class RayBackend:
             unless this process already called ``ray.init``.
         num_cpus: CPUs of the local runtime (default: all this machine's cores).
 
-    Example:
+    Example (not run by the test suite: it needs a running cluster at that address):
         >>> backend = RayBackend(address="10.0.0.5:6379")   # doctest: +SKIP
     """
 
