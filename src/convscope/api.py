@@ -4,7 +4,7 @@ Example:
     >>> import convscope
     >>> config = {"name": "digits-cnn", "data": {"source": "builtin:digits"},
     ...           "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}}
-    >>> run = convscope.run(config, overrides=["train.epochs=2"], progress=False)
+    >>> run = convscope.run(config, overrides=["train.epochs=2"])
     >>> [row["epoch"] for row in run.history], run.best_epoch in (1, 2)
     ([1, 2], True)
     >>> again = convscope.load_run(run.id)
@@ -142,7 +142,7 @@ def final_evaluation(trainer: Trainer, data: Dataset) -> tuple[dict[str, float],
 def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] | None = None,
         home: str | Path | None = None, callbacks: Sequence[Callback] = (), search: str | None = None,
         trial: int | None = None, params: dict[str, Any] | None = None, resume: int | None = None,
-        progress: bool = True) -> Run:
+        progress: bool | None = None) -> Run:
     """Train the model a config declares, record it in the store, and return the :class:`Run`.
 
     Args:
@@ -153,7 +153,8 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         search, trial, params: link the run to a search trial (set by ``convscope.search``).
         resume: the id of an interrupted run to continue from its last finished epoch.
         progress: say the run's id and the data's notes before training, and draw a progress bar with
-            an ETA (stdout); ``False`` trains silently (search workers do).
+            an ETA (stdout); ``None`` (default) does so in a terminal or a notebook, not when stdout is
+            a file or captured (doctests, logs); ``False`` trains silently (search workers do).
     """
     store = Store(home)
     if resume is not None:
@@ -173,6 +174,9 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         run_id = resume
         store.reopen_run(run_id)
     folder = store.run_dir(run_id)
+    if progress is None:
+        console = Console()
+        progress = console.is_terminal or console.is_jupyter
     if progress:
         callbacks = _announce(run_id, cfg, folder, store, callbacks)
     augment = build_augment(cfg.data.augment, rank=len(data.input_shape))

@@ -59,7 +59,7 @@ def run_cmd(
     console.print(f"[bold]{cfg.name}[/]: {cfg.data.source}, {cfg.train.epochs} epochs, "
                   f"batch {cfg.train.batch_size}, {cfg.train.optimizer.name} lr {cfg.train.optimizer.lr:g}")
     started = time.perf_counter()
-    result = run(cfg, home=home, resume=resume)  # prints the run id and data notes, then a progress bar
+    result = run(cfg, home=home, resume=resume, progress=True)  # the run id and data notes, then a progress bar
     wall = time.perf_counter() - started
     console.print(f"run [bold]{result.id}[/] {result.status}: {result.reason}")
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), None)

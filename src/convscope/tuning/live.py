@@ -12,7 +12,7 @@ Example (drawn into a string here; a search draws on the terminal):
     ...               poll=lambda: trials, console=console) as view:
     ...     view.update()
     >>> console.file.getvalue().splitlines()[0]   # not a terminal: one line per finished trial, then the table
-    'trial 0 completed: lr=0.1 -> val_accuracy 0.91 (3 epochs, 2.0s)'
+    'trial 0 completed: lr=0.1 -> val_accuracy 91.0% (3 epochs, 2.0s)'
 """
 
 from __future__ import annotations
