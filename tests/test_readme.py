@@ -70,6 +70,8 @@ NOT_RUN = {
     "ray start --address HEAD:6379": "joins the reader's Ray cluster",
     "python bench/reproduce.py": "a benchmark (minutes); bench/ is linted by the ruff command",
     "python -m pytest -q": "the test suite itself",
+    "convscope search CONFIG --backend ray [--address HOST:PORT]": "a template; tests/tuning/test_ray.py runs Ray",
+    "convscope predict 9 ECG200_TEST.tsv": "illustrative: the reader's run and UCR file (tests/inference run predict)",
     "convscope search exp.yaml --backend ray --address HEAD:6379": "the reader's Ray cluster; tests/tuning/test_ray.py "
                                                                      "runs the ray backend",
     "python bench/overhead.py": "a benchmark (minutes); bench/ is linted by the ruff command above",
