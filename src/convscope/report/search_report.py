@@ -23,7 +23,6 @@ import numpy as np
 
 from convscope.insight import canvas
 from convscope.insight.diagnose import SEVERITY_ORDER
-from convscope.insight.plots import Curve, plot_overlay
 from convscope.report.html import figure, metric_text, render, short_number
 from convscope.report.report import run_report
 from convscope.store import Store
@@ -170,6 +169,8 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
     from convscope.tuning.study import open_storage, open_study
 
     store = Store(home)
+    from convscope.insight.plots import Curve, plot_overlay  # the pictures import torch
+
     result = load_search(name, home=store.home)
     name = result.name  # a config name finds its newest search
     out = Path(out) if out is not None else store.home / "searches" / f"{name}.html"
