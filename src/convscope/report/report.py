@@ -33,7 +33,7 @@ import convscope  # noqa: E402
 from convscope import formatting as fmt  # noqa: E402
 from convscope.api import Run, load_run  # noqa: E402
 from convscope.insight.diagnose import SEVERITY_ORDER  # noqa: E402
-from convscope.insight.look import look  # noqa: E402
+from convscope.insight.look import look, look_search  # noqa: E402
 from convscope.insight.plots import Curve, plot_overlay  # noqa: E402
 from convscope.store import Store  # noqa: E402
 from convscope.store.status import RunStatus, has_objective  # noqa: E402
@@ -426,6 +426,11 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
                                   caption="fANOVA: how much of the objective's variance each parameter explains."))
     else:
         param_notes.append(note)
+    for path in look_search(name, "size-curve", figures_dir, home=store.home):  # only when train_size varies
+        param_figs.insert(0, _figure(path, title="Against training-set size.",
+                                     caption="Each run's best epoch: validation solid, train dashed, one line per "
+                                             "value of the other parameters; the validation set is the same at "
+                                             "every size (data.train_size shrinks only the training split)."))
     curve_figs = []
     if curves:
         path = plot_overlay(curves, figures_dir / "curves.png", title=f"search {name}: every trial's validation curves")
