@@ -126,6 +126,11 @@ def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
     speedups.configure_threads(cfg.train.threads)  # before loading: the trainer applies the same value again
     _seed_everything(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed)
+    M.check_classes(cfg.train.metrics, data.class_names)  # sensitivity/S needs a class S: say so before training
+    for where, key in (("train.monitor", cfg.train.monitor),
+                       ("train.early_stopping.monitor", cfg.train.early_stopping and cfg.train.early_stopping.monitor)):
+        if key:
+            M.check_monitor(where, key, cfg.train.metrics, data.class_names)
     _seed_everything(cfg.seed)  # the model's init does not depend on how much randomness loading used
     model = build_model(cfg.model, data.input_shape, num_classes=data.num_classes)  # checks model.input too
     return data, model
@@ -159,7 +164,7 @@ def final_evaluation(trainer: Trainer, data: Dataset) -> tuple[dict[str, float],
         keys = data.ids.get(split) if data.ids.get(split) is not None else data.groups.get(split)
         if how and how != "none" and keys is not None and split == "test":
             rec_prob, rec_y, _ = aggregate(prob, y.numpy(), keys, how=how)
-            rec = M.compute(cfg.metrics, rec_y, rec_prob, threshold=threshold)
+            rec = M.compute(cfg.metrics, rec_y, rec_prob, threshold=threshold, class_names=data.class_names)
             results.update({f"test_record_{k}": v for k, v in rec.items()})
     return results, info
 

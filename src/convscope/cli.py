@@ -121,6 +121,9 @@ def run_cmd(
                       + (f", val_accuracy {fmt.percent(best.get('val_accuracy'))}" if "val_accuracy" in best else ""))
     if result.test_metrics:
         console.print(f"[bold green]test[/] (best-epoch weights): {_metrics(result.test_metrics)}")
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, result, splits=("test",) if result.info.test_confusion else ("val",))
     console.print(f"stored in {result.dir} ({wall:.1f} s)", soft_wrap=True)
     if report and result.history:
         from convscope.report import run_report
@@ -189,6 +192,9 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
         console.print(f"* best epoch by {run.config.train.monitor}")
     if run.test_metrics:
         console.print("test: " + ", ".join(f"{k} {fmt.number(v)}" for k, v in run.test_metrics.items()))
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, run, splits=("test", "val"), max_classes=None)
     for verdict in run.info.diagnosis:
         console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
     if run.history:

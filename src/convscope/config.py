@@ -178,13 +178,13 @@ class TrainConfig(_ClosedSection):
     @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
-        from convscope.train.metrics import METRICS
+        from convscope.train.metrics import check_names
 
-        for name in value:
-            if name not in METRICS:
-                close = difflib.get_close_matches(name, METRICS, n=1)
-                hint = f"did you mean '{close[0]}'? " if close else ""
-                raise ValueError(f"unknown metric '{name}'; {hint}known: {', '.join(sorted(METRICS))}")
+        try:
+            check_names(value)
+        except ConfigError as exc:  # pydantic wants a ValueError; the field is named by load_config
+            message = exc.message.removeprefix("train.metrics: ")
+            raise ValueError(f"{message}; {exc.hint}" if exc.hint else message) from None
         return value
 
 

@@ -71,6 +71,6 @@ def ensemble(run_ids: list[int | str], *, how: Literal["vote", "mean"] = "vote",
     else:
         combined = mean
     names = runs[0].config.train.metrics
-    scores = M.compute(names, y, combined)
+    scores = M.compute(names, y, combined, class_names=data.class_names)
     return EnsembleResult(how=how, run_ids=[r.id for r in runs], members=members,
                           metrics={f"test_{k}": v for k, v in scores.items()})

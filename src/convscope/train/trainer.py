@@ -259,7 +259,8 @@ class Trainer:
         with torch.inference_mode():
             loss = float(self.loss(logits, y)) if len(y) else float("nan")
         prob_np = prob.cpu().numpy()
-        scores = M.compute(self.cfg.metrics, y.cpu().numpy(), prob_np, threshold=threshold)
+        scores = M.compute(self.cfg.metrics, y.cpu().numpy(), prob_np, threshold=threshold,
+                           class_names=self.data.class_names)
         return {f"{prefix}loss": loss, **{f"{prefix}{k}": v for k, v in scores.items()}}, prob_np
 
     def fit(self) -> list[dict[str, float]]:
