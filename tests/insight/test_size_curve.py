@@ -3,8 +3,6 @@ train dashed and validation solid -- by `convscope look SEARCH size-curve` and i
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 from matplotlib.colors import to_hex
 from typer.testing import CliRunner
@@ -13,23 +11,31 @@ import convscope
 from convscope.cli import app
 from convscope.errors import ConvscopeError
 from convscope.insight.look import look, look_search, pictures
-from convscope.insight.size_curve import SizePoint, draw_size_curve, size_lines, size_points, varies_train_size
+from convscope.insight.size_curve import (
+    SizePoint,
+    draw_size_curve,
+    size_lines,
+    size_points,
+    varies_train_size,
+)
 from convscope.report import search_report
 from convscope.store import Store
-from tests.conftest import DIGITS_CNN
 
 SIZES = [120, 480]
 DECAYS = [0.0, 0.01]
 
 
 def size_search_config(sizes=SIZES, decays=DECAYS) -> dict:
-    """The tiny digits CNN, one epoch, over train_size x weight decay (a grid of len(sizes) * len(decays))."""
-    cfg = copy.deepcopy(DIGITS_CNN)
-    cfg["params"].update(n={"grid": sizes}, wd={"grid": decays})
-    cfg["data"]["train_size"] = "${n}"
-    cfg["train"].update(epochs=1, optimizer={"name": "adam", "lr": "${lr}", "weight_decay": "${wd}"})
-    cfg["search"] = {"strategy": "grid", "objective": {"metric": "val_accuracy"}, "threads_per_worker": 1}
-    return cfg
+    """A tiny digits CNN, one epoch, over train_size x weight decay (a grid of len(sizes) * len(decays))."""
+    return {
+        "name": "digits-sizes", "seed": 0,
+        "data": {"source": "builtin:digits", "split": {"val": 0.2, "test": 0.2}, "train_size": "${n}"},
+        "params": {"n": {"grid": sizes}, "wd": {"grid": decays}},
+        "model": {"layers": [{"conv": {"filters": 8, "kernel": 3, "padding": "same", "activation": "relu"}},
+                             {"maxpool": 2}, "flatten", {"dense": {"units": 10, "activation": "softmax"}}]},
+        "train": {"epochs": 1, "batch_size": 64, "optimizer": {"name": "adam", "lr": 0.01, "weight_decay": "${wd}"}},
+        "search": {"strategy": "grid", "objective": {"metric": "val_accuracy"}, "threads_per_worker": 1},
+    }
 
 
 @pytest.fixture(scope="module")
