@@ -1,9 +1,9 @@
 """Data: a config's ``data:`` section in, train/validation/test tensors out.
 
 :func:`load_data` finds the source loader registered under ``data.source`` in :data:`SOURCES` (``images.py``,
-``builtin.py``, ``ecg/`` ...), applies ``data.limit``, splits (``splits.py``), shrinks the training
-split to ``data.train_size`` (``train_size.py``) and checks the result, so the trainer only ever sees
-well-formed tensors and the user sees one clear line when their data is not.
+``builtin.py``, ``ecg/`` ...), applies ``data.limit``, splits (``splits.py``, or ``record_splits.py`` by
+record), shrinks the training split to ``data.train_size`` (``train_size.py``) and checks the result, so
+the trainer only ever sees well-formed tensors and the user sees one clear line when their data is not.
 
 Example:
     >>> from convscope.config import DataConfig
@@ -21,7 +21,8 @@ from sklearn.model_selection import train_test_split
 from convscope.config import DataConfig
 from convscope.data.augment import build_augment
 from convscope.data.base import SOURCES, Dataset, Loader, Source, Split
-from convscope.data.splits import _names, split_source
+from convscope.data.record_splits import record_split, uses_records
+from convscope.data.splits import split_source
 from convscope.data.train_size import shrink_train
 from convscope.errors import DataError
 
@@ -94,12 +95,14 @@ def load_data(cfg: DataConfig, *, seed: int) -> Dataset:
             setattr(source, own, _limit(part, cfg.limit, seed=seed))
             notes.append(f"limit: {cfg.limit} samples of the source's {own} set")
     split_seed = seed if cfg.split.seed is None else cfg.split.seed
-    train, val, test, assignment = split_source(source, cfg.split, seed=split_seed, notes=notes)
+    divide = record_split if uses_records(cfg.split) else split_source
+    train, val, test, assignment = divide(source, cfg.split, seed=split_seed, notes=notes)
     meta = dict(source.meta)
     if cfg.train_size is not None:  # after the split: validation and test are the same for every size
         pool = len(train)
         train = shrink_train(train, cfg.train_size, seed=split_seed)
-        assignment["train"] = _names(train)
+        kept = {str(v) for part in (train.groups, train.ids) if part is not None for v in part}
+        assignment["train"] = [name for name in assignment.get("train", []) if name in kept]
         meta.update(train_samples=len(train), train_pool=pool)
         notes.append(f"train_size: {len(train)} of the {pool} training samples (stratified, nested); "
                      "validation and test unchanged")
