@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 from matplotlib.ticker import FixedLocator, NullLocator
 
-from convscope.insight.common import save
+from convscope.insight.drawing import save
 from convscope.insight.look import PICTURES
 from convscope.store import Store
 from convscope.store.status import has_objective
