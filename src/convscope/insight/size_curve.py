@@ -10,9 +10,9 @@ A parameter that only repeats a run with another seed (its value is the run's ``
 its runs are averaged, and the band shows their spread (min to max).
 
 Example:
-    >>> points = [SizePoint(n, "wd=0", 0.5 + n / 2000, 0.4 + n / 4000) for n in (100, 1000)]
-    >>> [(line.group, line.sizes, line.val) for line in size_lines(points)]
-    [('wd=0', [100, 1000], [0.425, 0.65])]
+    >>> points = [SizePoint(n, "wd=0", 1.0, n / 2000) for n in (1000, 100)] + [SizePoint(100, "wd=0", 1.0, 0.15)]
+    >>> [(line.group, line.sizes, line.val, line.runs) for line in size_lines(points)]
+    [('wd=0', [100, 1000], [0.1, 0.5], [2, 1])]
 """
 
 from __future__ import annotations
