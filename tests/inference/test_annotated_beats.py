@@ -125,3 +125,29 @@ def test_export_takes_the_beats_with_their_rr_features_as_one_tensor(annotated_r
     gap = 1e-4 if sidecar["trained_precision"] == "fp32" else 1e-2
     assert np.allclose(torch.softmax(torch.from_numpy(out), 1).numpy()[:, 1], [r["p_V"] for r in rows], atol=gap)
     assert sidecar["preprocessing"]["rr_features"][0] == "pre_rr"
+
+
+MITDB = Path("/work/shared/data/mitdb")
+
+
+@pytest.mark.skipif(not MITDB.is_dir(), reason=f"{MITDB} (MIT-BIH Arrhythmia Database) is not on this machine")
+def test_real_mitbih_records_predict_at_annotated_and_detected_beats(tmp_path):
+    """examples/mitbih-ds1-ds2.yaml for one epoch on 3 + 2 real records (linked into a folder)."""
+    root = tmp_path / "mitdb"
+    root.mkdir()
+    for record in ("100", "101", "106", "119", "200"):
+        for ext in ("atr", "dat", "hea"):
+            (root / f"{record}.{ext}").symlink_to(MITDB / f"{record}.{ext}")
+    example = Path(__file__).parents[2] / "examples" / "mitbih-ds1-ds2.yaml"
+    run = convscope.run(example, home=tmp_path / "runs", overrides=[
+        f"data.path={root}", "data.exclude_records=[]", "data.patients=null", "train.epochs=1",
+        "data.split={train_records: [101, 106, 119], test_records: [100, 200], val: 0.34}"])
+    tests = [root / "100.hea", root / "200.hea"]
+    rows = run.predict(tests, per="sample", annotations="atr")
+    names = run.info.class_names
+    labels = np.array([names.index(r["reference"]) for r in rows])
+    prob = np.array([[r[f"p_{c}"] for c in names] for r in rows])  # (beats, 4)
+    assert M.confusion(labels, prob, threshold=run.info.threshold).tolist() == run.info.test_confusion
+    for row in run.predict(tests):  # NeuroKit2's R peaks: 2270 of 2273 and 2596 of 2601 beats when measured
+        ann = wfdb.rdann(row["input"], "atr")
+        assert abs(row["n_beats"] - int(np.isin(ann.symbol, list("NLRejAaJSVEF")).sum())) <= 0.01 * row["n_beats"]
