@@ -28,6 +28,7 @@ from convscope.errors import ConfigError, ConvscopeError
 from convscope.insight.curves import plot_curves
 from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
+from convscope.models.budget import check_budget
 from convscope.store import RunStatus, Store, load_weights, save_weights
 from convscope.store.run_info import RunInfo
 from convscope.train import metrics as M
@@ -106,6 +107,7 @@ def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
     speedups.configure_threads(cfg.train.threads)  # before loading: the trainer applies the same value again
     _seed_everything(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed)
+    check_budget(cfg.model, data.input_shape, num_classes=data.num_classes, batch_size=cfg.train.batch_size)
     _seed_everything(cfg.seed)  # the model's init does not depend on how much randomness loading used
     model = build_model(cfg.model, data.input_shape, num_classes=data.num_classes)  # checks model.input too
     return data, model
