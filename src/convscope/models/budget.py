@@ -13,7 +13,7 @@ Example:
     >>> check_budget([{"dense": 100000}, {"dense": 100000}], (1, 100, 100), batch_size=1)
     Traceback (most recent call last):
     ...
-    convscope.errors.BuildError: model: about 11,000,300,000 parameters, over the limit of 500,000,000
+    convscope.errors.BuildError: model: about 11,000,200,000 parameters, over the limit of 500,000,000
       hint: make the model smaller (fewer units or filters, more pooling), or raise CONVSCOPE_MAX_PARAMS
 """
 
