@@ -6,18 +6,17 @@ exits with code 2; nothing else is caught, so real bugs keep their traceback.
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from convscope import formatting as fmt
+from convscope.cli_errors import friendly
 from convscope.errors import ConvscopeError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -25,29 +24,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 data_app = typer.Typer(no_args_is_help=True, help="Datasets in the local cache.")
 app.add_typer(data_app, name="data")
 console = Console()
-err_console = Console(stderr=True)
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Run store folder (default $CONVSCOPE_HOME "
                                                                  "or ./convscope-runs).")]
-
-
-def friendly(fn: Callable) -> Callable:
-    """Turn user mistakes into one clear line and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ConvscopeError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True, soft_wrap=True)
-            if exc.hint:
-                err_console.print(f"  [yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]")
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 def _status(status: str) -> str:
@@ -178,8 +157,12 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
     for verdict in run.info.diagnosis:
         console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
     if run.history:
-        path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",
-                           best_epoch=run.best_epoch)
+        try:
+            path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",
+                               best_epoch=run.best_epoch)
+        except OSError as exc:  # a read-only or full store: everything above was still worth showing
+            console.print(f"[yellow]note:[/] learning curves not written: {exc.strerror} ({run.dir})", soft_wrap=True)
+            return
         console.print(f"learning curves: {path}", soft_wrap=True)
         if open_:
             typer.launch(str(path))

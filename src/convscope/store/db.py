@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from convscope.errors import StoreError
+from convscope.errors import StorageError, StoreError
+from convscope.store.faults import explain_fault
 from convscope.store.status import RunStatus
 
 SCHEMA_VERSION = 1
@@ -126,15 +127,41 @@ class Store:
 
     def __init__(self, home: str | Path | None = None) -> None:
         self.home = Path(home) if home is not None else default_home()
-        self.home.mkdir(parents=True, exist_ok=True)
         self.path = self.home / "runs.db"
-        self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA busy_timeout=60000")
-        self._migrate()
-        self._mark_interrupted()
+        self.read_only = False
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA busy_timeout=60000")
+            self._migrate()
+            self._mark_interrupted()
+        except (sqlite3.OperationalError, PermissionError, OSError) as exc:
+            if not self.path.is_file():
+                raise explain_fault(exc, where=self.home) or exc from None
+            self._open_read_only(exc)
+
+    def _open_read_only(self, cause: BaseException) -> None:
+        """Open an existing store that cannot be written (a read-only mount, a backup): queries work,
+        writes raise a StorageError. ``immutable=1`` because a WAL database without its ``-shm`` file
+        cannot be opened ``mode=ro``; on a read-only filesystem nothing can change it under us."""
+        self.read_only = True
+        for query in ("mode=ro", "immutable=1"):
+            try:
+                self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?{query}", uri=True, timeout=60,
+                                             isolation_level=None)
+                self._conn.row_factory = sqlite3.Row
+                row = self._conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                break
+            except sqlite3.OperationalError:
+                continue
+        else:
+            raise explain_fault(cause, where=self.path) or cause from None
+        if row is None or int(row["value"]) != SCHEMA_VERSION:
+            raise StorageError(f"{self.path}: the store is read-only and needs a schema upgrade",
+                               hint="open it once with write access, or copy it to a writable folder")
 
     # -- schema ------------------------------------------------------------------------------
 
@@ -151,8 +178,15 @@ class Store:
                     self._conn.execute(statement)
             self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
+    def check_writable(self) -> None:
+        """A StorageError (exit code 3) when this store was opened read-only."""
+        if self.read_only:
+            raise StorageError(f"{self.home}: the run store is read-only",
+                               hint="point --home (or CONVSCOPE_HOME) at a writable folder, or make this one writable")
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        self.check_writable()
         # BEGIN IMMEDIATE takes the write lock up front: concurrent writers queue instead of failing
         self._conn.execute("BEGIN IMMEDIATE")
         try:
