@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,14 @@ from convscope.store.faults import corrupt_checkpoint
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
     # write then rename: a kill mid-write never leaves a truncated checkpoint behind
     tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    except SafetensorError as exc:  # safetensors wraps the OS error as text: "... (os error 28)"
+        tmp.unlink(missing_ok=True)  # a half-written file only holds the space a full disk needs
+        code = re.search(r"os error (\d+)", str(exc))
+        if code:
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1))), str(path)) from None
+        raise
     os.replace(tmp, path)
 
 
