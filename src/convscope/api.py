@@ -218,6 +218,8 @@ def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.
             store.truncate_epochs(run_id, trainer.epoch)
         elif resume is not None:
             store.truncate_epochs(run_id, 0)
+        if resume is not None:
+            store.restart_clock(run_id)
         trainer.fit()
         test, extra = final_evaluation(trainer, data)
     except KeyboardInterrupt:

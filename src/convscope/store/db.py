@@ -197,13 +197,20 @@ class Store:
         self._conn.execute("COMMIT")
 
     def _mark_interrupted(self) -> None:
+        """Runs and searches left ``running`` by a process of this machine that is gone become ``interrupted``."""
         host = socket.gethostname()
         rows = self._conn.execute("SELECT id, pid, host FROM runs WHERE status='running'").fetchall()
         dead = [r["id"] for r in rows if r["host"] == host and r["pid"] and not pid_alive(r["pid"])]
-        if dead:
+        searches = self._conn.execute("SELECT name, info FROM searches WHERE status='running'").fetchall()
+        drivers = {r["name"]: json.loads(r["info"] or "{}") for r in searches}
+        dead_searches = [name for name, info in drivers.items()
+                         if info.get("host") == host and info.get("pid") and not pid_alive(int(info["pid"]))]
+        if dead or dead_searches:
             with self._tx() as db:
                 db.executemany("UPDATE runs SET status='interrupted', reason=?, finished=? WHERE id=?",
                                [("process ended during training", time.time(), i) for i in dead])
+                db.executemany("UPDATE searches SET status='interrupted' WHERE name=? AND status='running'",
+                               [(name,) for name in dead_searches])
 
     def close(self) -> None:
         self._conn.close()
@@ -250,6 +257,13 @@ class Store:
         with self._tx() as db:
             db.execute("DELETE FROM epochs WHERE run_id=? AND epoch>?", (run_id, after))
             db.execute("UPDATE runs SET epochs=? WHERE id=?", (after, run_id))
+
+    def restart_clock(self, run_id: int) -> None:
+        """Start a resumed run's clock again: its time so far is the seconds of the epochs it kept, not the
+        wall time since it was created (which includes the time it lay dead)."""
+        row = self._conn.execute("SELECT COALESCE(SUM(seconds), 0) AS s FROM epochs WHERE run_id=?",
+                                 (run_id,)).fetchone()
+        self.update_info(run_id, active_before=float(row["s"]), resumed_at=time.time())
 
     def finish_run(self, run_id: int, *, status: str, reason: str | None = None, test: dict | None = None,
                    info: dict | None = None) -> None:
@@ -333,6 +347,15 @@ class Store:
 
     def searches(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self._conn.execute("SELECT * FROM searches ORDER BY created DESC").fetchall()]
+
+
+def active_seconds(row: dict[str, Any], now: float | None = None) -> float:
+    """How long a run (a decoded row) has been training, without the time it lay dead before a resume."""
+    end = row["finished"] or (now if now is not None else time.time())
+    info = row.get("info") or {}
+    if "resumed_at" in info:
+        return float(info["active_before"]) + max(0.0, end - float(info["resumed_at"]))
+    return end - row["created"]
 
 
 def _decode(row: sqlite3.Row) -> dict[str, Any]:
