@@ -191,6 +191,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     finally:
         if lock is not None:
             lock.release()
+        store.close()  # at once, not when the garbage collector gets to it: a long session keeps its descriptors
 
 
 def _refuse_live_writer(row: dict[str, Any]) -> None:
