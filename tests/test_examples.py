@@ -15,7 +15,8 @@ import yaml
 import convscope
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
-NEEDS_USER_DATA = {"ecg-ptb-inception.yaml", "ecg-ptbxl-superclass.yaml"}
+NEEDS_USER_DATA = {"ecg-ptb-inception.yaml", "ecg-ptbxl-superclass.yaml",
+                   "ucr-ecg200.yaml"}  # run on a written ECG200-like fixture in tests/data/test_ucr.py
 
 
 @pytest.fixture(scope="session")

@@ -53,3 +53,19 @@ def test_discover_imports_every_module_of_the_package(tmp_path, monkeypatch):
     finally:
         for name in [m for m in sys.modules if m.startswith("plugpkg")]:
             del sys.modules[name]
+
+
+def test_a_module_executed_twice_may_register_its_definitions_again():
+    # pytest --doctest-modules runs a module file again after its package imported it: same definitions
+    reg: Registry = Registry("shape")
+    runs = [{"__name__": "shapes"}, {"__name__": "shapes"}]  # two executions of one module "shapes"
+    for namespace in runs:
+        exec("def square(x):\n    return x * x\n", namespace)
+        reg.add("square", namespace["square"])
+    assert reg.get("square") is runs[1]["square"]
+
+    def square(x):  # another definition under the same name is still a mistake
+        return x * x
+
+    with pytest.raises(ValueError, match="registered twice"):
+        reg.add("square", square)

@@ -40,6 +40,7 @@ from convscope.train import speedups
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
 from convscope.train.health import HealthMonitor
+from convscope.train.loggers import Loggers, RunContext, require
 from convscope.train.trainer import Trainer
 
 
@@ -70,6 +71,25 @@ class Run:
             raise ConvscopeError(f"run {self.id} has no stored weights ({weights})",
                                  hint="it stopped before its first epoch finished")
         return load_weights(model, weights).eval()
+
+    def predict(self, inputs: str | Path | Sequence[str | Path], *, per: str = "record",
+                sample_rate: float | None = None) -> list[dict[str, Any]]:
+        """Predict on new files with the run's own preprocessing, model and decision threshold.
+
+        Args:
+            inputs: WFDB records (``.hea`` or a folder), CSV/npz rows of signals, UCR ``.tsv`` files, images or
+                folders of images: the kind the run was trained on.
+            per: ``record`` (one row per record, its windows/beats averaged as in evaluation) or ``sample``.
+            sample_rate: Hz of inputs whose files do not say it (CSV rows).
+
+        Returns:
+            One dict per record: ``input``, ``predicted``, ``p_<class>``..., ``n_<windows|beats|...>``;
+            ``pandas.DataFrame(rows)`` makes it a table. Same code path as ``convscope predict``.
+        """
+        from convscope.inference.predict import predict_inputs
+
+        paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
+        return predict_inputs(self, paths, per=per, sample_rate=sample_rate)  # type: ignore[arg-type]
 
 
 def environment(trainer: Trainer | None = None) -> dict[str, Any]:
@@ -112,6 +132,11 @@ def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
     _seed_everything(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed)
     check_budget(cfg.model, data.input_shape, num_classes=data.num_classes, batch_size=cfg.train.batch_size)
+    M.check_classes(cfg.train.metrics, data.class_names)  # sensitivity/S needs a class S: say so before training
+    for where, key in (("train.monitor", cfg.train.monitor),
+                       ("train.early_stopping.monitor", cfg.train.early_stopping and cfg.train.early_stopping.monitor)):
+        if key:
+            M.check_monitor(where, key, cfg.train.metrics, data.class_names)
     _seed_everything(cfg.seed)  # the model's init does not depend on how much randomness loading used
     model = build_model(cfg.model, data.input_shape, num_classes=data.num_classes)  # checks model.input too
     return data, model
@@ -145,7 +170,7 @@ def final_evaluation(trainer: Trainer, data: Dataset) -> tuple[dict[str, float],
         keys = data.ids.get(split) if data.ids.get(split) is not None else data.groups.get(split)
         if how and how != "none" and keys is not None and split == "test":
             rec_prob, rec_y, _ = aggregate(prob, y.numpy(), keys, how=how)
-            rec = M.compute(cfg.metrics, rec_y, rec_prob, threshold=threshold)
+            rec = M.compute(cfg.metrics, rec_y, rec_prob, threshold=threshold, class_names=data.class_names)
             results.update({f"test_record_{k}": v for k, v in rec.items()})
     return results, info
 
@@ -175,6 +200,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         cfg = load_config(default_config_path() if config is None else config, list(overrides or []))
     try:
         data, model = prepare(cfg)
+        require(cfg.train.log)  # a logger whose package is missing says what to install before a run exists
         info = {"input_shape": list(data.input_shape), "class_names": data.class_names,
                 "assignment": data.assignment, "data_name": data.name, "meta": _scalar_meta(data.meta)}
         if resume is None:
@@ -187,7 +213,8 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
             if (store.run_dir(run_id) / "last.safetensors").exists():
                 verify_checkpoint(store.run_dir(run_id) / "last.safetensors")  # a corrupt one: refused, row untouched
             store.reopen_run(run_id)
-        return _train_and_record(store, cfg, data, model, run_id=run_id, resume=resume, callbacks=callbacks)
+        return _train_and_record(store, cfg, data, model, run_id=run_id, resume=resume, callbacks=callbacks,
+                                 search=search, trial=trial, params=params)
     finally:
         if lock is not None:
             lock.release()
@@ -203,7 +230,8 @@ def _refuse_live_writer(row: dict[str, Any]) -> None:
 
 
 def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.Module, *, run_id: int,
-                      resume: int | None, callbacks: Sequence[Callback]) -> Run:
+                      resume: int | None, callbacks: Sequence[Callback], search: str | None, trial: int | None,
+                      params: dict[str, Any] | None) -> Run:
     """Train a created (or reopened) run, writing each epoch, then its test metrics, curves and verdicts."""
     folder = store.run_dir(run_id)
     augment = build_augment(cfg.data.augment, rank=len(data.input_shape))
@@ -212,8 +240,11 @@ def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.
         builtin.insert(0, HealthMonitor())  # before the Recorder, which stores trainer.health with the epoch
     if cfg.train.early_stopping:
         builtin.insert(0, EarlyStopping(cfg.train.early_stopping))
+    mirrors = Loggers.open(cfg.train.log, RunContext(run_id, cfg.name, store.home, cfg, store, search=search,
+                                                     trial=trial, params=dict(params or {}), resumed=resume is not None))
     try:
-        trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[*builtin, *callbacks], augment=augment)
+        trainer = Trainer(model, data, cfg.train, seed=cfg.seed, callbacks=[*builtin, *mirrors.callbacks, *callbacks],
+                          augment=augment)
         if resume is not None and (folder / "last.safetensors").exists():
             trainer.load_state(folder / "last.safetensors")
             store.truncate_epochs(run_id, trainer.epoch)
@@ -225,12 +256,15 @@ def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.
         test, extra = final_evaluation(trainer, data)
     except KeyboardInterrupt:
         store.finish_run(run_id, status=RunStatus.INTERRUPTED, reason="stopped by the user (Ctrl-C)")
+        mirrors.finish(RunStatus.INTERRUPTED, "stopped by the user (Ctrl-C)")
         raise
     except ConvscopeError as exc:
         store.finish_run(run_id, status=RunStatus.FAILED, reason=exc.message)
+        mirrors.finish(RunStatus.FAILED, exc.message)
         raise
     except Exception as exc:
         store.finish_run(run_id, status=RunStatus.FAILED, reason=f"{type(exc).__name__}: {exc}")
+        mirrors.finish(RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     status = trainer.stop_status or RunStatus.COMPLETED
     reason = trainer.stop_reason or f"ran all {cfg.train.epochs} epochs"
@@ -242,6 +276,7 @@ def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.
     extra["diagnosis"] = [v.to_dict() for v in diagnose(store.epochs(run_id), num_classes=data.num_classes,
                                                          chance=majority)]
     store.finish_run(run_id, status=status, reason=reason, test=test, info=extra)
+    mirrors.finish(status, reason, test)
     return load_run(run_id, home=store.home, _store=store)
 
 
@@ -262,7 +297,12 @@ def default_config_path() -> Path:
 
 
 def _scalar_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in meta.items() if isinstance(v, str | int | float | bool) or v is None}
+    """The JSON-able part of a source's meta: scalars, and lists of them (the lead names predict replays)."""
+    def plain(v: Any) -> bool:
+        return isinstance(v, str | int | float | bool) or v is None
+
+    return {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in meta.items()
+            if plain(v) or (isinstance(v, list | tuple) and all(plain(x) for x in v))}
 
 
 __all__ = ["Run", "final_evaluation", "load_run", "prepare", "run"]

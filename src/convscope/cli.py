@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from convscope import formatting as fmt
-from convscope.cli_errors import friendly
+from convscope.cli_errors import err_console, friendly
 from convscope.errors import ConvscopeError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -27,6 +27,13 @@ console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Run store folder (default $CONVSCOPE_HOME "
                                                                  "or ./convscope-runs).")]
+LogOption = Annotated[list[str] | None, typer.Option("--log", help="Watch it live: tensorboard | mlflow "
+                                                                   "(repeatable; sets train.log).")]
+
+
+def with_log(set_: list[str] | None, log: list[str] | None) -> list[str] | None:
+    """``--log tensorboard --log mlflow`` as the override ``train.log=[tensorboard, mlflow]``."""
+    return [*(set_ or []), f"train.log=[{', '.join(log)}]"] if log else set_
 
 
 def _status(status: str) -> str:
@@ -48,6 +55,7 @@ def run_cmd(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set train.epochs=5")] = None,
     resume: Annotated[int | None, typer.Option("--resume", help="Continue an interrupted run by id.")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write the run's HTML report.")] = True,
+    log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Train one model, store the run, print its test metrics, write its HTML report."""
@@ -55,6 +63,9 @@ def run_cmd(
     from convscope.config import load_config
     from convscope.train.progress import ProgressBar
 
+    set_ = with_log(set_, log)
+    if resume is not None and log:
+        raise ConvscopeError("--log: a resumed run keeps the loggers it started with", hint="drop --log")
     if resume is not None:
         cfg = load_run(resume, home=home).config
     else:
@@ -86,6 +97,9 @@ def run_cmd(
                       + (f", val_accuracy {fmt.percent(best.get('val_accuracy'))}" if "val_accuracy" in best else ""))
     if result.test_metrics:
         console.print(f"[bold green]test[/] (best-epoch weights): {_metrics(result.test_metrics)}")
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, result, splits=("test",) if result.info.test_confusion else ("val",))
     console.print(f"stored in {result.dir} ({wall:.1f} s)", soft_wrap=True)
     if report and result.history:
         from convscope.report import run_report
@@ -154,6 +168,9 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
         console.print(f"* best epoch by {run.config.train.monitor}")
     if run.test_metrics:
         console.print("test: " + ", ".join(f"{k} {fmt.number(v)}" for k, v in run.test_metrics.items()))
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, run, splits=("test", "val"), max_classes=None)
     for verdict in run.info.diagnosis:
         console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
     if run.history:
@@ -269,12 +286,14 @@ def search_cmd(
     name: Annotated[str | None, typer.Option("--name", help="The search's name in the store.")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue a stopped search by name.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set search.trials=40")] = None,
+    log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
     """Search hyperparameters: every trial is a stored run; a live table shows them as they finish."""
     from convscope.tuning import search
     from convscope.tuning.backends import BACKENDS
 
+    set_ = with_log(set_, log)
     if backend is not None and backend not in BACKENDS:
         raise ConvscopeError(f"--backend: '{backend}' is not a backend", hint=f"use {' or '.join(BACKENDS.names())}")
     search(config, overrides=set_, name=name, workers=workers, backend=backend, address=address, resume=resume,
@@ -293,6 +312,19 @@ def _leaderboard(name: str, home: Path | None) -> None:
         console.print(f"best: run {best.run_id} (trial {best.number}), {result.metric} "
                       f"{fmt.number(best.value, style='general')} with {fmt.params(best.params)}; "
                       f"details: convscope show {best.run_id}")
+
+
+@app.command("dashboard")
+@friendly
+def dashboard_cmd(
+    search: Annotated[str | None, typer.Argument(help="The search (default: the newest).")] = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Local port.")] = 8080,
+    home: HomeOption = None,
+) -> None:
+    """Serve optuna-dashboard on a search's storage at 127.0.0.1 (each trial shows its run id)."""
+    from convscope.dashboard import serve
+
+    serve(search, home=home, port=port, announce=lambda line: console.print(line, soft_wrap=True))
 
 
 # -- look inside: pictures, reports, comparisons (issue 6) ------------------------------------------
@@ -375,6 +407,63 @@ def compare_cmd(
         table.add_row(name, *cells)
     console.print(table)
     console.print(f"learning curves: {result.curves}", highlight=False, soft_wrap=True)
+
+
+# -- put a trained model to work (issue 12) -----------------------------------------------------
+
+
+@app.command("predict")
+@friendly
+def predict_cmd(
+    run_id: Annotated[str, typer.Argument(help="Run id (see `convscope runs`).")],
+    inputs: Annotated[list[Path], typer.Argument(help="WFDB records (.hea or a folder), CSV/npz rows of signals, "
+                                                      "UCR .tsv files, images or folders of images.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write preds.csv or preds.json (else a table).")] = None,
+    per: Annotated[str, typer.Option("--per", help="record (one row per record) or sample (per window/beat).")]
+    = "record",
+    fs: Annotated[float | None, typer.Option("--fs", help="Sampling rate (Hz) of inputs whose files do not say it.")]
+    = None,
+    home: HomeOption = None,
+) -> None:
+    """Predict on new files with a run's own preprocessing, model and decision threshold."""
+    from convscope.api import load_run
+    from convscope.inference.predict import no_prediction_notes, predict_inputs
+    from convscope.inference.writers import format_for, table, write_rows
+
+    if out is not None:
+        format_for(out)  # an unknown suffix fails before any work
+    run = load_run(run_id, home=home)
+    rows = predict_inputs(run, inputs, per=per, sample_rate=fs)  # type: ignore[arg-type]
+    if run.info.meta.get("synthetic"):
+        err_console.print(f"[yellow]note:[/] run {run.id} was trained on SYNTHETIC data ({run.info.data_name}): "
+                          "its predictions say nothing about real patients", highlight=False, soft_wrap=True)
+    for note in no_prediction_notes(rows):
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    if out is None:
+        console.print(table(rows, title=f"run {run.id} ({run.name})"))
+    else:
+        console.print(f"{len(rows)} rows: {write_rows(rows, out)}", highlight=False, soft_wrap=True)
+
+
+@app.command("export")
+@friendly
+def export_cmd(
+    run_id: Annotated[str, typer.Argument(help="Run id (see `convscope runs`).")],
+    format_: Annotated[str, typer.Option("--format", help="onnx or torchscript.")] = "onnx",
+    out: Annotated[Path | None, typer.Option("--out", help="Model file (default: the run's export/ folder).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Write the run's model as ONNX or TorchScript with a JSON sidecar, and verify it on validation samples."""
+    from convscope.api import load_run
+    from convscope.inference.export import EXPORTERS, export_run
+
+    EXPORTERS.entry(format_)  # an unknown format fails before the data is loaded
+    result = export_run(load_run(run_id, home=home), fmt=format_, out=out)
+    console.print(f"{format_}: {result.path}\nsidecar: {result.sidecar}", highlight=False, soft_wrap=True)
+    console.print(f"verified with {EXPORTERS.traits(format_)['runtime']} on {result.samples} validation samples: "
+                  f"largest |logit difference| from PyTorch {result.max_abs_diff:.3g}; largest probability "
+                  f"difference from the run's own evaluation ({result.evaluation_precision}) "
+                  f"{result.max_prob_diff_vs_evaluation:.3g}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -151,17 +151,27 @@ class TrainConfig(_ClosedSection):
     channels_last: bool | Literal["auto"] = "auto"  # NHWC for conv nets (1D ones as 1-pixel-high images)
     compile: bool = False  # torch.compile the training forward (10-25 s start; for long runs)
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
+    # live loggers, e.g. [tensorboard, {mlflow: {uri: ...}}]: see convscope.train.loggers
+    log: list[Any] = Field(default_factory=list)
+
+    @field_validator("log")
+    @classmethod
+    def _known_loggers(cls, value: list[Any]) -> list[Any]:
+        from convscope.train.loggers import parse_log
+
+        parse_log(value)
+        return value
 
     @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
-        from convscope.train.metrics import METRICS
+        from convscope.train.metrics import check_names
 
-        for name in value:
-            if name not in METRICS:
-                close = difflib.get_close_matches(name, METRICS, n=1)
-                hint = f"did you mean '{close[0]}'? " if close else ""
-                raise ValueError(f"unknown metric '{name}'; {hint}known: {', '.join(sorted(METRICS))}")
+        try:
+            check_names(value)
+        except ConfigError as exc:  # pydantic wants a ValueError; the field is named by load_config
+            message = exc.message.removeprefix("train.metrics: ")
+            raise ValueError(f"{message}; {exc.hint}" if exc.hint else message) from None
         return value
 
 

@@ -19,8 +19,8 @@ import torch
 
 from convscope.api import load_run, prepare
 from convscope.errors import ConvscopeError
+from convscope.inference.engine import infer_run
 from convscope.train import metrics as M
-from convscope.train.trainer import probabilities
 
 
 @dataclass
@@ -29,13 +29,6 @@ class EnsembleResult:
     run_ids: list[int]
     metrics: dict[str, float]  # the ensemble's test metrics
     members: dict[int, float] = field(default_factory=dict)  # run id -> its own test accuracy
-
-
-@torch.inference_mode()
-def _test_probabilities(model: torch.nn.Module, x: torch.Tensor, batch: int = 1024) -> np.ndarray:
-    model.eval()
-    chunks = [probabilities(model(x[i:i + batch])) for i in range(0, len(x), batch)]
-    return torch.cat(chunks).numpy()  # (N, K)
 
 
 def ensemble(run_ids: list[int | str], *, how: Literal["vote", "mean"] = "vote",
@@ -67,7 +60,7 @@ def ensemble(run_ids: list[int | str], *, how: Literal["vote", "mean"] = "vote",
                     f"run {run.id}'s test set differs from run {runs[0].id}'s: the seed also chose the split",
                     hint="train the members with a fixed data.split.seed (or on a source with its own test set)")
     y = data.y_test.numpy()
-    probs = [_test_probabilities(run.model, data.x_test) for run in runs]  # each (N, K)
+    probs = [infer_run(run, data.x_test)[1] for run in runs]  # each (N, K), as each run's own test was scored
     members = {run.id: float(np.mean(p.argmax(1) == y)) for run, p in zip(runs, probs, strict=True)}
     mean = np.mean(probs, axis=0)
     if how == "vote":
@@ -78,6 +71,6 @@ def ensemble(run_ids: list[int | str], *, how: Literal["vote", "mean"] = "vote",
     else:
         combined = mean
     names = runs[0].config.train.metrics
-    scores = M.compute(names, y, combined)
+    scores = M.compute(names, y, combined, class_names=data.class_names)
     return EnsembleResult(how=how, run_ids=[r.id for r in runs], members=members,
                           metrics={f"test_{k}": v for k, v in scores.items()})

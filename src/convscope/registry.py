@@ -79,7 +79,7 @@ class Registry(Generic[T]):
     def add(self, name: str, obj: T, **traits: Any) -> None:
         """Register ``obj`` under ``name``; registering one name twice is a programming error."""
         old = self._entries.get(name)
-        if old is not None and old.obj is not obj:
+        if old is not None and old.obj is not obj and not _same_definition(old.obj, obj):
             raise ValueError(f"{self.kind} '{name}' is registered twice ({old.obj!r} and {obj!r})")
         self._entries[name] = Entry(name, obj, dict(traits))
 
@@ -130,3 +130,12 @@ class Registry(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {len(self._entries)} entries)"
+
+
+def _same_definition(a: object, b: object) -> bool:
+    """Whether ``a`` and ``b`` come from one definition in one module: the module ran twice, as it does
+    under ``pytest --doctest-modules`` (which executes the file again after its package imported it)."""
+    def where(obj: object) -> tuple[object, object]:
+        return getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+
+    return where(a)[1] is not None and where(a) == where(b)

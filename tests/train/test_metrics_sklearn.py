@@ -71,7 +71,8 @@ def test_multiclass_metrics_match_sklearn_macro_averages(multiclass):
     # specificity of class k = recall of "not k" in the one-vs-rest problem
     one_vs_rest = [skm.recall_score(y != k, pred != k) for k in range(5)]
     assert M.specificity(y, prob, pred) == pytest.approx(np.mean(one_vs_rest))
-    assert np.isnan(M.npv(y, prob, pred))  # defined for binary tasks only
+    # NPV of class k = precision of "not k" in the one-vs-rest problem
+    assert M.npv(y, prob, pred) == pytest.approx(np.mean([skm.precision_score(y != k, pred != k) for k in range(5)]))
 
 
 def test_multiclass_with_a_class_absent_from_the_labels(multiclass):

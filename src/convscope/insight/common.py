@@ -21,9 +21,9 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from convscope.errors import ConvscopeError  # noqa: E402
+from convscope.inference.engine import infer_run  # noqa: E402
 from convscope.models.module_traits import is_conv  # noqa: E402
 from convscope.train.health import activation_kind, layer_root  # noqa: E402
-from convscope.train.trainer import probabilities  # noqa: E402
 
 if TYPE_CHECKING:
     from convscope.api import Run
@@ -89,12 +89,11 @@ def capture(modules: list[tuple[str, nn.Module]], *, inputs: bool = False) -> It
             h.remove()
 
 
-@torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, *, batch: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Logits (N, K) and class probabilities (N, K>=2) in eval mode."""
-    model.eval()
-    logits = torch.cat([model(x[i:i + batch]).float() for i in range(0, len(x), batch)])
-    return logits.numpy(), probabilities(logits).numpy()
+def predict(run: Run, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Logits (N, K) and class probabilities (N, K>=2) of the run's best weights, evaluated exactly as its
+    trainer evaluated them (:func:`convscope.inference.infer_run`: same twin, precision and batch size), so a
+    picture's numbers are the stored metrics' numbers."""
+    return infer_run(run, x)
 
 
 def class_score(logits: torch.Tensor, target: int) -> torch.Tensor:

@@ -13,25 +13,40 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def curve_metrics(history: list[dict]) -> list[str]:
-    """Metric names that have a val_ series (loss first), e.g. ['loss', 'accuracy', 'auc']."""
-    names = {k.removeprefix("val_") for row in history for k in row if k.startswith("val_")}
+    """Metric names that have a val_ series (loss first), e.g. ['loss', 'accuracy', 'auc']; per-class
+    series (``val_f1/S``) are left to :func:`per_class_metrics`."""
+    names = {k.removeprefix("val_") for row in history for k in row if k.startswith("val_") and "/" not in k}
     return sorted(names, key=lambda n: (n != "loss", n != "accuracy", n))
+
+
+def per_class_metrics(history: list[dict]) -> dict[str, list[str]]:
+    """Per-class validation series by metric, e.g. {'f1': ['f1/N', 'f1/S']}: one panel each, a line per class."""
+    groups: dict[str, list[str]] = {}
+    for key in dict.fromkeys(k.removeprefix("val_") for row in history for k in row if k.startswith("val_")):
+        if "/" in key:
+            groups.setdefault(key.split("/", 1)[0], []).append(key)
+    return dict(sorted(groups.items()))
 
 
 def plot_curves(history: list[dict], path: str | Path, *, title: str = "", best_epoch: int | None = None) -> Path:
     """Draw one panel per metric, train dashed vs validation solid; mark the best epoch."""
     path = Path(path)
     names = curve_metrics(history)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
+    per_class = per_class_metrics(history)
+    panels = len(names) + len(per_class)
+    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.4), squeeze=False)
     epochs = [row["epoch"] for row in history]
-    for ax, name in zip(axes[0], names, strict=True):
-        for split, style in (("train", "--"), ("val", "-")):
-            values = [row.get(f"{split}_{name}", math.nan) for row in history]
+    for ax, name in zip(axes[0], [*names, *per_class], strict=True):
+        lines = [("train", "--", name), ("val", "-", name)] if name in names else \
+            [("val", "-", key) for key in per_class[name]]
+        for split, style, key in lines:
+            values = [row.get(f"{split}_{key}", math.nan) for row in history]
             if any(v is not None and math.isfinite(v) for v in values):
-                ax.plot(epochs, values, style, marker="o", markersize=3, label=split)
+                label = split if key == name else key.split("/", 1)[1]  # per class: the class name
+                ax.plot(epochs, values, style, marker="o", markersize=3, label=label)
         if best_epoch:
             ax.axvline(best_epoch, color="grey", alpha=0.4, linewidth=1, label=f"best epoch {best_epoch}")
-        ax.set_title(f"model {name}")
+        ax.set_title(f"model {name}" if name in names else f"validation {name} per class")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(name)

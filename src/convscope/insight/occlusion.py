@@ -26,17 +26,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from convscope.errors import ConvscopeError
+from convscope.inference.outputs import probabilities
 from convscope.insight.common import (
     class_name,
     class_score,
     draw_sample,
     feature_modules,
     pick_sample,
+    predict,
     run_data,
     save,
 )
 from convscope.insight.look import PICTURES
-from convscope.train.trainer import probabilities
+from convscope.train import metrics as M
 
 if TYPE_CHECKING:
     from convscope.api import Run
@@ -163,11 +165,13 @@ def _samples(run: Run, index: int, count: int,
     return [(i, *pick_sample(run, i)) for i in range(index, min(index + count, n))]
 
 
-def _target(model: nn.Module, x: torch.Tensor, y: int | None) -> int:
+def _target(run: Run, x: torch.Tensor, y: int | None) -> int:
+    """The class to explain: the label when known, else the class the run predicts (its own inference path
+    and decision threshold, as ``convscope predict`` would say)."""
     if y is not None:
         return y
-    with torch.no_grad():
-        return int(probabilities(model(x)).argmax(dim=1)[0])
+    _, prob = predict(run, x)
+    return int(M.predictions(prob, float(run.info.threshold))[0])
 
 
 @PICTURES.register("occlusion", order=50)
@@ -188,7 +192,7 @@ def look_occlusion(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, i
     fig, axes = plt.subplots(len(rows), 1 if signal else 2, layout="constrained", squeeze=False,
                              figsize=(7.5 if signal else 5.2, 2.2 * len(rows) + 0.5))
     for r, (i, x, y) in enumerate(rows):
-        target = _target(model, x, y)
+        target = _target(run, x, y)
         occ = occlusion_map(model, x, target, window=(window,) * (x.dim() - 2) if window else None,
                             baseline=baseline)
         bound = float(np.abs(occ.drop).max()) or 1.0
@@ -222,7 +226,7 @@ def look_gradcam(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, inp
                              figsize=(7.5 if signal else 5.2, 2.2 * len(rows) + 0.5))
     used = layer
     for r, (i, x, y) in enumerate(rows):
-        target = _target(model, x, y)
+        target = _target(run, x, y)
         cam, used = grad_cam(model, x, target, layer=layer)
         label = f"val {i}" if i is not None else Path(input_path).name
         what = f"{label}: class {class_name(run, target)}"

@@ -24,9 +24,15 @@ if TYPE_CHECKING:
 
 def _val_predictions(run: Run) -> tuple[np.ndarray, np.ndarray, float]:
     """Validation labels (N,), probabilities (N, K) and the run's decision threshold (binary tasks)."""
+    return _split_predictions(run, "val")
+
+
+def _split_predictions(run: Run, split: str) -> tuple[np.ndarray, np.ndarray, float]:
+    """Labels (N,), probabilities (N, K) and the decision threshold on the run's ``split`` (val or test)."""
     data = run_data(run)
-    _, prob = predict(run.model, data.x_val)
-    return data.y_val.numpy(), prob, float(run.info.threshold)
+    x, y = (data.x_test, data.y_test) if split == "test" else (data.x_val, data.y_val)
+    _, prob = predict(run, x)
+    return y.numpy(), prob, float(run.info.threshold)
 
 
 def _predicted(prob: np.ndarray, threshold: float) -> np.ndarray:
@@ -36,12 +42,21 @@ def _predicted(prob: np.ndarray, threshold: float) -> np.ndarray:
 # -- confusion ----------------------------------------------------------------------------------
 
 
+def run_confusion(run: Run) -> tuple[str, np.ndarray, float]:
+    """``(split, counts (K, K), threshold)``: the confusion matrix ``confusion.png`` draws, on the test split
+    (validation when the run has none); rows are true classes, columns predicted ones."""
+    split = "test" if run_data(run).x_test is not None else "val"
+    y, prob, threshold = _split_predictions(run, split)
+    return split, M.confusion(y, prob, threshold=threshold), threshold
+
+
 @PICTURES.register("confusion", order=80)
 def look_confusion(run: Run, out_dir: Path) -> list[Path]:
-    """``confusion.png``: validation confusion matrix, counts and row-normalized (each row = a true class)."""
-    y, prob, threshold = _val_predictions(run)
-    k = prob.shape[1]
-    counts = M.confusion(y, prob, threshold=threshold)  # (K, K) rows: true, columns: predicted
+    """``confusion.png``: the test confusion matrix (validation when the run has no test set), counts and
+    row-normalized (each row = a true class). Its counts equal the run's stored ``test_confusion``: the same
+    weights, split, threshold and inference path produced both."""
+    split, counts, threshold = run_confusion(run)  # (K, K) rows: true, columns: predicted
+    k = counts.shape[0]
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     names = [class_name(run, i) for i in range(k)]
     size = 2.2 + 0.42 * k
@@ -62,7 +77,8 @@ def look_confusion(run: Run, out_dir: Path) -> list[Path]:
         ax.set_title(title, fontsize=9)
         fig.colorbar(image, ax=ax, shrink=0.8)
     accuracy = float(np.trace(counts)) / max(int(counts.sum()), 1)
-    fig.suptitle(f"run {run.id}: validation confusion ({len(y)} samples, accuracy {accuracy:.1%}"
+    where = "test" if split == "test" else "validation"
+    fig.suptitle(f"run {run.id}: {where} confusion ({int(counts.sum())} samples, accuracy {accuracy:.1%}"
                  + (f", threshold {threshold:.3g})" if k == 2 else ")"), fontsize=9)
     return [save(fig, Path(out_dir) / "confusion.png")]
 
@@ -229,4 +245,4 @@ def _spans_decades(ax: plt.Axes) -> bool:
     return len(values) > 0 and values.max() / values.min() > 100
 
 
-__all__ = ["Curve", "TopLoss", "look_confusion", "look_roc", "look_top_losses", "plot_overlay", "top_losses"]
+__all__ = ["Curve", "TopLoss", "look_confusion", "run_confusion", "look_roc", "look_top_losses", "plot_overlay", "top_losses"]

@@ -29,6 +29,7 @@ from torch import nn
 from convscope.config import ModelConfig
 from convscope.config_limits import Limits, env_name
 from convscope.errors import BuildError
+from convscope.inference.outputs import probabilities
 from convscope.models.checks import Shape, did_you_mean, fmt_shape
 from convscope.models.module_traits import register_module, same_module
 from convscope.models.vocabulary import describe, expand_post_ops, get_layer, normalize_args
@@ -88,10 +89,7 @@ class ConvNet(nn.Module):
         self.eval()
         logits = self(x)  # (N, K)
         self.train(training)
-        if logits.shape[1] == 1:
-            p = torch.sigmoid(logits)  # (N, 1)
-            return torch.cat([1 - p, p], dim=1)  # (N, 2)
-        return torch.softmax(logits, dim=1)  # (N, K)
+        return probabilities(logits)  # (N, K>=2): the one rule every evaluation uses
 
 
 def build_model(spec: list[Any] | dict[str, Any] | ModelConfig, input_shape: Sequence[int] | None = None, *,

@@ -35,6 +35,7 @@ from convscope.api import Run, load_run  # noqa: E402
 from convscope.insight.diagnose import SEVERITY_ORDER  # noqa: E402
 from convscope.insight.look import look  # noqa: E402
 from convscope.insight.plots import Curve, plot_overlay  # noqa: E402
+from convscope.report.clinical import html_tables  # noqa: E402
 from convscope.store import Store  # noqa: E402
 from convscope.store.status import RunStatus, has_objective  # noqa: E402
 
@@ -59,7 +60,8 @@ PICTURES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
       ("gradcam", "Grad-CAM: the last conv layer's maps weighted by the gradient of the class score; bright where the "
                   "evidence for the class lies (coarse: that layer's resolution, stretched).")]),
     ("errors", "How it errs",
-     "Validation-set predictions with the best epoch's weights.",
+     "Predictions of the best epoch's weights, computed as the stored metrics were: the confusion matrix on the "
+     "test split (it equals the stored test confusion), ROC and top losses on validation.",
      [("confusion", "Confusion matrix: rows are true classes, columns the predicted ones; the normalized panel shows "
                     "each class's recall on its diagonal."),
       ("roc", "ROC: sensitivity against 1 - specificity as the decision threshold moves; for two classes the dot "
@@ -109,7 +111,7 @@ def _cards(run: Run) -> list[dict[str, str]]:
     best = next((h for h in run.history if h["epoch"] == run.best_epoch), None)
     cards = []
     for key, value in run.test_metrics.items():
-        if key.startswith("test_") and "record" not in key:
+        if key.startswith("test_") and "record" not in key and "/" not in key:  # per class: the table
             cards.append({"key": key.replace("_", " "), "value": _metric(key, value), "note": "best-epoch weights"})
     if best is not None:
         cards.append({"key": "best epoch", "value": str(run.best_epoch), "note": f"of {len(run.history)} trained"})
@@ -209,7 +211,7 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
              "input_shape": "×".join(map(str, run.info.input_shape or [])),
              "classes": len(run.info.class_names), "monitor": run.config.train.monitor,
              "created": datetime.fromtimestamp(row["created"]).strftime("%Y-%m-%d %H:%M")},
-        cards=_cards(run), notes=run.notes, search=search,
+        cards=_cards(run), notes=run.notes, search=search, classes=html_tables(run),
         verdicts=sorted(run.info.diagnosis, key=lambda v: SEVERITY_ORDER.get(v.get("severity"), 3)),
         curves=[_figure(p) for p in curves], health=_health_rows(run),
         last_epoch=run.history[-1]["epoch"] if run.history else "-",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from convscope.config import EarlyStoppingConfig
+from convscope.errors import ConfigError
 from convscope.store.status import RunStatus
 from convscope.train.metrics import lower_is_better
 
@@ -63,7 +64,8 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.cfg.monitor not in logs:
             known = ", ".join(k for k in logs if k.startswith(("val_", "train_")))
-            raise ValueError(f"train.early_stopping.monitor: '{self.cfg.monitor}' is not logged; known: {known}")
+            raise ConfigError(f"train.early_stopping.monitor: '{self.cfg.monitor}' is not logged",
+                              hint=f"use one of: {known}")
         self._update(epoch, logs[self.cfg.monitor])
         if epoch - self.best_epoch >= max(self.cfg.patience, 1):  # Keras' rule: `patience` bad epochs in a row
             trainer.request_stop(

@@ -25,6 +25,7 @@ from torch import nn
 from convscope.config import TrainConfig
 from convscope.data.base import Dataset
 from convscope.errors import ConfigError
+from convscope.inference.outputs import probabilities  # noqa: F401  (re-exported: convscope.train.probabilities)
 from convscope.store.checkpoint import load_state, save_state
 from convscope.store.status import RunStatus
 from convscope.train import metrics as M
@@ -37,8 +38,6 @@ from convscope.train.speedups import (
     compile_model,
     configure_threads,
     fast_dropout,
-    fold_batchnorm,
-    fuse_for_inference,
     has_2d_convs,
     match_state_layout,
     resolve_precision,
@@ -60,12 +59,6 @@ def pick_device(name: str = "auto") -> torch.device:
     return device
 
 
-def probabilities(logits: torch.Tensor) -> torch.Tensor:
-    """Class probabilities (N, K>=2) from logits: softmax, or [1-p, p] for a single sigmoid unit."""
-    if logits.shape[1] == 1:
-        p = torch.sigmoid(logits.float())  # (N, 1)
-        return torch.cat([1 - p, p], dim=1)
-    return torch.softmax(logits.float(), dim=1)
 
 
 class Trainer:
@@ -246,27 +239,17 @@ class Trainer:
         correct = (pred_all == (y_all > 0) if self.binary_logit else pred_all == y_all).sum()
         return {"train_loss": float(loss_sum) / n, "train_accuracy": float(correct) / n}
 
-    @torch.inference_mode()
     def predict(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits and class probabilities for ``x``, in eval mode, in chunks of ``eval_batch_size``.
-
-        Runs the inference twin of the model (batchnorm folded, conv+ReLU fused, the NHWC paths) in the
-        training precision: a bf16-trained run is evaluated in bf16, as it would be deployed. Its outputs
-        match the float32 weights (what ``Run.model`` reloads) to bf16 rounding, about 3 significant digits.
+        """Logits and class probabilities for ``x`` by :func:`convscope.inference.infer`, the one inference path:
+        the model's inference twin (batchnorm folded, conv+ReLU fused, the NHWC paths) in the training
+        precision, in chunks of ``eval_batch_size``. A bf16-trained run is evaluated in bf16, as it would be
+        deployed; ``Run.predict``, the pictures and ``ensemble`` evaluate it the same way.
         """
-        self.model.eval()
-        net = fuse_for_inference(self._fast(fold_batchnorm(self.model)))
-        precision = autocast(self.device, self.precision)
-        logits = []
-        for start in range(0, len(x), self.cfg.eval_batch_size):
-            xb = as_layout(x[start:start + self.cfg.eval_batch_size].to(self.device), self.channels_last)
-            if precision is None:
-                logits.append(net(xb).float())  # (B, K)
-            else:
-                with precision:
-                    logits.append(net(xb).float())
-        out = torch.cat(logits) if logits else torch.empty(0, 1)
-        return out, probabilities(out)
+        # imported here: the engine imports train.speedups, and so this module, at import time
+        from convscope.inference.engine import infer
+
+        return infer(self.model, x, precision=self.precision, batch_size=self.cfg.eval_batch_size,
+                     channels_last=self.channels_last, device=self.device)
 
     def evaluate(self, x: torch.Tensor, y: torch.Tensor, *, prefix: str = "val_",
                  threshold: float = 0.5) -> tuple[dict[str, float], np.ndarray]:
@@ -276,7 +259,8 @@ class Trainer:
         with torch.inference_mode():
             loss = float(self.loss(logits, y)) if len(y) else float("nan")
         prob_np = prob.cpu().numpy()
-        scores = M.compute(self.cfg.metrics, y.cpu().numpy(), prob_np, threshold=threshold)
+        scores = M.compute(self.cfg.metrics, y.cpu().numpy(), prob_np, threshold=threshold,
+                           class_names=self.data.class_names)
         return {f"{prefix}loss": loss, **{f"{prefix}{k}": v for k, v in scores.items()}}, prob_np
 
     def fit(self) -> list[dict[str, float]]:

@@ -39,6 +39,7 @@ from convscope.store import Store
 from convscope.store.db import active_seconds
 from convscope.store.search_info import SearchInfo
 from convscope.store.status import RunStatus
+from convscope.train.loggers import SearchContext, SearchLoggers
 from convscope.tuning.backends import make_backend
 from convscope.tuning.backends.local import available_cores
 from convscope.tuning.live import LiveView, print_summary
@@ -261,6 +262,9 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
         path = storage_path(home_path, name)
         study = open_study(name, open_storage(path))
         tasks = in_flight(home_path, study, name, objective)
+    # train.log's search-level records (MLflow's parent run, TensorBoard's HParams columns)
+    mirrors = SearchLoggers(setup.cfg.train.log, SearchContext(name, home_path, setup.cfg, setup.space,
+                                                               resumed=resume is not None))
     info = SearchInfo(source=source, budget=setup.budget, strategy=setup.search.strategy,
                       pruner=setup.search.pruner, metric=objective.metric, direction=objective.direction,
                       workers=n_workers, threads=threads, backend=kind, note=setup.note, pid=os.getpid(),
@@ -269,6 +273,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
         store.create_search(name, config_yaml=yaml.safe_dump(raw, sort_keys=False), storage=str(path), info=info)
     else:
         store.set_search_status(name, "running", info=info)
+    mirrors.begin()
 
     # no more workers than there are trials to run (a resumed, nearly done search may need one)
     count = min(n_workers, max(0, setup.budget - started(study)) + len(tasks))
@@ -282,10 +287,12 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
         _run_workers(make_backend(kind, address), specs, view)
     except BaseException:
         store.set_search_status(name, "interrupted")
+        mirrors.end("interrupted")
         raise
     result = load_search(name, home=home_path)
     result.status = "finished" if result.finished >= setup.budget else "interrupted"
     store.set_search_status(name, result.status)
+    mirrors.end(result.status)
     if progress:
         print_summary(result, console)
     return result

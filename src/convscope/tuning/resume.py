@@ -30,7 +30,7 @@ from convscope.tuning.worker import ResumeTask, tell_run
 
 # Fields a resumed search may change: how much to run and where, never what a trial is.
 RESUMABLE_CHANGES = ("search.trials", "search.workers", "search.backend", "search.threads_per_worker",
-                     "search.name")
+                     "search.name", "train.log")
 
 
 def read_config(config: str | Path | dict | Config, overrides: list[str]) -> tuple[dict[str, Any], str]:

@@ -30,6 +30,7 @@ from convscope.config import Config, SearchConfig, is_range, load_config
 from convscope.errors import ConfigError
 from convscope.store.status import RunStatus
 from convscope.train.callbacks import Callback
+from convscope.train.metrics import covers
 from convscope.tuning.pruners import PRUNERS, rung
 from convscope.tuning.samplers import SAMPLERS
 from convscope.tuning.space import distributions, grid_size, grid_values, is_grid
@@ -135,7 +136,7 @@ class Objective:
         search = cfg.search or SearchConfig()
         metric = search.objective.metric
         logged = ["train_loss", "train_accuracy", "val_loss", *(f"val_{m}" for m in cfg.train.metrics)]
-        if metric not in logged:
+        if metric not in logged and not (metric.startswith("val_") and covers(cfg.train.metrics, metric)):
             hint = f"use one of: {', '.join(logged)}"
             if metric.startswith("val_"):
                 hint += f" (or add {metric.removeprefix('val_')} to train.metrics)"

@@ -36,6 +36,7 @@ from convscope.config import Config
 from convscope.errors import ConvscopeError
 from convscope.store import Store
 from convscope.store.status import RunStatus, has_objective
+from convscope.train.callbacks import Callback
 from convscope.tuning.pruners import make_pruner
 from convscope.tuning.samplers import make_sampler
 from convscope.tuning.space import suggest
@@ -128,6 +129,28 @@ def tell_run(study: optuna.Study, trial: optuna.Trial | int, *, status: str, his
     return value
 
 
+def link_trial(trial: optuna.Trial, run_id: int, status: str) -> None:
+    """Put the trial's convscope run on it as user attributes, which optuna-dashboard shows with the
+    trial (``convscope dashboard``): from a trial to ``convscope show ID`` and its report."""
+    trial.set_user_attr("run_id", run_id)
+    trial.set_user_attr("status", str(status))
+    trial.set_user_attr("show", f"convscope show {run_id}")
+
+
+class TrialLink(Callback):
+    """Links the trial to its run as soon as the run trains (the dashboard shows running trials' runs too)."""
+
+    def __init__(self, trial: optuna.Trial, *, home: Path, search: str) -> None:
+        self.trial, self.home, self.search = trial, home, search
+
+    def on_train_begin(self, trainer: Any) -> None:
+        store = Store(self.home)
+        row = next((r for r in store.runs(search=self.search) if r["trial"] == self.trial.number), None)
+        store.close()
+        if row is not None:
+            link_trial(self.trial, int(row["id"]), RunStatus.RUNNING)
+
+
 class Worker:
     """A worker's handle on one search: the study, the store and the setup, in this process.
 
@@ -170,21 +193,24 @@ class Worker:
     def run(self, trial: optuna.Trial, params: dict[str, Any], *, resume_run: int | None = None) -> str:
         """Train one trial (or continue its interrupted run) and tell Optuna; returns the run's status."""
         search = self.setup.search
-        callback = PruningCallback(trial, self.setup.objective, pruner=search.pruner, min_epochs=search.min_epochs)
+        callbacks = [TrialLink(trial, home=self.home, search=self.spec.name),
+                     PruningCallback(trial, self.setup.objective, pruner=search.pruner, min_epochs=search.min_epochs)]
         try:
             if resume_run is not None:
-                result = api.run(home=self.home, callbacks=[callback], resume=resume_run)
+                result = api.run(home=self.home, callbacks=callbacks, resume=resume_run)
             else:
-                result = api.run(self.trial_config(params), home=self.home, callbacks=[callback],
+                result = api.run(self.trial_config(params), home=self.home, callbacks=callbacks,
                                  search=self.spec.name, trial=trial.number, params=params)
         except Exception as exc:  # fault isolation: any error ends this trial, never the search
             reason = exc.message if isinstance(exc, ConvscopeError) else f"{type(exc).__name__}: {exc}"
             store = Store(self.home)
             run_id = self._failed_run(store, trial.number, params, reason)
+            link_trial(trial, run_id, RunStatus.FAILED)
             self.study.tell(trial, state=TrialState.FAIL)
             store.update_info(run_id, objective={"metric": self.setup.objective.metric, "value": None})
             store.close()
             return RunStatus.FAILED
+        link_trial(trial, result.id, result.status)
         store = Store(self.home)
         tell_run(self.study, trial, status=result.status, history=result.history, objective=self.setup.objective,
                  store=store, run_id=result.id)
