@@ -46,9 +46,11 @@ def _corrupt(path: Path) -> None:
     path.write_bytes(path.read_bytes()[:100])
 
 
-def test_a_truncated_checkpoint_is_one_line_in_look_and_report(trained):
+def test_a_truncated_checkpoint_is_one_line_in_look_report_and_predict(trained, tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), dtype=np.float32))
     _corrupt(trained.dir / "best.safetensors")
-    for command in (["look", str(trained.id), "kernels"], ["report", str(trained.id)]):
+    for command in (["look", str(trained.id), "kernels"], ["report", str(trained.id)],
+                    ["predict", str(trained.id), str(tmp_path / "x.npy")]):
         _one_line(runner.invoke(app, command), 3, "best.safetensors: not a readable checkpoint", "retrain")
 
 

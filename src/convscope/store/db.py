@@ -138,9 +138,10 @@ class Store:
             self._conn.execute("PRAGMA busy_timeout=60000")
             self._migrate()
             self._mark_interrupted()
-        except (sqlite3.OperationalError, PermissionError, OSError) as exc:
-            if not self.path.is_file():
-                raise explain_fault(exc, where=self.home) or exc from None
+        except (sqlite3.OperationalError, OSError) as exc:
+            fault = explain_fault(exc, where=self.home)
+            if not self.path.is_file() or fault is None or "read-only" not in fault.message:
+                raise fault or exc from None  # a full disk or a locked store is not a reason to go read-only
             self._open_read_only(exc)
 
     def _open_read_only(self, cause: BaseException) -> None:

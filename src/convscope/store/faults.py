@@ -49,7 +49,7 @@ def explain_fault(exc: BaseException, *, where: str | Path | None = None) -> Sto
         if exc.errno in _FULL:
             return StorageError(f"{place}: the disk is full", hint=_FULL_HINT)
         if exc.errno in _READ_ONLY:
-            return StorageError(f"{place}: cannot write here ({exc.strerror})", hint=_READ_ONLY_HINT)
+            return StorageError(f"{place}: read-only or not writable ({exc.strerror})", hint=_READ_ONLY_HINT)
     return None
 
 
