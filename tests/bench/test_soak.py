@@ -27,8 +27,9 @@ def test_thirty_runs_leak_nothing_and_the_store_stays_sound(soak_module, tmp_pat
     assert check == "ok"
     assert [s.runs for s in samples] == [10, 20, 30]
     first, last = samples[0], samples[-1]
-    # every run closes its store: no descriptor is left behind, run after run
-    assert first.open_fds == last.open_fds, [s.open_fds for s in samples]
+    # every run closes its store: no descriptor is left behind, run after run (the count may drop when the
+    # garbage of earlier tests in this process is collected, never climb)
+    assert last.open_fds <= first.open_fds, [s.open_fds for s in samples]
     # the database (with its WAL, which a connection left open keeps from being checkpointed) grows by a few
     # kB a run: measured 4 kB; the bound catches a WAL that is never folded back (55 kB a run)
     per_run = (last.db_bytes - first.db_bytes) / (last.runs - first.runs)
