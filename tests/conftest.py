@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
@@ -10,6 +12,11 @@ import torch
 def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("CONVSCOPE_HOME", str(tmp_path / "runs"))
     monkeypatch.setenv("CONVSCOPE_CACHE", str(tmp_path / "cache"))
+    for name in ("CONVSCOPE_STORE", "CONVSCOPE_ARTIFACTS", "CONVSCOPE_HEARTBEAT"):
+        # the embedded store unless a test asks for another; setenv first so that teardown also undoes
+        # what the test itself set (`convscope --store URL` writes os.environ, for its workers to inherit)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     torch.set_num_threads(1)  # identical numbers run to run, and 2 cores shared by tests stay calm
     yield
 
@@ -35,3 +42,44 @@ def digits_cfg():
     import copy
 
     return copy.deepcopy(DIGITS_CNN)
+
+
+POSTGRES_ENV = "CONVSCOPE_TEST_POSTGRES"  # exported by .ci/run (.ci/postgres.sh starts the server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request, monkeypatch):
+    """Runs a test once on the embedded SQLite store and once on a real PostgreSQL server.
+
+    The PostgreSQL run gets a schema of its own (dropped afterwards) through ``CONVSCOPE_STORE``, which
+    every Store, search worker and Optuna storage of the test reads; it skips when $CONVSCOPE_TEST_POSTGRES
+    is unset. Yields the store URL (None for SQLite).
+    """
+    if request.param == "sqlite":
+        yield None
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"${POSTGRES_ENV} is unset (.ci/run starts a PostgreSQL server and sets it)")
+    import uuid
+
+    import sqlalchemy as sa
+
+    from convscope.store.engine import dispose_engines
+    from convscope.tuning.study import close_storages
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=sa.NullPool)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in base else "?"
+    url = f"{base}{sep}options=-csearch_path%3D{schema}"
+    monkeypatch.setenv("CONVSCOPE_STORE", url)
+    try:
+        yield url
+    finally:
+        close_storages()
+        dispose_engines()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

@@ -121,6 +121,18 @@ class Recorder(Callback):
                              best_epoch=trainer.best_epoch, best_value=trainer.best_value)
 
 
+class PushArtifacts(Callback):
+    """After each epoch's checkpoint, uploads the run's changed files to a remote artifact root
+    (a no-op for a folder root), so a node that resumes the run elsewhere finds its last epoch."""
+
+    def __init__(self, store: Store, run_id: int) -> None:
+        self.store = store
+        self.run_id = run_id
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        self.store.push_artifacts(self.run_id)
+
+
 def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -235,7 +247,8 @@ def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.
     """Train a created (or reopened) run, writing each epoch, then its test metrics, curves and verdicts."""
     folder = store.run_dir(run_id)
     augment = build_augment(cfg.data.augment, rank=len(data.input_shape))
-    builtin: list[Callback] = [Recorder(store, run_id), Checkpoint(folder, every=cfg.train.checkpoint_every)]
+    builtin: list[Callback] = [Recorder(store, run_id), Checkpoint(folder, every=cfg.train.checkpoint_every),
+                               PushArtifacts(store, run_id)]
     if cfg.train.health:
         builtin.insert(0, HealthMonitor())  # before the Recorder, which stores trainer.health with the epoch
     if cfg.train.early_stopping:
@@ -288,7 +301,7 @@ def load_run(run_id: int | str, *, home: str | Path | None = None, _store: Store
     history = store.epochs(row["id"])
     return Run(id=row["id"], name=row["name"], status=row["status"], reason=row["reason"], config=cfg,
                history=history, test_metrics=row["test"], best_epoch=row["best_epoch"],
-               dir=store.run_dir(row["id"]), home=store.home, notes=row["notes"], info=RunInfo.from_dict(row["info"]))
+               dir=store.fetch_run_dir(row["id"]), home=store.home, notes=row["notes"], info=RunInfo.from_dict(row["info"]))
 
 
 def default_config_path() -> Path:

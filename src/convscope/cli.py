@@ -6,6 +6,7 @@ exits with code 2; nothing else is caught, so real bugs keep their traceback.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,21 @@ LogOption = Annotated[list[str] | None, typer.Option("--log", help="Watch it liv
 def with_log(set_: list[str] | None, log: list[str] | None) -> list[str] | None:
     """``--log tensorboard --log mlflow`` as the override ``train.log=[tensorboard, mlflow]``."""
     return [*(set_ or []), f"train.log=[{', '.join(log)}]"] if log else set_
+
+
+@app.callback()
+def _where(
+    store: Annotated[str | None, typer.Option("--store", help="The run store's database, e.g. postgresql://USER:PASSWORD"
+                                               "@HOST:PORT/DB (default $CONVSCOPE_STORE, else <home>/runs.db).")] = None,
+    artifacts: Annotated[str | None, typer.Option("--artifacts", help="Where run folders go: a shared folder or an "
+                                                   "fsspec URL (default $CONVSCOPE_ARTIFACTS, else the home).")] = None,
+) -> None:
+    """Build, train, search and look inside convolutional networks."""
+    # environment variables, not arguments: search workers (spawned processes, Ray tasks) inherit them
+    if store:
+        os.environ["CONVSCOPE_STORE"] = store
+    if artifacts:
+        os.environ["CONVSCOPE_ARTIFACTS"] = artifacts
 
 
 def _status(status: str) -> str:
@@ -121,9 +137,9 @@ def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only t
     store = Store(home)
     rows = store.runs(search=search, limit=limit)
     if not rows:
-        console.print(f"no runs in {store.home}")
+        console.print(f"no runs in {store.location}")
         return
-    table = Table(title=f"runs in {store.home}")
+    table = Table(title=f"runs in {store.location}")
     for col in ("id", "name", "date", "status", "epochs", "best val", "test"):
         table.add_column(col, justify="right" if col in ("id", "epochs") else "left")
     for r in rows:

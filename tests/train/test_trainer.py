@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -142,7 +143,8 @@ def test_kill_9_keeps_finished_epochs_and_resume_matches_an_uninterrupted_run(di
     (row,) = store.runs()
     assert row["status"] == "interrupted"
     assert [e["epoch"] for e in store.epochs(row["id"])] == [1, 2]
-    assert store._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     resumed = convscope.run(resume=row["id"])
     assert resumed.status == "completed" and [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]

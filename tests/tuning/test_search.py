@@ -57,7 +57,7 @@ def test_asha_prunes_configs_that_cannot_learn(make_search):
     assert result.epochs < 6 * 3
 
 
-def test_two_workers_share_the_budget(make_search, home):
+def test_two_workers_share_the_budget(make_search, home, store_backend):
     cfg = make_search({"lr": {"loguniform": [1e-3, 3e-2]}, "filters": {"choice": [4, 8]}}, epochs=2,
                       strategy="random", trials=4)
     result = search(cfg, name="pair", workers=2, progress=False)
@@ -72,9 +72,11 @@ def test_two_workers_share_the_budget(make_search, home):
         assert [e["epoch"] for e in store.epochs(r["id"])] == [1, 2]
         assert r["info"]["objective"]["metric"] == "val_accuracy"
     assert store.search("pair")["status"] == "finished"
+    # the search state is where the store is: Optuna's tables in PostgreSQL, else a journal file next to runs.db
+    assert store.search("pair")["storage"] == ("rdb" if store_backend else str(home.resolve() / "searches" / "pair.journal"))
 
 
-def test_a_failing_trial_does_not_stop_the_search(make_search, home, tmp_path):
+def test_a_failing_trial_does_not_stop_the_search(make_search, home, tmp_path, store_backend):
     cfg = make_search({"blocks": {"grid": [1, 5]}}, strategy="grid")
     # five 2x2 poolings do not fit an 8x8 digit: that trial fails at build time, the other one trains
     cfg["model"]["layers"] = [

@@ -198,13 +198,14 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
                 figures.append(_figure(path, title=what if last else "", caption=caption if last else ""))
         groups.append({"id": gid, "title": title, "lead": lead, "figures": figures})
     summary, summary_error = _summary(run) if has_weights else (None, "no stored weights")
-    row = Store(run.home).run(run.id)
+    store = Store(run.home)
+    row = store.run(run.id)
     search = None
     if row.get("search"):
         search = {"name": row["search"], "trial": row.get("trial"),
                   "params": ", ".join(f"{k}={v}" for k, v in (row.get("params") or {}).items())}
     env = run.info.env
-    return _render(
+    page = _render(
         "run.html", out,
         run={"id": run.id, "name": run.name, "status": run.status, "reason": run.reason,
              "data": run.info.data_name or run.config.data.source,
@@ -217,6 +218,8 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
         last_epoch=run.history[-1]["epoch"] if run.history else "-",
         summary=summary, summary_error=summary_error, groups=groups, history=_history(run),
         config_yaml=run.config.to_yaml(), env=sorted((k, str(v)) for k, v in env.items()))
+    store.push_artifacts(run.id)  # a remote artifact root gets the report and its pictures too
+    return page
 
 
 # -- search report ------------------------------------------------------------------------------
@@ -420,7 +423,7 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
         param_figs.append(_figure(parallel, title="Parallel coordinates.",
                                   caption="Each vertical axis is a parameter (the last one the objective)."))
     row = store.search(name)
-    study = open_study(name, open_storage(row["storage"]))
+    study = open_study(name, open_storage(row["storage"], store=store))
     importance, note = _importance_figure(study, figures_dir / "importance.png")
     if importance is not None:
         param_figs.append(_figure(importance, title="Parameter importance.",

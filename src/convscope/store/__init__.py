@@ -1,4 +1,4 @@
-"""The run store (SQLite + one folder per run) and safetensors checkpoints."""
+"""The run store (SQLite or PostgreSQL, one folder per run under the artifact root) and safetensors checkpoints."""
 
 from convscope.store.checkpoint import load_state, load_weights, save_state, save_weights
 from convscope.store.db import FINISHED, Store, default_home

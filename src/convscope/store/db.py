@@ -1,87 +1,57 @@
-"""The run store: one SQLite file (stdlib ``sqlite3``, WAL) plus a folder per run.
+"""The run store: runs, epochs, artifacts and searches in one database, plus a folder per run.
 
-Layout of ``$CONVSCOPE_HOME`` (default ``./convscope-runs``)::
+The database is the embedded SQLite file ``<home>/runs.db`` (the default), or a PostgreSQL server
+that every node of a cluster shares (``CONVSCOPE_STORE=postgresql://...`` or ``--store``); see
+``engine.py``. Both get the same tables and migrations (``schema.py``, SQLAlchemy Core) and the
+same guarantees:
 
-    runs.db            runs, epochs, artifacts, searches (schema versioned, migrated on open)
-    runs/<id>/         config.yaml, best.safetensors, last.safetensors, curves.png, report.html ...
+- every epoch is written in its own transaction, so a worker killed with SIGKILL keeps every
+  finished epoch;
+- a ``running`` row whose process is gone becomes ``interrupted``: by heartbeat from any node
+  (``heartbeat.py``), at once by process id on the node that ran it;
+- a run's epochs can only be written by the process that owns it, so a run resumed elsewhere after
+  its node was declared dead is never written by two processes.
 
-Every epoch is written in its own transaction, so a run killed with SIGKILL keeps every finished
-epoch; the next open finds its ``running`` row whose process is gone and marks it ``interrupted``.
+Run folders live under the artifact root (``artifacts.py``): ``<home>`` by default.
+
+Example:
+    >>> store = Store("/tmp/convscope-doc")           # doctest: +SKIP
+    >>> [r["name"] for r in store.runs()]             # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import math
 import os
 import socket
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from convscope.errors import StorageError, StoreError
+from convscope.store import schema
+from convscope.store.artifacts import ARTIFACTS_ENV, ArtifactRoot
+from convscope.store.engine import READ_OPTION, database_url, engine_for, explain, shown
 from convscope.store.faults import explain_fault
+from convscope.store.heartbeat import Heartbeat, heartbeat_seconds, stale_after
+from convscope.store.schema import SCHEMA_VERSION
 from convscope.store.status import RunStatus
 
-SCHEMA_VERSION = 1
-
-# Each entry upgrades the schema from version i to i+1; index 0 creates it from nothing.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        name TEXT NOT NULL,
-        status TEXT NOT NULL,            -- running | completed | early_stopped | pruned | diverged | failed | interrupted
-        reason TEXT,                     -- why it stopped, in words
-        config TEXT NOT NULL,            -- the resolved config as YAML
-        seed INTEGER,
-        created REAL NOT NULL,
-        finished REAL,
-        pid INTEGER,
-        host TEXT,
-        env TEXT,                        -- JSON: versions, device, threads
-        epochs INTEGER NOT NULL DEFAULT 0,
-        best_epoch INTEGER,
-        monitor TEXT,
-        best_value REAL,
-        test TEXT,                       -- JSON: test metrics at the best epoch
-        notes TEXT,                      -- JSON list: data warnings ("synthetic", leakage)
-        info TEXT,                       -- JSON: split assignment, thresholds, diagnosis ...
-        search TEXT,                     -- search name if this run is a trial
-        trial INTEGER,
-        params TEXT                      -- JSON: the trial's sampled params
-    );
-    CREATE INDEX runs_search ON runs(search);
-    CREATE TABLE epochs (
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        epoch INTEGER NOT NULL,
-        metrics TEXT NOT NULL,           -- JSON: train_loss, val_loss, val_accuracy, lr ...
-        seconds REAL NOT NULL,
-        health TEXT,                     -- JSON: compact per-layer gradient/activation summary
-        PRIMARY KEY (run_id, epoch)
-    );
-    CREATE TABLE artifacts (
-        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        kind TEXT NOT NULL,
-        path TEXT NOT NULL,
-        created REAL NOT NULL,
-        PRIMARY KEY (run_id, kind)
-    );
-    CREATE TABLE searches (
-        name TEXT PRIMARY KEY,
-        config TEXT NOT NULL,
-        created REAL NOT NULL,
-        status TEXT NOT NULL,
-        storage TEXT,                    -- the Optuna storage path holding the search state
-        info TEXT
-    );
-    """,
-]
-
 FINISHED = RunStatus.finished_values()  # what finish_run accepts
+RUNNING, INTERRUPTED = RunStatus.RUNNING.value, RunStatus.INTERRUPTED.value
+
+R, E, A, S = schema.runs, schema.epochs, schema.artifacts, schema.searches
+
+
+class RunTakenOver(StoreError):
+    """This process wrote to a run that another process took over (its heartbeat had gone stale)."""
 
 
 def default_home() -> Path:
@@ -118,66 +88,61 @@ def _finite(value: float | None) -> float | None:
 
 
 class Store:
-    """The run store at ``home``.
+    """The run store.
+
+    Args:
+        home: the local folder (default ``$CONVSCOPE_HOME`` or ``./convscope-runs``): the SQLite file,
+            search journals, and run folders unless ``artifacts`` says otherwise.
+        url: the database (default ``$CONVSCOPE_STORE``, else ``<home>/runs.db``).
+        artifacts: the artifact root, a folder or an fsspec URL (default ``$CONVSCOPE_ARTIFACTS``, else ``home``).
 
     Example:
-        >>> store = Store("/tmp/convscope-doc")           # doctest: +SKIP
-        >>> [r["name"] for r in store.runs()]             # doctest: +SKIP
+        >>> store = Store("/tmp/convscope-doc", url="postgresql://me:pw@db.lan/runs")   # doctest: +SKIP
     """
 
-    def __init__(self, home: str | Path | None = None) -> None:
+    def __init__(self, home: str | Path | None = None, *, url: str | None = None,
+                 artifacts: str | Path | None = None) -> None:
         self.home = Path(home) if home is not None else default_home()
-        self.path = self.home / "runs.db"
+        self.url = database_url(self.home, url)
+        self.is_server = self.url.get_backend_name() != "sqlite"
+        # where rows say they are: the SQLite file, or the server URL without its password
+        self.path = Path(self.url.database) if not self.is_server else None
+        self.location = str(self.path) if self.path else shown(self.url)
         self.read_only = False
+        self._beats: dict[int, Heartbeat] = {}
+        self.artifact_root = ArtifactRoot(artifacts or os.environ.get(ARTIFACTS_ENV) or self.home,
+                                          staging=self.home / "staging")
         try:
-            self.home.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA busy_timeout=60000")
-            self._migrate()
-            self._mark_interrupted()
-        except (sqlite3.OperationalError, OSError) as exc:
-            fault = explain_fault(exc, where=self.home)
-            if not self.path.is_file() or fault is None or "read-only" not in fault.message:
-                raise fault or exc from None  # a full disk or a locked store is not a reason to go read-only
-            self._open_read_only(exc)
+            if not self.is_server:
+                self.home.mkdir(parents=True, exist_ok=True)
+            self.artifact_root.check_writable()
+            self._engine = engine_for(self.url)
+            with self._tx() as conn:
+                if self.is_server:
+                    # two nodes opening a fresh database at once must not both create the tables
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key("convscope-schema"))))
+                schema.upgrade(conn, source=self.location)
+        except (sa.exc.OperationalError, OSError, StoreError) as exc:
+            cause = exc.orig if isinstance(exc, sa.exc.OperationalError) and exc.orig is not None else exc
+            fault = None if isinstance(exc, StoreError) else explain_fault(cause, where=self.home)
+            if self.is_server or self.path is None or not self.path.is_file() or not _read_only_fault(exc, fault):
+                raise (fault or (explain(self.url, exc) if isinstance(exc, sa.exc.OperationalError) else exc)) from None
+            self._open_read_only()
+            return
+        self._mark_interrupted()
 
-    def _open_read_only(self, cause: BaseException) -> None:
-        """Open an existing store that cannot be written (a read-only mount, a backup): queries work,
-        writes raise a StorageError. ``immutable=1`` because a WAL database without its ``-shm`` file
-        cannot be opened ``mode=ro``; on a read-only filesystem nothing can change it under us."""
+    def _open_read_only(self) -> None:
+        """Open an existing SQLite store that cannot be written (a read-only mount, a backup): queries work,
+        writes raise a StorageError (exit code 3). ``immutable=1`` because a WAL database without its
+        ``-shm`` file cannot be opened ``mode=ro``; on a read-only filesystem nothing changes it under us."""
+        assert self.path is not None
         self.read_only = True
-        for query in ("mode=ro", "immutable=1"):
-            try:
-                self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?{query}", uri=True, timeout=60,
-                                             isolation_level=None)
-                self._conn.row_factory = sqlite3.Row
-                row = self._conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-                break
-            except sqlite3.OperationalError:
-                continue
-        else:
-            raise explain_fault(cause, where=self.path) or cause from None
-        if row is None or int(row["value"]) != SCHEMA_VERSION:
+        self._engine = sa.create_engine(f"sqlite:///file:{self.path.resolve()}?immutable=1&uri=true")
+        with self._read() as conn:
+            version = conn.execute(sa.text("SELECT value FROM meta WHERE key='schema'")).scalar()
+        if version is None or int(version) != SCHEMA_VERSION:
             raise StorageError(f"{self.path}: the store is read-only and needs a schema upgrade",
                                hint="open it once with write access, or copy it to a writable folder")
-
-    # -- schema ------------------------------------------------------------------------------
-
-    def _migrate(self) -> None:
-        with self._tx():
-            self._conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            row = self._conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-            version = int(row["value"]) if row else 0
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path}: schema version {version} is newer than this convscope "
-                                 f"({SCHEMA_VERSION})", hint="upgrade convscope, or use another --home")
-            for step in MIGRATIONS[version:]:
-                for statement in filter(str.strip, step.split(";")):
-                    self._conn.execute(statement)
-            self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
     def check_writable(self) -> None:
         """A StorageError (exit code 3) when this store was opened read-only."""
@@ -185,112 +150,216 @@ class Store:
             raise StorageError(f"{self.home}: the run store is read-only",
                                hint="point --home (or CONVSCOPE_HOME) at a writable folder, or make this one writable")
 
+    # -- connections -------------------------------------------------------------------------
+
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[sa.Connection]:
+        """One write transaction (SQLite: BEGIN IMMEDIATE, see engine.py); rolled back on any error."""
         self.check_writable()
-        # BEGIN IMMEDIATE takes the write lock up front: concurrent writers queue instead of failing
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self._engine.connect().execution_options(**{READ_OPTION: True}) as conn:
+            yield conn
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """An exclusive lock named ``name`` across every process using this store, on any node.
+
+        PostgreSQL: a session advisory lock; SQLite: an ``flock`` on a file next to the database.
+        Both are released by the server or the kernel when their holder dies.
+        """
+        if self.is_server:
+            with self._engine.connect() as conn:
+                key = _lock_key(name)
+                conn.execute(sa.select(sa.func.pg_advisory_lock(key)))
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+                    conn.commit()
+            return
+        assert self.path is not None
+        path = self.path.parent / "locks" / f"{hashlib.sha1(name.encode()).hexdigest()[:16]}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _mark_interrupted(self) -> None:
-        """Runs and searches left ``running`` by a process of this machine that is gone become ``interrupted``."""
-        host = socket.gethostname()
-        rows = self._conn.execute("SELECT id, pid, host FROM runs WHERE status='running'").fetchall()
-        dead = [r["id"] for r in rows if r["host"] == host and r["pid"] and not pid_alive(r["pid"])]
-        searches = self._conn.execute("SELECT name, info FROM searches WHERE status='running'").fetchall()
-        drivers = {r["name"]: json.loads(r["info"] or "{}") for r in searches}
-        dead_searches = [name for name, info in drivers.items()
-                         if info.get("host") == host and info.get("pid") and not pid_alive(int(info["pid"]))]
-        if dead or dead_searches:
-            with self._tx() as db:
-                db.executemany("UPDATE runs SET status='interrupted', reason=?, finished=? WHERE id=?",
-                               [("process ended during training", time.time(), i) for i in dead])
-                db.executemany("UPDATE searches SET status='interrupted' WHERE name=? AND status='running'",
-                               [(name,) for name in dead_searches])
+        host, now = socket.gethostname(), time.time()
+        cutoff = now - stale_after()
+        with self._read() as conn:
+            rows = conn.execute(sa.select(R.c.id, R.c.pid, R.c.host, R.c.heartbeat)
+                                .where(R.c.status == RUNNING)).all()
+        for r in rows:
+            if r.host == host and r.pid and not pid_alive(r.pid):
+                guard, reason = (R.c.pid == r.pid) & (R.c.host == host), "process ended during training"
+            elif r.heartbeat is not None and r.heartbeat < cutoff:
+                # the same test inside the UPDATE: a beat that landed since the SELECT keeps the run alive
+                guard = R.c.heartbeat < cutoff
+                reason = f"no heartbeat from {r.host} for {now - r.heartbeat:.0f} s: its process or node died"
+            else:
+                continue
+            with self._tx() as conn:
+                conn.execute(R.update().where((R.c.id == r.id) & (R.c.status == RUNNING) & guard)
+                             .values(status=INTERRUPTED, reason=reason, finished=now))
+        # a search whose driver process on this machine is gone reads `interrupted`, like its runs
+        with self._read() as conn:
+            searches = conn.execute(sa.select(S.c.name, S.c.info).where(S.c.status == RUNNING)).all()
+        for name, info_text in searches:
+            info = json.loads(info_text or "{}")
+            if info.get("host") == host and info.get("pid") and not pid_alive(int(info["pid"])):
+                with self._tx() as conn:
+                    conn.execute(S.update().where((S.c.name == name) & (S.c.status == RUNNING))
+                                 .values(status=INTERRUPTED))
 
     def close(self) -> None:
-        self._conn.close()
+        """Stop this store's heartbeats (the engine is shared by the process and stays open)."""
+        for beat in self._beats.values():
+            beat.stop()
+        self._beats.clear()
 
     # -- runs --------------------------------------------------------------------------------
 
     def run_dir(self, run_id: int) -> Path:
-        return self.home / "runs" / str(run_id)
+        """The local folder of run ``run_id``'s files (with a remote artifact root: its staging copy)."""
+        return self.artifact_root.run_dir(run_id)
+
+    def fetch_run_dir(self, run_id: int) -> Path:
+        """Run ``run_id``'s local folder with its files in it (from a remote artifact root: downloaded once)."""
+        return self.artifact_root.pull(run_id, only_missing=True)
+
+    def _owned(self, run_id: int) -> sa.ColumnElement[bool]:
+        return (R.c.id == run_id) & (R.c.status == RUNNING) & (R.c.host == socket.gethostname()) & (
+            R.c.pid == os.getpid())
+
+    def _start_heartbeat(self, run_id: int) -> None:
+        def beat() -> bool:
+            with self._tx() as conn:
+                return conn.execute(R.update().where(self._owned(run_id))
+                                    .values(heartbeat=time.time())).rowcount > 0
+
+        self._stop_heartbeat(run_id)
+        self._beats[run_id] = Heartbeat(beat, interval=heartbeat_seconds())
+
+    def _stop_heartbeat(self, run_id: int) -> None:
+        beat = self._beats.pop(run_id, None)
+        if beat is not None:
+            beat.stop()
 
     def create_run(self, *, name: str, config_yaml: str, seed: int, env: dict, notes: list[str] | None = None,
                    info: dict | None = None, monitor: str | None = None, search: str | None = None,
                    trial: int | None = None, params: dict | None = None) -> int:
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO runs (name, status, config, seed, created, pid, host, env, notes, info, monitor,"
-                " search, trial, params) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, config_yaml, seed, time.time(), os.getpid(), socket.gethostname(), _json(env),
-                 _json(notes or []), _json(info or {}), monitor, search, trial, _json(params)))
-            run_id = int(cur.lastrowid)
+        now = time.time()
+        with self._tx() as conn:
+            result = conn.execute(R.insert().values(
+                name=name, status=RUNNING, config=config_yaml, seed=seed, created=now, pid=os.getpid(),
+                host=socket.gethostname(), env=_json(env), notes=_json(notes or []), info=_json(info or {}),
+                monitor=monitor, search=search, trial=trial, params=_json(params), heartbeat=now))
+            run_id = int(result.inserted_primary_key[0])
+            conn.execute(R.update().where(R.c.id == run_id).values(artifacts=self.artifact_root.location(run_id)))
         folder = self.run_dir(run_id)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "config.yaml").write_text(config_yaml)
+        self._start_heartbeat(run_id)
         return run_id
 
     def reopen_run(self, run_id: int) -> None:
-        """Mark an interrupted run as running again (resume in this process)."""
-        with self._tx() as db:
-            db.execute("UPDATE runs SET status='running', reason=NULL, finished=NULL, pid=?, host=? WHERE id=?",
-                       (os.getpid(), socket.gethostname(), run_id))
+        """Mark an interrupted run as running again in this process (resume), with its files at hand."""
+        with self._tx() as conn:
+            conn.execute(R.update().where(R.c.id == run_id).values(
+                status=RUNNING, reason=None, finished=None, pid=os.getpid(), host=socket.gethostname(),
+                heartbeat=time.time()))
+        self.artifact_root.pull(run_id)
+        self._start_heartbeat(run_id)
+
+    def relink_trial(self, run_id: int, trial: int) -> None:
+        """Record that run ``run_id`` now continues as trial ``trial`` of its search (a retried trial)."""
+        with self._tx() as conn:
+            conn.execute(R.update().where(R.c.id == run_id).values(trial=trial))
 
     def log_epoch(self, run_id: int, epoch: int, metrics: dict[str, float], seconds: float, *,
                   health: dict | None = None, best_epoch: int | None = None,
                   best_value: float | None = None) -> None:
-        """Write one finished epoch (and the run's progress) in a single transaction."""
-        with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?, ?, ?)",
-                       (run_id, epoch, _json(metrics), seconds, _json(health)))
-            db.execute("UPDATE runs SET epochs=?, best_epoch=COALESCE(?, best_epoch),"
-                       " best_value=COALESCE(?, best_value) WHERE id=?",
-                       (epoch, best_epoch, _finite(best_value), run_id))
+        """Write one finished epoch (and the run's progress) in a single transaction.
+
+        Raises StoreError when this process no longer owns the run (it was declared dead and resumed
+        elsewhere): the transaction is rolled back and nothing is written.
+        """
+        values: dict[str, Any] = {"epochs": epoch, "heartbeat": time.time()}
+        if best_epoch is not None:
+            values["best_epoch"] = best_epoch
+        if _finite(best_value) is not None:
+            values["best_value"] = _finite(best_value)
+        with self._tx() as conn:
+            if conn.execute(R.update().where(self._owned(run_id)).values(**values)).rowcount == 0:
+                raise RunTakenOver(f"run {run_id} is no longer this process's to write ({self.location})",
+                                 hint="its heartbeat went stale and another worker resumed it; this copy stops")
+            conn.execute(E.delete().where((E.c.run_id == run_id) & (E.c.epoch == epoch)))
+            conn.execute(E.insert().values(run_id=run_id, epoch=epoch, metrics=_json(metrics), seconds=seconds,
+                                           health=_json(health)))
 
     def truncate_epochs(self, run_id: int, after: int) -> None:
         """Forget epochs past ``after`` (a resumed run repeats the epoch that was in flight)."""
-        with self._tx() as db:
-            db.execute("DELETE FROM epochs WHERE run_id=? AND epoch>?", (run_id, after))
-            db.execute("UPDATE runs SET epochs=? WHERE id=?", (after, run_id))
+        with self._tx() as conn:
+            conn.execute(E.delete().where((E.c.run_id == run_id) & (E.c.epoch > after)))
+            conn.execute(R.update().where(R.c.id == run_id).values(epochs=after))
 
     def restart_clock(self, run_id: int) -> None:
         """Start a resumed run's clock again: its time so far is the seconds of the epochs it kept, not the
         wall time since it was created (which includes the time it lay dead)."""
-        row = self._conn.execute("SELECT COALESCE(SUM(seconds), 0) AS s FROM epochs WHERE run_id=?",
-                                 (run_id,)).fetchone()
-        self.update_info(run_id, active_before=float(row["s"]), resumed_at=time.time())
+        with self._read() as conn:
+            kept = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(E.c.seconds), 0.0))
+                                .where(E.c.run_id == run_id)).scalar()
+        self.update_info(run_id, active_before=float(kept or 0.0), resumed_at=time.time())
 
     def finish_run(self, run_id: int, *, status: str, reason: str | None = None, test: dict | None = None,
-                   info: dict | None = None) -> None:
+                   info: dict | None = None) -> bool:
+        """Record how run ``run_id`` ended; False (and nothing written) when this process no longer owns
+        it, e.g. the old copy of a run that was taken over by another node ends with an error."""
         assert status in FINISHED, status
-        with self._tx() as db:
+        self._stop_heartbeat(run_id)
+        values: dict[str, Any] = {"status": status, "reason": reason, "finished": time.time()}
+        if test is not None:
+            values["test"] = _json(test)
+        with self._tx() as conn:
             if info:
-                merged = {**self._info(run_id), **info}
-                db.execute("UPDATE runs SET info=? WHERE id=?", (_json(merged), run_id))
-            db.execute("UPDATE runs SET status=?, reason=?, test=COALESCE(?, test), finished=? WHERE id=?",
-                       (status, reason, _json(test), time.time(), run_id))
+                values["info"] = _json({**self._info(conn, run_id), **info})
+            if conn.execute(R.update().where(self._owned(run_id)).values(**values)).rowcount == 0:
+                return False
+        self.push_artifacts(run_id)
+        return True
+
+    def push_artifacts(self, run_id: int) -> None:
+        """Upload run ``run_id``'s changed files to a remote artifact root (a folder root: nothing to do)."""
+        if self.run_dir(run_id).exists():
+            self.artifact_root.push(run_id)
 
     def update_info(self, run_id: int, **info: Any) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE runs SET info=? WHERE id=?", (_json({**self._info(run_id), **info}), run_id))
+        with self._tx() as conn:
+            conn.execute(R.update().where(R.c.id == run_id).values(info=_json({**self._info(conn, run_id), **info})))
 
-    def _info(self, run_id: int) -> dict:
-        row = self._conn.execute("SELECT info FROM runs WHERE id=?", (run_id,)).fetchone()
-        return json.loads(row["info"]) if row and row["info"] else {}
+    @staticmethod
+    def _info(conn: sa.Connection, run_id: int) -> dict:
+        text = conn.execute(sa.select(R.c.info).where(R.c.id == run_id)).scalar()
+        return json.loads(text) if text else {}
 
     def add_artifact(self, run_id: int, kind: str, path: str | Path) -> None:
-        with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?)", (run_id, kind, str(path), time.time()))
+        with self._tx() as conn:
+            conn.execute(A.delete().where((A.c.run_id == run_id) & (A.c.kind == kind)))
+            conn.execute(A.insert().values(run_id=run_id, kind=kind, path=str(path), created=time.time()))
 
     def artifacts(self, run_id: int) -> dict[str, Path]:
-        rows = self._conn.execute("SELECT kind, path FROM artifacts WHERE run_id=?", (run_id,)).fetchall()
-        return {r["kind"]: Path(r["path"]) for r in rows}
+        with self._read() as conn:
+            rows = conn.execute(sa.select(A.c.kind, A.c.path).where(A.c.run_id == run_id)).all()
+        return {r.kind: Path(r.path) for r in rows}
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -299,55 +368,72 @@ class Store:
             key = int(run_id)
         except (TypeError, ValueError):
             raise StoreError(f"'{run_id}' is not a run id", hint="run ids are numbers: see `convscope runs`") from None
-        row = self._conn.execute("SELECT * FROM runs WHERE id=?", (key,)).fetchone()
+        with self._read() as conn:
+            row = conn.execute(sa.select(R).where(R.c.id == key)).mappings().first()
         if row is None:
-            raise StoreError(f"no run {key} in {self.path}", hint="list runs with `convscope runs`")
+            raise StoreError(f"no run {key} in {self.location}", hint="list runs with `convscope runs`")
         return _decode(row)
 
     def runs(self, *, search: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        query = "SELECT * FROM runs"
-        args: tuple = ()
+        query = sa.select(R).order_by(R.c.id.desc())
         if search is not None:
-            query += " WHERE search=?"
-            args = (search,)
-        query += " ORDER BY id DESC"
+            query = query.where(R.c.search == search)
         if limit:
-            query += f" LIMIT {int(limit)}"
-        return [_decode(r) for r in self._conn.execute(query, args).fetchall()]
+            query = query.limit(int(limit))
+        with self._read() as conn:
+            return [_decode(r) for r in conn.execute(query).mappings().all()]
 
     def epochs(self, run_id: int) -> list[dict[str, Any]]:
-        rows = self._conn.execute("SELECT * FROM epochs WHERE run_id=? ORDER BY epoch", (run_id,)).fetchall()
+        with self._read() as conn:
+            rows = conn.execute(sa.select(E).where(E.c.run_id == run_id).order_by(E.c.epoch)).all()
         out = []
         for r in rows:
-            entry = {"epoch": r["epoch"], **json.loads(r["metrics"]), "seconds": r["seconds"]}
-            if r["health"]:
-                entry["health"] = json.loads(r["health"])
+            entry = {"epoch": r.epoch, **json.loads(r.metrics), "seconds": r.seconds}
+            if r.health:
+                entry["health"] = json.loads(r.health)
             out.append(entry)
         return out
 
     # -- searches ----------------------------------------------------------------------------
 
     def create_search(self, name: str, *, config_yaml: str, storage: str, info: dict | None = None) -> None:
-        with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO searches VALUES (?, ?, ?, 'running', ?, ?)",
-                       (name, config_yaml, time.time(), storage, _json(info or {})))
+        with self._tx() as conn:
+            conn.execute(S.delete().where(S.c.name == name))
+            conn.execute(S.insert().values(name=name, config=config_yaml, created=time.time(), status="running",
+                                           storage=storage, info=_json(info or {})))
 
     def set_search_status(self, name: str, status: str, info: dict | None = None) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE searches SET status=?, info=COALESCE(?, info) WHERE name=?", (status, _json(info), name))
+        values: dict[str, Any] = {"status": status}
+        if info is not None:
+            values["info"] = _json(info)
+        with self._tx() as conn:
+            conn.execute(S.update().where(S.c.name == name).values(**values))
 
     def search(self, name: str) -> dict[str, Any]:
-        row = self._conn.execute("SELECT * FROM searches WHERE name=?", (name,)).fetchone()
+        with self._read() as conn:
+            row = conn.execute(sa.select(S).where(S.c.name == name)).mappings().first()
+            known = [] if row else list(conn.execute(sa.select(S.c.name)).scalars())
         if row is None:
-            known = [r["name"] for r in self._conn.execute("SELECT name FROM searches").fetchall()]
-            raise StoreError(f"no search named '{name}' in {self.path}",
+            raise StoreError(f"no search named '{name}' in {self.location}",
                              hint=f"known searches: {', '.join(known)}" if known else "start one with `convscope search CONFIG`")
         out = dict(row)
         out["info"] = json.loads(out["info"]) if out["info"] else {}
         return out
 
     def searches(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self._conn.execute("SELECT * FROM searches ORDER BY created DESC").fetchall()]
+        with self._read() as conn:
+            return [dict(r) for r in conn.execute(sa.select(S).order_by(S.c.created.desc())).mappings().all()]
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit key for PostgreSQL's advisory locks."""
+    return int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _read_only_fault(exc: BaseException, fault: StoreError | None) -> bool:
+    """True when opening failed because the store cannot be written (then it opens read-only)."""
+    return (fault is not None and "read-only" in fault.message) or "not writable" in str(exc) \
+        or "read-only" in str(exc).lower() or "readonly" in str(exc).lower()
 
 
 def active_seconds(row: dict[str, Any], now: float | None = None) -> float:
@@ -359,8 +445,11 @@ def active_seconds(row: dict[str, Any], now: float | None = None) -> float:
     return end - row["created"]
 
 
-def _decode(row: sqlite3.Row) -> dict[str, Any]:
+def _decode(row: sa.RowMapping) -> dict[str, Any]:
     out = dict(row)
     for key in ("env", "test", "notes", "info", "params"):
         out[key] = json.loads(out[key]) if out.get(key) else ({} if key != "notes" else [])
     return out
+
+
+__all__ = ["FINISHED", "SCHEMA_VERSION", "RunTakenOver", "Store", "default_home", "pid_alive"]

@@ -45,8 +45,15 @@ from convscope.tuning.backends.local import available_cores
 from convscope.tuning.live import LiveView, print_summary
 from convscope.tuning.ranking import best_trial, leaderboard
 from convscope.tuning.resume import changed, in_flight, read_config, resumed_config
-from convscope.tuning.study import Objective, SearchSetup, check_name, open_storage, open_study, storage_path
-from convscope.tuning.worker import ResumeTask, WorkerSpec, started
+from convscope.tuning.study import (
+    Objective,
+    SearchSetup,
+    check_name,
+    open_storage,
+    open_study,
+    storage_location,
+)
+from convscope.tuning.worker import ResumeTask, WorkerSpec, retried, started
 
 _FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -152,7 +159,11 @@ def _poll_trials(store: Store, study: optuna.Study, name: str, objective: Object
             runs.setdefault(int(row["trial"]), row)
     now = time.time()
     out = []
-    for t in study.get_trials(deepcopy=False):
+    trials = study.get_trials(deepcopy=False)
+    again = retried(trials)
+    for t in trials:
+        if t.number in again:
+            continue  # its worker died; its retry (same params, same run) is the trial
         row = runs.get(t.number)
         finished = t.state in _FINISHED_STATES
         if row is None:
@@ -186,7 +197,7 @@ def load_search(name: str, *, home: str | Path | None = None) -> Search:
     row = store.search(name)
     info = SearchInfo.from_dict(row["info"])
     objective = Objective(info.metric, info.direction)
-    study = open_study(name, open_storage(row["storage"]))
+    study = open_study(name, open_storage(row["storage"], store=store))
     return Search(name=name, status=row["status"], metric=objective.metric, direction=objective.direction,
                   budget=int(info.budget), trials=_poll_trials(store, study, name, objective), home=store.home,
                   info=info)
@@ -253,14 +264,14 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
 
     if resume is None:
         name = _new_name(store, name or setup.search.name, setup.cfg.name)
-        path = storage_path(home_path, name)
-        if path.exists():
-            path.unlink()  # a journal whose search never got recorded (killed within its first second)
-        study = open_study(name, open_storage(path), direction=objective.direction)
+        path = storage_location(store, name)
+        if not store.is_server and Path(path).exists():
+            Path(path).unlink()  # a journal whose search never got recorded (killed within its first second)
+        study = open_study(name, open_storage(path, store=store), direction=objective.direction)
         tasks: list[ResumeTask] = []
     else:
-        path = storage_path(home_path, name)
-        study = open_study(name, open_storage(path))
+        path = store.search(name)["storage"]
+        study = open_study(name, open_storage(path, store=store))
         tasks = in_flight(home_path, study, name, objective)
     # train.log's search-level records (MLflow's parent run, TensorBoard's HParams columns)
     mirrors = SearchLoggers(setup.cfg.train.log, SearchContext(name, home_path, setup.cfg, setup.space,

@@ -12,6 +12,7 @@ import copy
 import os
 import socket
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from convscope.store.db import pid_alive
 from convscope.store.search_info import SearchInfo
 from convscope.store.status import RunStatus
 from convscope.tuning.study import Objective
-from convscope.tuning.worker import ResumeTask, tell_run
+from convscope.tuning.worker import ResumeTask, beats, tell_run
 
 # Fields a resumed search may change: how much to run and where, never what a trial is.
 RESUMABLE_CHANGES = ("search.trials", "search.workers", "search.backend", "search.threads_per_worker",
@@ -91,6 +92,14 @@ def in_flight(home: Path, study: optuna.Study, name: str, objective: Objective) 
     for row in store.runs(search=name):
         if row["trial"] is not None:
             runs.setdefault(int(row["trial"]), row)
+    if beats(study):
+        # trials that went stale are retried through Optuna (worker.py); the others are adopted below,
+        # and a fresh beat keeps another worker from declaring them dead before their adopter starts
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            study._storage.record_heartbeat(t._trial_id)
     tasks = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         row = runs.get(t.number)

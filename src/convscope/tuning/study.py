@@ -2,11 +2,18 @@
 
 Samplers (``search.strategy``) live in ``convscope.tuning.samplers`` and pruners (``search.pruner``)
 in ``convscope.tuning.pruners``, one registered module each. The storage is a
-``JournalStorage`` + ``JournalFileBackend`` at ``<home>/searches/<name>.journal``.
+``JournalStorage`` + ``JournalFileBackend`` at ``<home>/searches/<name>.journal`` next to an embedded
+store, or Optuna's ``RDBStorage`` (with heartbeats) inside a PostgreSQL store.
 
 Why the journal file and not SQLite: Optuna's SQLite storage under several writing processes gives
 "database is locked" (optuna#820, #4994); the journal is an append-only log designed for several
 processes (and for NFS), needs no server, and ``bench/search_storage.py`` measures both.
+
+With a PostgreSQL run store (a cluster), the search state goes into that same database through
+Optuna's ``RDBStorage``, so any node that can reach the store can ask for and report trials. Its
+heartbeat marks a trial whose worker stopped beating ``FAIL`` and
+``RetryHeartbeatStaleTrialCallback`` enqueues it again with the same params; the worker that takes
+the retry continues the dead trial's run from its last finished epoch (``worker.py``).
 
 Example:
     >>> Objective("val_loss", "minimize").sort_key(0.3) < Objective("val_loss", "minimize").sort_key(0.5)
@@ -17,17 +24,21 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import optuna
-from optuna.storages import JournalStorage
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages.journal import JournalFileBackend
 
 from convscope.config import Config, SearchConfig, is_range, load_config
 from convscope.errors import ConfigError
+from convscope.store import Store
+from convscope.store.heartbeat import heartbeat_seconds, stale_after
 from convscope.store.status import RunStatus
 from convscope.train.callbacks import Callback
 from convscope.train.metrics import covers
@@ -39,6 +50,13 @@ if TYPE_CHECKING:
     from convscope.train.trainer import Trainer
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+# searches.storage of a search whose Optuna state is in the run store's own database (RDBStorage)
+IN_STORE = "rdb"
+# a trial whose worker died is enqueued again at most this many times (then it stays FAIL)
+MAX_RETRIES = 3
+
+_rdb_storages: dict[tuple[int, str], RDBStorage] = {}
 
 
 # -- storage ----------------------------------------------------------------------------------
@@ -57,18 +75,43 @@ def storage_path(home: Path, name: str) -> Path:
     return Path(home) / "searches" / f"{check_name(name)}.journal"
 
 
-def open_storage(path: str | Path) -> JournalStorage:
-    """The Optuna journal storage at ``path`` (created if absent).
+def storage_location(store: Store, name: str) -> str:
+    """Where search ``name`` keeps its Optuna state: :data:`IN_STORE` for a server store, else its journal path."""
+    return IN_STORE if store.is_server else str(storage_path(store.home.resolve(), name))
+
+
+def open_storage(location: str | Path, *, store: Store | None = None) -> BaseStorage:
+    """The Optuna storage at ``location``: a journal file (created if absent), or :data:`IN_STORE`,
+    the RDB storage inside ``store``'s PostgreSQL database.
 
     Example:
         >>> storage = open_storage("/tmp/convscope-doc/searches/demo.journal")   # doctest: +SKIP
     """
-    path = Path(path)
+    if str(location) == IN_STORE:
+        if store is None or not store.is_server:
+            raise ConfigError("this search keeps its state in a PostgreSQL run store",
+                              hint="set CONVSCOPE_STORE (or --store) to the database the search ran with")
+        return rdb_storage(store)
+    path = Path(location)
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
 
 
-def open_study(name: str, storage: JournalStorage, *, direction: str | None = None,
+def rdb_storage(store: Store) -> RDBStorage:
+    """This process's Optuna RDB storage in ``store``'s database, with heartbeats and retries of dead trials."""
+    url = store.url.render_as_string(hide_password=False)
+    key = (os.getpid(), url)
+    if key not in _rdb_storages:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            _rdb_storages[key] = RDBStorage(
+                url, engine_kwargs={"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}},
+                heartbeat_interval=max(1, round(heartbeat_seconds())), grace_period=max(2, round(stale_after())),
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES))
+    return _rdb_storages[key]
+
+
+def open_study(name: str, storage: BaseStorage, *, direction: str | None = None,
                sampler: optuna.samplers.BaseSampler | None = None,
                pruner: optuna.pruners.BasePruner | None = None) -> optuna.Study:
     """Load the study ``name``, or create it when ``direction`` is given and it does not exist yet."""
@@ -78,7 +121,16 @@ def open_study(name: str, storage: JournalStorage, *, direction: str | None = No
     return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
 
 
+def close_storages() -> None:
+    """Close the RDB storages this process opened (their database connections)."""
+    for storage in _rdb_storages.values():
+        storage.remove_session()
+        storage.engine.dispose()
+    _rdb_storages.clear()
+
+
 # -- budget ------------------------------------------------------------------------------------
+
 
 
 def budget(search: SearchConfig, space: dict[str, dict[str, Any]]) -> tuple[int, str | None]:
@@ -308,5 +360,5 @@ def _representative(dist: optuna.distributions.BaseDistribution) -> Any:
     return dist.low
 
 
-__all__ = ["Objective", "PruningCallback", "SearchSetup", "budget", "check_name", "open_storage", "open_study",
-           "storage_path"]
+__all__ = ["IN_STORE", "MAX_RETRIES", "Objective", "PruningCallback", "SearchSetup", "budget", "check_name",
+           "close_storages", "open_storage", "open_study", "rdb_storage", "storage_location", "storage_path"]

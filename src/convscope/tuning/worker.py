@@ -1,8 +1,16 @@
 """One search worker: ask Optuna for a trial, train it as a convscope run, tell Optuna how it went.
 
 The local backend runs this loop in N spawned processes, the Ray backend in N Ray tasks; both hand
-it a picklable :class:`WorkerSpec`. Workers share nothing but two files next to the run store:
-the Optuna journal (the search state) and the run store's SQLite database (the runs).
+it a picklable :class:`WorkerSpec`. Workers share nothing but the run store (its database and the
+artifact root) and the Optuna storage: two files next to an embedded store (the journal and
+``runs.db``), or one PostgreSQL database on a cluster (``CONVSCOPE_STORE``, inherited by every worker).
+
+On a PostgreSQL store a worker also beats Optuna's heartbeat for the trial it trains. When a worker
+dies (its node is gone), any other worker that asks for a trial finds the dead trial's heartbeat
+stale, Optuna marks it ``FAIL`` and enqueues a retry with the same params, and the worker that takes
+the retry continues the dead trial's run from its last finished epoch (the run is relinked to the
+retry's trial number). A worker whose budget is used up waits while other trials still run, so the
+last worker standing picks up a trial whose node died.
 
 A trial is a normal run (``convscope.run``) linked to the search: its row in the store carries the
 search name, the trial number and the params, so ``convscope show ID`` works on any trial.
@@ -20,9 +28,8 @@ Example:
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +42,8 @@ from convscope import api
 from convscope.config import Config
 from convscope.errors import ConvscopeError
 from convscope.store import Store
+from convscope.store.db import RunTakenOver
+from convscope.store.heartbeat import Heartbeat, heartbeat_seconds, stale_after
 from convscope.store.status import RunStatus, has_objective
 from convscope.train.callbacks import Callback
 from convscope.tuning.pruners import make_pruner
@@ -46,7 +55,7 @@ from convscope.tuning.study import (
     SearchSetup,
     open_storage,
     open_study,
-    storage_path,
+    storage_location,
 )
 
 
@@ -90,24 +99,23 @@ class WorkerSpec:
     resume: tuple[ResumeTask, ...] = ()
 
 
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path``: released by the kernel if the holder is killed.
-
-    It serializes "count the trials, then ask for one" across workers, so N workers never start more
-    trials than the budget (Linux NFS clients map flock to POSIX locks, so this holds on a shared disk).
-    """
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def retried(trials: list[optuna.trial.FrozenTrial]) -> set[int]:
+    """Numbers of trials whose worker died and that were enqueued again (each counts once, as its retry)."""
+    return {n for t in trials for n in t.system_attrs.get("retry_history", ())}
 
 
 def started(study: optuna.Study) -> int:
-    """Trials that count against the budget: every trial that was asked for (running or finished)."""
-    return sum(1 for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING)
+    """Trials that count against the budget: every trial that was asked for (running or finished),
+    a trial retried after its worker died counted once."""
+    trials = study.get_trials(deepcopy=False)
+    again = retried(trials)
+    return sum(1 for t in trials if t.state != TrialState.WAITING and t.number not in again)
+
+
+def beats(study: optuna.Study) -> bool:
+    """True when the study's storage keeps trial heartbeats (the RDB storage of a PostgreSQL store)."""
+    # study._storage, not the RDBStorage we opened: Optuna wraps it in a cache that forwards heartbeats
+    return getattr(study._storage, "get_heartbeat_interval", lambda: None)() is not None
 
 
 def tell_run(study: optuna.Study, trial: optuna.Trial | int, *, status: str, history: list[dict[str, Any]],
@@ -162,24 +170,38 @@ class Worker:
         self.spec = spec
         self.setup = SearchSetup.from_raw(spec.config, source=spec.source)
         self.home = Path(spec.home)
-        path = storage_path(self.home, spec.name)
-        self.lock_path = path.with_suffix(".lock")
-        self.study = open_study(spec.name, open_storage(path),
+        self.store = Store(self.home)
+        self.study = open_study(spec.name, open_storage(storage_location(self.store, spec.name), store=self.store),
                                 pruner=make_pruner(self.setup.search, epochs=self.setup.cfg.train.epochs))
+        self.beats = beats(self.study)
 
     def _use_sampler_for(self, number: int) -> None:
         self.study.sampler = make_sampler(self.setup.search, self.setup.space, seed=self.setup.cfg.seed,
                                           trial_number=number, workers=self.spec.workers)
 
     def ask(self) -> tuple[optuna.Trial, dict[str, Any]] | None:
-        """The next trial and its params, or None when the budget is met."""
-        with file_lock(self.lock_path):
-            if started(self.study) >= self.setup.budget:
-                return None
-            # trial numbers are given in order of creation, and only this locked section creates trials
-            self._use_sampler_for(len(self.study.get_trials(deepcopy=False)))
-            trial = self.study.ask()
-            return trial, suggest(trial, self.setup.space)
+        """The next trial and its params (a dead worker's trial first), or None when the budget is met
+        and no other worker's trial is still running."""
+        while True:
+            # "count the trials, then ask for one" is atomic across workers on every node
+            with self.store.lock(f"search:{self.spec.name}"):
+                if self.beats:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                        optuna.storages.fail_stale_trials(self.study)  # dead workers' trials → FAIL + a retry
+                trials = self.study.get_trials(deepcopy=False)
+                waiting = [t for t in trials if t.state == TrialState.WAITING]
+                if waiting or started(self.study) < self.setup.budget:
+                    # trial numbers are given in order of creation, and only this locked section creates
+                    # trials; a retry samples nothing (its params are fixed), so its sampler does not matter
+                    self._use_sampler_for(len(trials))
+                    with warnings.catch_warnings():  # Optuna warns that heartbeats expect study.optimize
+                        warnings.simplefilter("ignore", UserWarning)
+                        trial = self.study.ask()
+                    return trial, suggest(trial, self.setup.space)
+                if not self.beats or not any(t.state == TrialState.RUNNING for t in trials):
+                    return None
+            time.sleep(heartbeat_seconds())  # other trials run: if one's node dies, this worker takes it over
 
     def reclaim(self, task: ResumeTask) -> tuple[optuna.Trial, dict[str, Any]]:
         """The ``RUNNING`` trial a killed worker left behind, as a live trial this worker can report to."""
@@ -192,6 +214,43 @@ class Worker:
 
     def run(self, trial: optuna.Trial, params: dict[str, Any], *, resume_run: int | None = None) -> str:
         """Train one trial (or continue its interrupted run) and tell Optuna; returns the run's status."""
+        beat = (Heartbeat(lambda: self.study._storage.record_heartbeat(trial._trial_id) or True,
+                          interval=heartbeat_seconds()) if self.beats else None)
+        if beat is not None:
+            self.study._storage.record_heartbeat(trial._trial_id)
+        try:
+            row = self._run_of_retried(trial) if resume_run is None else None
+            if row is not None:
+                store = Store(self.home)
+                store.relink_trial(row["id"], trial.number)
+                if row["status"] != "interrupted":
+                    # its worker died after the run ended but before telling Optuna: tell, do not train again
+                    tell_run(self.study, trial, status=row["status"], history=store.epochs(row["id"]),
+                             objective=self.setup.objective, store=store, run_id=row["id"])
+                    return str(row["status"])
+                resume_run = int(row["id"])
+            return self._train(trial, params, resume_run=resume_run)
+        finally:
+            if beat is not None:
+                beat.stop()
+
+    def _run_of_retried(self, trial: optuna.Trial) -> dict[str, Any] | None:
+        """For a retry of a trial whose worker died: that trial's run once it is no longer ``running``
+        (the store marks it interrupted when its heartbeat stops); None for any other trial, or when the
+        dead trial never got a run."""
+        history = trial.study._storage.get_trial(trial._trial_id).system_attrs.get("retry_history", [])
+        if not history:
+            return None
+        deadline = time.monotonic() + 2 * stale_after()
+        while True:
+            store = Store(self.home)  # opening a store marks runs without a heartbeat interrupted
+            rows = [r for r in store.runs(search=self.spec.name) if r["trial"] in history]
+            if not rows or rows[0]["status"] != "running" or time.monotonic() > deadline:
+                break
+            time.sleep(heartbeat_seconds())
+        return rows[0] if rows and rows[0]["status"] != "running" else None
+
+    def _train(self, trial: optuna.Trial, params: dict[str, Any], *, resume_run: int | None) -> str:
         search = self.setup.search
         callbacks = [TrialLink(trial, home=self.home, search=self.spec.name),
                      PruningCallback(trial, self.setup.objective, pruner=search.pruner, min_epochs=search.min_epochs)]
@@ -201,6 +260,10 @@ class Worker:
             else:
                 result = api.run(self.trial_config(params), home=self.home, callbacks=callbacks,
                                  search=self.spec.name, trial=trial.number, params=params)
+        except RunTakenOver:
+            # this worker was declared dead (no heartbeat) and its trial was retried elsewhere: that copy
+            # owns the run and the trial now, so this one records nothing and goes on
+            return "interrupted"
         except Exception as exc:  # fault isolation: any error ends this trial, never the search
             reason = exc.message if isinstance(exc, ConvscopeError) else f"{type(exc).__name__}: {exc}"
             store = Store(self.home)
@@ -263,4 +326,4 @@ def work(spec: WorkerSpec) -> int:
     return done
 
 
-__all__ = ["ResumeTask", "Worker", "WorkerSpec", "file_lock", "started", "tell_run", "work"]
+__all__ = ["ResumeTask", "Worker", "WorkerSpec", "beats", "retried", "started", "tell_run", "work"]

@@ -13,15 +13,18 @@ Design: one long-lived Ray task per worker, each running :func:`convscope.tuning
   reach the storage anyway to report each epoch to the pruner; it buys nothing here and costs a task
   start (and a fresh interpreter import of torch) per trial.
 
-Requirements on a real cluster: every node imports ``convscope`` (the same environment, or a Ray
-``runtime_env``) and sees ``home`` at the same path, since trials write their runs into the one run
-store and report epochs into the one journal. The journal file is built for NFS; the run store's
-SQLite in WAL mode is not (WAL's index lives in one host's shared memory), so today several nodes
-need the store on a filesystem with working POSIX locks, or a store service (a follow-up). On one
-machine, as here, neither matters. ``--address HOST:PORT`` joins a running cluster (``ray start
---head`` elsewhere); without it a local Ray runtime is started for the search and shut down after, with
-every one of its servers bound to 127.0.0.1 (checked after start; README "Security and limits" says how
-to secure a real cluster).
+Across nodes: with the embedded store (SQLite file + journal) every node must see ``home`` at the
+same path, and SQLite's WAL does not work across hosts, so that is one node. With a PostgreSQL store
+(``CONVSCOPE_STORE``, forwarded to every task with the other ``CONVSCOPE_*`` settings) runs, epochs
+and the Optuna state are in that database and run folders under the artifact root
+(``CONVSCOPE_ARTIFACTS``: a shared folder or an object store), so trials run on every node of the
+cluster. A task whose node dies is then retried by Ray on another node (``max_retries``); its
+worker loop, like every other, finds the dead trial's heartbeat stale and continues that trial's run
+from its last finished epoch (``worker.py``). With the embedded store a retry could not adopt the
+trial its dead copy left running, so there tasks are not retried and ``--resume`` continues them.
+``--address HOST:PORT`` joins a running cluster (``ray start --head`` elsewhere); without it a local
+Ray runtime is started for the search and shut down after, with every one of its servers bound to
+127.0.0.1 (checked after start; README "Security and limits" says how to secure a real cluster).
 
 Example:
     >>> backend = RayBackend(num_cpus=2)                                                   # doctest: +SKIP
@@ -38,8 +41,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from convscope.errors import ConvscopeError
+from convscope.store.engine import database_url
 from convscope.tuning.backends import BACKENDS
 from convscope.tuning.worker import WorkerSpec, work
+
+# how often Ray reruns a worker loop whose node died (shared store only: see the module's docstring)
+NODE_FAILURE_RETRIES = 3
 
 
 def _ray() -> Any:
@@ -127,8 +134,8 @@ class RayBackend:
         # the user's CONVSCOPE_* settings (data cache ...) follow the trials to whichever node runs them
         env = {k: v for k, v in os.environ.items() if k.startswith("CONVSCOPE_")}
         for spec in specs:
-            # max_retries=0: a retried loop could not adopt the trial its dead copy left RUNNING; --resume can
-            remote = ray.remote(num_cpus=spec.threads, max_retries=0)(_task)
+            shared = database_url(spec.home, None).get_backend_name() != "sqlite"
+            remote = ray.remote(num_cpus=spec.threads, max_retries=NODE_FAILURE_RETRIES if shared else 0)(_task)
             if env:
                 remote = remote.options(runtime_env={"env_vars": env})
             self._refs.append(remote.remote(spec))
