@@ -133,13 +133,19 @@ class Store:
 
     def _open_read_only(self) -> None:
         """Open an existing SQLite store that cannot be written (a read-only mount, a backup): queries work,
-        writes raise a StorageError (exit code 3). ``immutable=1`` because a WAL database without its
-        ``-shm`` file cannot be opened ``mode=ro``; on a read-only filesystem nothing changes it under us."""
+        writes raise a StorageError (exit code 3). ``mode=ro`` first; ``immutable=1`` when a WAL database has
+        no ``-shm`` file to open read-only; on a read-only filesystem nothing changes it under us."""
         assert self.path is not None
         self.read_only = True
-        self._engine = sa.create_engine(f"sqlite:///file:{self.path.resolve()}?immutable=1&uri=true")
-        with self._read() as conn:
-            version = conn.execute(sa.text("SELECT value FROM meta WHERE key='schema'")).scalar()
+        version = None
+        for query in ("mode=ro", "immutable=1"):  # mode=ro reads the WAL too, when its -shm file is there
+            self._engine = sa.create_engine(f"sqlite:///file:{self.path.resolve()}?{query}&uri=true")
+            try:
+                with self._read() as conn:
+                    version = conn.execute(sa.text("SELECT value FROM meta WHERE key='schema'")).scalar()
+                break
+            except sa.exc.OperationalError:
+                continue
         if version is None or int(version) != SCHEMA_VERSION:
             raise StorageError(f"{self.path}: the store is read-only and needs a schema upgrade",
                                hint="open it once with write access, or copy it to a writable folder")
