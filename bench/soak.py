@@ -2,7 +2,7 @@
 
 Trains ``--runs`` tiny runs (a dense layer on ``builtin:digits``, one epoch) in this process with
 ``convscope.run``, then a ``--trials`` random search, all into one fresh store, and every ``--every`` runs
-samples: the database's size (``runs.db`` + WAL), the time of ``Store.runs(limit=50)`` (what
+samples: the database's size (``runs.db`` after a passive checkpoint) and its WAL's, the time of ``Store.runs(limit=50)`` (what
 ``convscope runs`` reads) and of listing every run, this process's open file descriptors and resident
 memory. At the end: SQLite's ``PRAGMA integrity_check``.
 
@@ -32,7 +32,8 @@ TINY = {"name": "soak", "seed": 0, "data": {"source": "builtin:digits", "split":
 @dataclass
 class Sample:
     runs: int  # runs stored so far
-    db_bytes: int  # runs.db + runs.db-wal
+    db_bytes: int  # runs.db after a passive checkpoint (the WAL's pages copied in)
+    wal_bytes: int  # runs.db-wal: bounded by SQLite's autocheckpoint (1000 pages), reused, not grown
     list_50_ms: float  # Store.runs(limit=50): what `convscope runs` reads
     list_all_ms: float  # Store.runs(): every row
     open_fds: int  # this process's open file descriptors
@@ -65,8 +66,11 @@ def sample(home: Path, runs: int) -> Sample:
         list_all = (time.perf_counter() - started) * 1e3
     finally:
         store.close()
-    size = sum(p.stat().st_size for p in (home / "runs.db", home / "runs.db-wal") if p.exists())
-    return Sample(runs, size, round(list_50, 2), round(list_all, 2), _fds(), round(_rss_mb(), 1))
+    with sqlite3.connect(home / "runs.db") as db:
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    wal = home / "runs.db-wal"
+    return Sample(runs, (home / "runs.db").stat().st_size, wal.stat().st_size if wal.exists() else 0,
+                  round(list_50, 2), round(list_all, 2), _fds(), round(_rss_mb(), 1))
 
 
 def integrity(home: Path) -> str:
@@ -107,10 +111,10 @@ def main() -> None:
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="convscope-soak-"))
     print(f"store {home}; cpu {_cpu()}; load {os.getloadavg()[0]:.1f}")
-    print(f"{'runs':>6} {'db kB':>8} {'runs(50) ms':>12} {'runs(all) ms':>13} {'fds':>5} {'rss MB':>8}")
+    print(f"{'runs':>6} {'db kB':>8} {'wal kB':>7} {'runs(50) ms':>12} {'runs(all) ms':>13} {'fds':>5} {'rss MB':>8}")
 
     def show(s: Sample) -> None:
-        print(f"{s.runs:>6} {s.db_bytes / 1e3:>8.0f} {s.list_50_ms:>12.2f} {s.list_all_ms:>13.2f} "
+        print(f"{s.runs:>6} {s.db_bytes / 1e3:>8.0f} {s.wal_bytes / 1e3:>7.0f} {s.list_50_ms:>12.2f} {s.list_all_ms:>13.2f} "
               f"{s.open_fds:>5} {s.rss_mb:>8.1f}", flush=True)
 
     started = time.perf_counter()
