@@ -27,9 +27,9 @@ def test_thirty_runs_leak_nothing_and_the_store_stays_sound(soak_module, tmp_pat
     assert check == "ok"
     assert [s.runs for s in samples] == [10, 20, 30]
     first, last = samples[0], samples[-1]
-    # every run closes its store: no descriptor is left behind, run after run (the count may drop when the
-    # garbage of earlier tests in this process is collected, never climb)
-    assert last.open_fds <= first.open_fds, [s.open_fds for s in samples]
+    # no descriptor is left behind run after run: 20 runs may add one or two (a lazily opened cache file
+    # of some library in a process that ran other tests first), a leak per run adds 20
+    assert last.open_fds <= first.open_fds + 2, [s.open_fds for s in samples]
     # the database grows by a few kB a run (measured 4.6 kB) and its WAL stays within SQLite's autocheckpoint
     per_run = (last.db_bytes - first.db_bytes) / (last.runs - first.runs)
     assert 0 < per_run < 20_000, per_run
