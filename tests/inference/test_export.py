@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from convscope.cli import app
 from convscope.errors import ConfigError
 from convscope.inference.export import export_run
-from convscope.insight.common import run_data
+from convscope.insight.run_parts import run_data
 
 runner = CliRunner()
 

@@ -15,7 +15,7 @@ from convscope.api import load_run
 from convscope.cli import app
 from convscope.errors import ConvscopeError
 from convscope.inference import infer_run
-from convscope.insight.common import run_data
+from convscope.insight.run_parts import run_data
 from convscope.train import metrics as M
 
 runner = CliRunner()

@@ -55,6 +55,6 @@ def test_a_sources_predict_transform_is_replayed(tmp_path):
     path = tmp_path / "Demo_TEST.tsv"
     path.write_text("1\t1\t2\t3\t4\t5\n")
     scale = Recipe(run_id=7, source="ucr", kind="signal", input_shape=(1, 5), class_names=["a", "b"], threshold=0.5,
-                   unit="rows", aggregate="none", transform=lambda x, options: x * options["gain"], options={"gain": 2})
+                   unit="rows", aggregate="none", transform=lambda x, options, **_: x * options["gain"], options={"gain": 2})
     (_, item), = read_inputs([path], scale)
     np.testing.assert_allclose(scale.samples(item), [[[2, 4, 6, 8, 10]]])

@@ -9,7 +9,7 @@ import pytest
 from convscope.errors import DataError
 from convscope.inference.readers import read_inputs
 from convscope.inference.recipe import Recipe
-from convscope.insight.common import run_data
+from convscope.insight.run_parts import run_data
 
 
 def _replayed(run, path) -> np.ndarray:

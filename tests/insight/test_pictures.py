@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from convscope.cli import app
 from convscope.insight import plots
-from convscope.insight.common import conv_layers, feature_modules, run_data
 from convscope.insight.correlation import feature_correlation, penultimate_features
 from convscope.insight.features import feature_maps
 from convscope.insight.filters import maximize_activation
@@ -20,6 +19,7 @@ from convscope.insight.kernels import draw_kernels, kernel_grid
 from convscope.insight.look import look, pictures
 from convscope.insight.occlusion import grad_cam, occlusion_map
 from convscope.insight.plots import top_losses
+from convscope.insight.run_parts import conv_layers, feature_modules, run_data
 
 SHAPES = {"1d": (1, 64), "2d": (1, 12, 12)}
 

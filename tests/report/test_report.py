@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from convscope.cli import app
-from convscope.report import compare
-from convscope.tuning import load_search
+from convscope.report import compare, search_report
+from convscope.tuning import load_search, search
 
 
 def _images(page: str) -> list[str]:
@@ -82,3 +84,28 @@ def test_compare_lists_only_what_differs(reported_run, small_search, report_home
     assert "train.batch_size" not in keys  # equal in both
     assert c.curves.exists() and c.curves.suffix == ".png"
     assert dict(c.metrics)["status"][0] == "completed"
+
+
+@pytest.mark.parametrize("kind", ["folder", "memory"])
+def test_search_report_is_copied_to_the_artifact_root_with_links_that_hold_there(digits_cfg, tmp_path, monkeypatch,
+                                                                                 kind):
+    root = str(tmp_path / "root") if kind == "folder" else f"memory://convscope-search-report-{tmp_path.name}"
+    monkeypatch.setenv("CONVSCOPE_ARTIFACTS", root)
+    home = tmp_path / "home"
+    cfg = digits_cfg
+    cfg["params"]["filters"] = {"grid": [4, 8]}
+    cfg["train"]["epochs"] = 1
+    cfg["search"] = {"strategy": "grid", "objective": {"metric": "val_accuracy"}, "threads_per_worker": 1}
+    best = search(cfg, name="tiny", home=home, progress=False).best
+    local = search_report("tiny", home=home)
+    assert local == home / "searches" / "tiny.html"
+    link = re.search(r'<a href="([^"]+)" id="best-run-link">', local.read_text()).group(1)
+    assert (local.parent / link).resolve().exists()  # the home copy links to where the run report is here
+    if kind == "folder":
+        page = (Path(root) / "searches" / "tiny.html").read_text()
+    else:
+        import fsspec
+
+        page = fsspec.filesystem("memory").cat_file(f"/{root.split('://')[1]}/searches/tiny.html").decode()
+    assert re.search(r'<a href="([^"]+)" id="best-run-link">', page).group(1) == f"../runs/{best.run_id}/report.html"
+    assert len(re.findall(r"<tr class=\"", page)) == 2 and "tiny" in page  # the same leaderboard

@@ -1,7 +1,7 @@
 """Data: a config's ``data:`` section in, train/validation/test tensors out.
 
 :func:`load_data` finds the source loader registered under ``data.source`` in :data:`SOURCES` (``images.py``,
-``builtin.py``, ``ecg/`` ...), applies ``data.limit``, splits (``splits.py``) and checks the
+``builtin.py``, ``ecg/`` ...), applies ``data.limit``, splits (``splits.py``, or ``record_splits.py`` by record) and checks the
 result, so the trainer only ever sees well-formed tensors and the user sees one clear line when
 their data is not.
 
@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 from convscope.config import DataConfig
 from convscope.data.augment import build_augment
 from convscope.data.base import SOURCES, Dataset, Loader, Source, Split
+from convscope.data.record_splits import record_split, uses_records
 from convscope.data.splits import split_source
 from convscope.errors import DataError
 
@@ -92,7 +93,8 @@ def load_data(cfg: DataConfig, *, seed: int) -> Dataset:
             setattr(source, own, _limit(part, cfg.limit, seed=seed))
             notes.append(f"limit: {cfg.limit} samples of the source's {own} set")
     split_seed = seed if cfg.split.seed is None else cfg.split.seed
-    train, val, test, assignment = split_source(source, cfg.split, seed=split_seed, notes=notes)
+    divide = record_split if uses_records(cfg.split) else split_source
+    train, val, test, assignment = divide(source, cfg.split, seed=split_seed, notes=notes)
 
     k = len(source.class_names)
     shape = tuple(train.x.shape[1:])

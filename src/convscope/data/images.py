@@ -6,11 +6,15 @@ results are comparable with the literature. Each user mistake (a missing file, m
 labels outside the classes) is one :class:`~convscope.errors.DataError` naming the file and the fix.
 
 Example:
+    >>> import tempfile
+    >>> from pathlib import Path
     >>> from convscope.config import DataConfig
     >>> from convscope.data import load_data
-    >>> data = load_data(DataConfig(source="mnist", path="~/data/mnist"), seed=0)  # doctest: +SKIP
-    >>> data.x_train.shape  # doctest: +SKIP
-    torch.Size([54000, 1, 28, 28])
+    >>> path = Path(tempfile.mkdtemp()) / "shapes.npz"
+    >>> np.savez(path, x=np.random.default_rng(0).random((40, 3, 8, 8)), y=np.arange(40) % 2)
+    >>> data = load_data(DataConfig(source="npz", path=str(path), split={"val": 0.25, "test": 0.25}), seed=0)
+    >>> data.x_train.shape, data.x_val.shape, data.class_names
+    (torch.Size([20, 3, 8, 8]), torch.Size([10, 3, 8, 8]), ['0', '1'])
 """
 
 

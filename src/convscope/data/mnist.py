@@ -4,12 +4,17 @@ or convscope's cache) and the classic ``mnist.pkl.gz`` pickle.
 Every form gives float32 ``(N, 1, 28, 28)`` images in [0, 1] and labels 0..9, and keeps the form's
 own test (and validation) split so that results are comparable with the literature.
 
-Example:
+Example (Keras' ``mnist.npz`` form, here with 100 blank training images and 20 test ones):
+    >>> import tempfile
     >>> from convscope.config import DataConfig
     >>> from convscope.data import load_data
-    >>> data = load_data(DataConfig(source="mnist", path="~/data/mnist"), seed=0)  # doctest: +SKIP
-    >>> data.x_train.shape  # doctest: +SKIP
-    torch.Size([54000, 1, 28, 28])
+    >>> path = Path(tempfile.mkdtemp()) / "mnist.npz"
+    >>> digits = np.arange(120, dtype=np.uint8) % 10
+    >>> np.savez(path, x_train=np.zeros((100, 28, 28), np.uint8), y_train=digits[:100],
+    ...          x_test=np.zeros((20, 28, 28), np.uint8), y_test=digits[100:])
+    >>> data = load_data(DataConfig(source="mnist", path=str(path)), seed=0)
+    >>> data.x_train.shape, data.x_val.shape, data.x_test.shape   # val: 10% of train (split.val)
+    (torch.Size([90, 1, 28, 28]), torch.Size([10, 1, 28, 28]), torch.Size([20, 1, 28, 28]))
 """
 
 from __future__ import annotations

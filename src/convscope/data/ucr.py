@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -201,19 +202,20 @@ def read_cases(path: Path) -> Cases:
 # -- shaping ------------------------------------------------------------------------------------
 
 
-def _fill_missing(series: np.ndarray, *, path: Path, line: int, missing: str) -> tuple[np.ndarray, int]:
-    """``series`` (C, L) without its trailing NaN padding and with inner NaNs treated; returns it and its length."""
+def _fill_missing(series: np.ndarray, *, where: str, missing: str) -> tuple[np.ndarray, int]:
+    """``series`` (C, L) without its trailing NaN padding and with inner NaNs treated; returns it and its length.
+    ``where`` names the case in errors (``file:line``)."""
     finite = np.isfinite(series)  # (C, L)
     present = finite.any(axis=0)
     if not present.any():
-        raise DataError(f"{path}:{line}: the series has no values", hint="remove that case")
+        raise DataError(f"{where}: the series has no values", hint="remove that case")
     length = int(np.nonzero(present)[0][-1]) + 1  # NaN after the last value: padding, not missing
     series = series[:, :length]
     finite = finite[:, :length]
     if finite.all():
         return series, length
     if missing != "interpolate":
-        raise DataError(f"{path}:{line}: missing values (NaN) inside the series",
+        raise DataError(f"{where}: missing values (NaN) inside the series",
                         hint="set data.missing: interpolate (linear, as the archive's adjusted copies do), "
                              "or fix the file")
     steps = np.arange(length)
@@ -221,14 +223,14 @@ def _fill_missing(series: np.ndarray, *, path: Path, line: int, missing: str) ->
     for c in range(series.shape[0]):
         ok = finite[c]
         if not ok.any():
-            raise DataError(f"{path}:{line}: dimension {c + 1} has no values", hint="remove that case")
+            raise DataError(f"{where}: dimension {c + 1} has no values", hint="remove that case")
         filled[c] = np.interp(steps, steps[ok], series[c, ok])  # ends held at the nearest value
     return filled, length
 
 
 def _equal_length(parts: dict[str, Cases], paths: dict[str, Path], *, how: str, missing: str) -> dict[str, np.ndarray]:
     """Every split's cases as one float32 array (N, C, L), L the longest series of both files."""
-    trimmed = {part: [_fill_missing(s, path=paths[part], line=line, missing=missing)
+    trimmed = {part: [_fill_missing(s, where=f"{paths[part]}:{line}", missing=missing)
                       for s, line in zip(cases.series, cases.lines, strict=True)] for part, cases in parts.items()}
     lengths = {part: [n for _, n in items] for part, items in trimmed.items()}
     longest = max(max(n) for n in lengths.values())
@@ -244,14 +246,24 @@ def _equal_length(parts: dict[str, Cases], paths: dict[str, Path], *, how: str, 
     for part, items in trimmed.items():
         channels = items[0][0].shape[0]
         x = np.zeros((len(items), channels, longest), dtype=np.float32)  # (N, C, L)
-        for i, (series, n) in enumerate(items):
-            if n == longest or how == "pad":
-                x[i, :, :n] = series
-            else:  # resample: the same curve on `longest` equally spaced points
-                where = np.linspace(0, n - 1, longest)
-                x[i] = np.stack([np.interp(where, np.arange(n), row) for row in series])
+        for i, (series, _) in enumerate(items):
+            x[i] = _to_length(series, longest, how)
         out[part] = x
     return out
+
+
+def _to_length(series: np.ndarray, length: int, how: str) -> np.ndarray:
+    """``series`` (C, n), n <= ``length`` unless resampled, as (C, length): zeros after its end (``pad``) or
+    the same curve on ``length`` equally spaced points (``resample``)."""
+    n = series.shape[1]
+    if n == length:
+        return series
+    if how == "pad":
+        out = np.zeros((series.shape[0], length), dtype=series.dtype)
+        out[:, :n] = series
+        return out
+    where = np.linspace(0, n - 1, length)
+    return np.stack([np.interp(where, np.arange(n), row) for row in series])
 
 
 def _classes(labels: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -274,7 +286,30 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     return ((x - mean) / np.where(std > 0, std, 1)).astype(np.float32)
 
 
-@SOURCES.register("ucr")
+def replay(x: np.ndarray, options: dict[str, Any], *, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """One case as :func:`read_cases` read it, ``x`` (1, C, n) with NaN padding, made the model's sample
+    (1, C, L) exactly as :func:`load_ucr` made the training and test cases: the same missing-value
+    treatment, the same padding or resampling to the run's series length L, the same z-score.
+    ``convscope predict`` calls it (this source's ``predict_transform``); ``name`` names the case in errors.
+
+    Example:
+        >>> case = np.array([[[1.0, 3.0, np.nan]]])      # (1, C=1, n=3): one NaN of padding
+        >>> replay(case, {"variable_length": "pad", "normalize": "zscore"}, shape=(1, 4), name="x:0").round(3)
+        array([[[ 0.   ,  1.633, -0.816, -0.816]]], dtype=float32)
+    """
+    length = shape[-1]
+    how = options.get("variable_length", "error")
+    series, n = _fill_missing(x[0].astype(np.float64), where=name, missing=options.get("missing", "error"))
+    if n != length and (how == "error" or (how == "pad" and n > length)):
+        fix = ("give series of that length" if how == "error" else
+               f"trim it to {length} samples (padding cannot shorten a series)")
+        raise DataError(f"{name}: a series of {n} samples; the run's model was trained on {length} "
+                        f"(data.variable_length: {how})", hint=fix)
+    out = _to_length(series, length, how)[None].astype(np.float32)  # (1, C, L)
+    return _zscore(out) if options.get("normalize", "none") == "zscore" else out
+
+
+@SOURCES.register("ucr", predict_transform=replay)
 def load_ucr(cfg: DataConfig) -> Source:
     """A UCR/UEA data set: the archive's train and test files, validation carved from train."""
     options = check_options(cfg, OPTIONS)

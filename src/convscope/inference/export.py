@@ -12,9 +12,13 @@ A format is one function pair registered in :data:`EXPORTERS` (``write(model, ex
 ``trait load=(path) -> (x -> logits)``).
 
 Example:
-    >>> result = export_run(run, fmt="onnx", out="mi.onnx")   # doctest: +SKIP
-    >>> result.max_abs_diff < 1e-4, result.sidecar.name          # doctest: +SKIP
-    (True, 'mi.onnx.json')
+    >>> import tempfile
+    >>> import convscope
+    >>> run = convscope.run({"data": {"source": "builtin:digits"}, "train": {"epochs": 1},
+    ...                      "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}})
+    >>> result = export_run(run, fmt="onnx", out=Path(tempfile.mkdtemp()) / "digits.onnx")
+    >>> result.max_abs_diff < 1e-4, result.sidecar.name
+    (True, 'digits.onnx.json')
 """
 
 from __future__ import annotations
@@ -121,7 +125,7 @@ EXPORTERS.add("torchscript", _write_torchscript, suffix=".pt", load=_load_torchs
 
 def verification_samples(run: Run, n: int = 64) -> np.ndarray:
     """Up to ``n`` real validation samples of the run (its own split, reloaded as the pictures do)."""
-    from convscope.insight.common import run_data
+    from convscope.insight.run_parts import run_data
 
     with warnings.catch_warnings():  # the data's own warnings (leakage ...) were shown when the run trained
         warnings.simplefilter("ignore")

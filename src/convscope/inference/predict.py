@@ -8,7 +8,8 @@ peaks from NeuroKit2's detector, normalisation), all samples go through :func:`~
 (:func:`~convscope.train.aggregate.aggregate`), and the stored decision threshold and class names give
 the predicted class.
 
-Example:
+Example (not run by the test suite: it needs an ECG run and the MIT-BIH record 100; tests/inference/
+test_predict.py runs predictions on records it writes, and on /work/shared/data/mitdb when present):
     >>> rows = predict_inputs(run, ["/data/mitdb/100.hea"])       # doctest: +SKIP
     >>> rows[0]["predicted"], rows[0]["n_beats"]                    # doctest: +SKIP
     ('N', 2270)

@@ -6,10 +6,13 @@ resampling, filters, baseline, windows, beats, normalisation). :class:`Recipe` r
 (:func:`convscope.data.ecg.process`, the folder source's pixel reader): nothing is re-implemented here,
 so a prediction sees exactly what training saw.
 
-Example:
-    >>> recipe = Recipe.for_run(run)                      # doctest: +SKIP
-    >>> recipe.kind, recipe.sample_rate, recipe.leads     # doctest: +SKIP
-    ('signal', 250.0, ['ii', 'v1'])
+Example (an image run; an ECG run's recipe has ``kind='signal'``, its ``sample_rate`` and ``leads``):
+    >>> import convscope
+    >>> run = convscope.run({"data": {"source": "builtin:digits"}, "train": {"epochs": 1},
+    ...                      "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}})
+    >>> recipe = Recipe.for_run(run)
+    >>> recipe.kind, recipe.input_shape, recipe.unit, recipe.sample_rate
+    ('image', (1, 8, 8), 'images', None)
 """
 
 from __future__ import annotations
@@ -66,8 +69,9 @@ class Recipe:
     leads: list[str] | None = None  # lead names of the model's channels, in order
     source_rate: float | None = None  # rate of the source's files when they do not say (sample_rate option)
     # a source that transforms its ready samples (e.g. z-scores each series) registers the same step as the
-    # trait ``predict_transform=fn(x (n, *shape), options) -> x``; it is replayed on ready inputs
-    transform: Callable[[np.ndarray, dict[str, Any]], np.ndarray] | None = None
+    # trait ``predict_transform=fn(x (n, ...), options, *, shape=input_shape, name=input name) -> x (n, *shape)``;
+    # it is replayed on ready inputs, which may reach it with another length than the model's (UCR series)
+    transform: Callable[..., np.ndarray] | None = None
     options: dict[str, Any] = field(default_factory=dict)  # the source's options, for ``transform``
 
     @classmethod
@@ -105,7 +109,8 @@ class Recipe:
             x = x[None] if x.ndim == len(self.input_shape) - 1 else x  # one unnamed lead (L,) -> (1, L)
             x = x[None] if x.ndim == len(self.input_shape) else x  # one sample -> a batch of one
             if self.transform is not None and x.ndim == len(self.input_shape) + 1:
-                x = np.asarray(self.transform(x, self.options), dtype=np.float32)
+                x = np.asarray(self.transform(x, self.options, shape=self.input_shape, name=item.name),
+                               dtype=np.float32)
             return self._checked(x, item)
         from convscope.data.ecg import Record, process
 

@@ -27,8 +27,9 @@ from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 from torch import nn
 
-from convscope.insight.common import capture, run_data, save
+from convscope.insight.drawing import save
 from convscope.insight.look import PICTURES
+from convscope.insight.run_parts import capture, run_data
 from convscope.train.health import layer_root
 
 if TYPE_CHECKING:

@@ -4,6 +4,11 @@
 that :class:`~convscope.train.health.HealthMonitor` records) and returns :class:`Verdict` s. It runs at
 the end of every run; ``convscope show`` prints the verdicts and the report lists them.
 
+Every check is a function registered in :data:`VERDICTS` (``@VERDICTS.register("name")``): the two
+built-in families are below (learning curves, training health); a new verdict is one more registered
+function in any module of ``convscope.insight`` (the registry imports the package on first use), and
+``diagnose`` -- so every run, ``convscope show`` and the report -- runs it.
+
 The thresholds below are deliberately conservative: a verdict is a claim a user will act on, so each
 one fires only when the effect is well outside epoch-to-epoch noise. Each constant says why.
 
@@ -18,8 +23,11 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from convscope.registry import Registry
 
 # -- thresholds -------------------------------------------------------------------------------
 
@@ -97,6 +105,12 @@ class Verdict:
         return asdict(self)
 
 
+# A check: (history, health, *, num_classes, chance) -> its verdicts (see diagnose for the arguments).
+# Trait ``order``: checks run in this order (built-ins 0 and 1, default 100) before the severity sort.
+VerdictCheck = Callable[..., list[Verdict]]
+VERDICTS: Registry[VerdictCheck] = Registry("verdict check", discover="convscope.insight")
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
@@ -128,15 +142,18 @@ def diagnose(history: list[dict[str, Any]], *, health: list[dict[str, Any] | Non
     if health is None:
         health = [row.get("health") for row in history]
     chance = 1.0 / num_classes if chance is None else chance
-    verdicts = _curve_verdicts(history, num_classes=num_classes, chance=chance)
-    verdicts += _health_verdicts(history, health)
+    verdicts: list[Verdict] = []
+    for check in sorted(VERDICTS.entries(), key=lambda entry: entry.traits.get("order", 100)):
+        verdicts += check.obj(history, health, num_classes=num_classes, chance=chance)
     return sorted(verdicts, key=lambda v: SEVERITY_ORDER.get(v.severity, 3))
 
 
 # -- learning curves --------------------------------------------------------------------------
 
 
-def _curve_verdicts(history: list[dict[str, Any]], *, num_classes: int, chance: float) -> list[Verdict]:
+@VERDICTS.register("learning_curves", order=0)
+def _curve_verdicts(history: list[dict[str, Any]], health: list[dict[str, Any] | None], *, num_classes: int,
+                    chance: float) -> list[Verdict]:
     bad = next((row for row in history if not (_finite(row.get("train_loss")) and _finite(row.get("val_loss")))),
                None)
     if bad is not None:
@@ -234,7 +251,9 @@ def _layer_series(health: list[dict[str, Any] | None], epochs: list[int]) -> dic
     return series
 
 
-def _health_verdicts(history: list[dict[str, Any]], health: list[dict[str, Any] | None]) -> list[Verdict]:
+@VERDICTS.register("training_health", order=1)
+def _health_verdicts(history: list[dict[str, Any]], health: list[dict[str, Any] | None], *, num_classes: int,
+                     chance: float) -> list[Verdict]:
     series = _layer_series(health, [row["epoch"] for row in history])
     if not series:
         return []
@@ -382,4 +401,4 @@ def _large_verdict(series: dict[str, list[tuple[int, dict]]]) -> list[Verdict]:
         data={"pre_max": {n: v for n, v, _ in found}, "epoch": worst[2]})]
 
 
-__all__ = ["Verdict", "diagnose"]
+__all__ = ["VERDICTS", "Verdict", "diagnose"]

@@ -16,18 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope.insight.common import (
-    capture,
-    class_name,
-    draw_sample,
-    feature_modules,
-    grid,
-    pick_layers,
-    pick_sample,
-    safe_name,
-    save,
-)
+from convscope.insight.drawing import draw_sample, grid, safe_name, save
 from convscope.insight.look import PICTURES
+from convscope.insight.run_parts import capture, class_name, feature_modules, pick_layers, pick_sample
 
 if TYPE_CHECKING:
     from convscope.api import Run

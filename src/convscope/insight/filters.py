@@ -18,15 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from convscope.insight.common import (
-    conv_layers,
-    grid,
-    pick_layers,
-    run_data,
-    safe_name,
-    save,
-)
+from convscope.insight.drawing import grid, safe_name, save
 from convscope.insight.look import PICTURES
+from convscope.insight.run_parts import conv_layers, pick_layers, run_data
 
 if TYPE_CHECKING:
     from convscope.api import Run

@@ -21,8 +21,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from convscope.insight.common import SIGNED_CMAP, conv_layers, grid, pick_layers, safe_name, save
+from convscope.insight.drawing import SIGNED_CMAP, grid, safe_name, save
 from convscope.insight.look import PICTURES
+from convscope.insight.run_parts import conv_layers, pick_layers
 
 if TYPE_CHECKING:
     from convscope.api import Run

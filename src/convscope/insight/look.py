@@ -1,9 +1,11 @@
 """``look``: every picture of a run by name -- what ``convscope look RUN WHAT`` and the report call.
 
 Example:
-    >>> from convscope.api import load_run
-    >>> look(load_run(3), "kernels")                     # doctest: +SKIP
-    [PosixPath('convscope-runs/runs/3/kernels-conv1.png'), ...]
+    >>> import convscope
+    >>> run = convscope.run({"data": {"source": "builtin:digits"}, "train": {"epochs": 1},
+    ...                      "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}})
+    >>> [path.name for path in look(convscope.load_run(run.id), "kernels")]
+    ['kernels-conv1.png']
 """
 
 from __future__ import annotations

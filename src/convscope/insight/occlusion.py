@@ -27,17 +27,16 @@ from torch import nn
 
 from convscope.errors import ConvscopeError
 from convscope.inference.outputs import probabilities
-from convscope.insight.common import (
+from convscope.insight.drawing import draw_sample, save
+from convscope.insight.look import PICTURES
+from convscope.insight.run_parts import (
     class_name,
     class_score,
-    draw_sample,
     feature_modules,
     pick_sample,
     predict,
     run_data,
-    save,
 )
-from convscope.insight.look import PICTURES
 from convscope.train import metrics as M
 
 if TYPE_CHECKING:

@@ -13,9 +13,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn import metrics as skm
 
-from convscope.insight.common import class_name, draw_sample, grid, predict, run_data, save
 from convscope.insight.curves import curve_metrics
+from convscope.insight.drawing import draw_sample, grid, save
 from convscope.insight.look import PICTURES
+from convscope.insight.run_parts import class_name, predict, run_data
 from convscope.train import metrics as M
 
 if TYPE_CHECKING:

@@ -1,8 +1,12 @@
 """``convscope compare``: what differs between runs' configs, how their metrics compare, their curves overlaid.
 
 Example:
-    >>> c = compare([3, 4, 7])                   # doctest: +SKIP
-    >>> c.differences[0]                         # doctest: +SKIP
+    >>> import convscope
+    >>> config = {"data": {"source": "builtin:digits"}, "train": {"epochs": 1},
+    ...           "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}}
+    >>> ids = [convscope.run(config, overrides=[f"train.optimizer.lr={lr}"]).id for lr in (0.001, 0.01, 0.1)]
+    >>> c = compare(ids)
+    >>> c.differences[0]
     ('train.optimizer.lr', ['0.001', '0.01', '0.1'])
 """
 

@@ -2,7 +2,9 @@
 
 ``CONVSCOPE_ARTIFACTS`` (or ``--artifacts``) is the artifact root; without it, ``<home>``. Each run's
 folder is ``<root>/runs/<id>/`` (config.yaml, best/last.safetensors, curves.png, report.html) and its
-row in the store records that location, so any node can find a run's files.
+row in the store records that location, so any node can find a run's files. A search's HTML report
+(``convscope report SEARCH``) is written to ``<home>/searches/<name>.html`` and copied to
+``<root>/searches/<name>.html``, its links to run reports relative to the root.
 
 - A folder (``/mnt/shared/convscope``, ``file:///...``): files are written there directly. On a
   cluster it must be the same path on every node (NFS, a bind mount).
@@ -89,6 +91,31 @@ class ArtifactRoot:
                 self.fs.put_file(str(path), f"{remote}/{name}")
                 pushed[name] = stamp
         marker.write_text("".join(f"{k} {v}\n" for k, v in pushed.items()))
+
+    def is_at(self, home: str | Path) -> bool:
+        """Whether this root is the folder ``home`` itself (no artifact root configured)."""
+        return self.is_local and Path(self._path).resolve() == Path(home).resolve()
+
+    def search_report_path(self, name: str) -> Path:
+        """The local file the root's copy of search ``name``'s HTML report is written to: ``<root>/searches/``
+        for a folder root, the staging folder for a remote one (then :meth:`push_search_report` uploads it).
+        Either way its links to run reports, ``../runs/<id>/report.html``, hold at the root."""
+        base = Path(self._path) if self.is_local else self.staging
+        return base / "searches" / f"{name}.html"
+
+    def search_report_location(self, name: str) -> str:
+        """Where the root's copy of search ``name``'s report lives (a path, or a URL for a remote root)."""
+        if self.is_local:
+            return str(self.search_report_path(name))
+        return self.fs.unstrip_protocol(f"{self._path.rstrip('/')}/searches/{name}.html")
+
+    def push_search_report(self, name: str) -> str:
+        """Upload the staged search report to a remote root (a folder root: already there); its location."""
+        if not self.is_local:
+            remote = f"{self._path.rstrip('/')}/searches"
+            self.fs.makedirs(remote, exist_ok=True)
+            self.fs.put_file(str(self.search_report_path(name)), f"{remote}/{name}.html")
+        return self.search_report_location(name)
 
     def pull(self, run_id: int, *, only_missing: bool = False) -> Path:
         """Download run ``run_id``'s files from a remote root into its local folder; returns the folder.

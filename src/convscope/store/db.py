@@ -97,6 +97,12 @@ class Store:
         artifacts: the artifact root, a folder or an fsspec URL (default ``$CONVSCOPE_ARTIFACTS``, else ``home``).
 
     Example:
+        >>> import tempfile
+        >>> store = Store(tempfile.mkdtemp())
+        >>> run_id = store.create_run(name="demo", config_yaml="name: demo", seed=0, env={})
+        >>> [(r["id"], r["name"], r["status"]) for r in store.runs()]
+        [(1, 'demo', 'running')]
+        >>> # a PostgreSQL store: not run by the test suite, it needs a server
         >>> store = Store("/tmp/convscope-doc", url="postgresql://me:pw@db.lan/runs")   # doctest: +SKIP
     """
 

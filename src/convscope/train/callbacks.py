@@ -10,12 +10,12 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from convscope.config import EarlyStoppingConfig
 from convscope.errors import ConfigError
 from convscope.store.status import RunStatus
 from convscope.train.metrics import lower_is_better
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the config imports the loggers, whose base class is Callback
+    from convscope.config import EarlyStoppingConfig
     from convscope.train.trainer import Trainer
 
 

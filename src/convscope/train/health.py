@@ -25,10 +25,17 @@ was seen (a trainer that validates differently, or a compiled model) the monitor
 over the same samples.
 
 Example:
-    >>> from convscope.train.health import HealthMonitor
-    >>> trainer = Trainer(model, data, cfg.train, seed=0, callbacks=[HealthMonitor()])  # doctest: +SKIP
-    >>> trainer.fit(); trainer.health["layers"]["conv1"]["dead_frac"]                   # doctest: +SKIP
-    0.0
+    >>> from convscope.api import prepare
+    >>> from convscope.config import load_config
+    >>> from convscope.train.trainer import Trainer
+    >>> cfg = load_config({"data": {"source": "builtin:digits"}, "train": {"epochs": 1},
+    ...                    "model": {"layers": [{"conv": {"filters": 4, "kernel": 3, "activation": "relu"}},
+    ...                                         "flatten", {"dense": 10}]}})
+    >>> data, model = prepare(cfg)
+    >>> trainer = Trainer(model, data, cfg.train, seed=0, callbacks=[HealthMonitor()])
+    >>> history = trainer.fit()
+    >>> 0.0 <= trainer.health["layers"]["conv1"]["dead_frac"] <= 1.0
+    True
 """
 
 from __future__ import annotations

@@ -73,8 +73,15 @@ class Trainer:
         augment: train-time batch transform ``(x, generator) -> x`` (never applied to val/test).
 
     Example:
-        >>> trainer = Trainer(model, data, cfg.train, seed=0)   # doctest: +SKIP
-        >>> history = trainer.fit()                             # doctest: +SKIP
+        >>> from convscope.api import prepare
+        >>> from convscope.config import load_config
+        >>> cfg = load_config({"data": {"source": "builtin:digits"}, "train": {"epochs": 1},
+        ...                    "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}})
+        >>> data, model = prepare(cfg)
+        >>> trainer = Trainer(model, data, cfg.train, seed=0)
+        >>> history = trainer.fit()
+        >>> len(history), sorted(history[0])[:4]
+        (1, ['epoch', 'lr', 'seconds', 'train_accuracy'])
     """
 
     def __init__(self, model: nn.Module, data: Dataset, cfg: TrainConfig, *, seed: int,

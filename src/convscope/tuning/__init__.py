@@ -14,17 +14,38 @@ shadows it); ``convscope.search(config)`` and ``from convscope.tuning import sea
 ``local.py``    N spawned worker processes on this machine
 ``ray.py``      the same workers as Ray tasks
 ``live.py``     the live table and progress bar
-``driver.py``   ``search()`` and ``load_search()``: start, resume, watch, summarize
+``driver.py``   ``search()``: start, resume, watch, summarize
+``results.py``  ``load_search()``, ``Search``, ``TrialResult``: a search as the store knows it
 ==============  ================================================================================
 
-Example:
-    >>> from convscope.tuning import search
-    >>> result = search("examples/search-digits.yaml", workers=2)   # doctest: +SKIP
-    >>> result.best_params, result.best_value, result.best_run_id   # doctest: +SKIP
+Example (a two-point grid; ``convscope search examples/search-digits.yaml`` is the full-size one):
+    >>> from convscope.tuning import load_search, search
+    >>> config = {"data": {"source": "builtin:digits"}, "params": {"lr": {"grid": [0.01, 0.001]}},
+    ...           "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]},
+    ...           "train": {"epochs": 1, "optimizer": {"lr": "${lr}"}}, "search": {"strategy": "grid"}}
+    >>> result = search(config, workers=1, progress=False)
+    >>> result.status, sorted(trial.params["lr"] for trial in result.trials)
+    ('finished', [0.001, 0.01])
+    >>> load_search(result.name).best_run_id == result.best_run_id
+    True
 """
 
 from __future__ import annotations
 
-from convscope.tuning.driver import Search, TrialResult, load_search, search
+import importlib
+from typing import Any
 
-__all__ = ["Search", "TrialResult", "load_search", "search"]
+# Loaded on first use (PEP 562): the config imports the light registries under this package
+# (``convscope.tuning.samplers`` ...) to check names, and must not pull in the driver, which imports it.
+_PUBLIC = {"search": "convscope.tuning.driver", "Search": "convscope.tuning.results",
+           "TrialResult": "convscope.tuning.results", "load_search": "convscope.tuning.results"}
+
+__all__ = list(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'convscope.tuning' has no attribute {name!r}")

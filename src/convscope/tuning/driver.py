@@ -12,10 +12,7 @@ a worker, which adopts the same Optuna trial and continues its run from the last
 checkpoint; then the workers ask for new trials until the budget is met. So a resumed search ends
 with exactly the trials (numbers, params and count) an uninterrupted one would have.
 
-Example:
-    >>> from convscope.tuning import search
-    >>> result = search("examples/search-digits.yaml", workers=2)      # doctest: +SKIP
-    >>> result.best_params, result.best_value, result.best_run_id        # doctest: +SKIP
+Example: :mod:`convscope.tuning` runs a search and loads it back.
 """
 
 from __future__ import annotations
@@ -24,184 +21,31 @@ import os
 import socket
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import optuna
 import yaml
-from optuna.trial import TrialState
 from rich.console import Console
 
 from convscope.errors import ConfigError
 from convscope.store import Store
-from convscope.store.db import active_seconds
 from convscope.store.search_info import SearchInfo
-from convscope.store.status import RunStatus
 from convscope.train.loggers import SearchContext, SearchLoggers
 from convscope.tuning.backends import make_backend
 from convscope.tuning.backends.local import available_cores
 from convscope.tuning.live import LiveView, print_summary
-from convscope.tuning.ranking import best_trial, leaderboard
+from convscope.tuning.results import Search, TrialResult, load_search, poll_trials
 from convscope.tuning.resume import changed, in_flight, read_config, resumed_config
 from convscope.tuning.study import (
-    Objective,
     SearchSetup,
     check_name,
     open_storage,
     open_study,
     storage_location,
 )
-from convscope.tuning.worker import ResumeTask, WorkerSpec, retried, started
-
-_FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-
-
-@dataclass
-class TrialResult:
-    """One trial of a search, as the journal and the run store know it.
-
-    Attributes:
-        number: Optuna's trial number (0-based).
-        status: the run's status (completed, early_stopped, pruned, diverged, failed, interrupted,
-            running), or ``starting`` before its run exists.
-        params: the values it took.
-        value: the objective: the best value its run reached (a pruned run: before it was pruned).
-        run_id: its run in the store (``convscope show RUN_ID``).
-        epochs: epochs trained.
-        seconds: wall time so far.
-        reason: why its run stopped.
-        finished: Optuna has its final state (complete, pruned or failed).
-    """
-
-    number: int
-    status: str
-    params: dict[str, Any]
-    value: float | None
-    run_id: int | None
-    epochs: int
-    seconds: float | None
-    reason: str | None
-    finished: bool
-
-
-@dataclass
-class Search:
-    """A search's outcome: its trials and the best one.
-
-    Attributes:
-        name: the search's name in the store.
-        status: running | finished | interrupted.
-        metric, direction: the objective.
-        budget: how many trials the search runs.
-        trials: every trial, by number.
-        home: the run store.
-        info: how it ran (strategy, pruner, workers, threads, backend), as the store recorded it.
-
-    Example:
-        >>> result = load_search("digits-grid")                  # doctest: +SKIP
-        >>> result.best_run_id, result.best_params               # doctest: +SKIP
-        (12, {'blocks': 2, 'filters': 30})
-    """
-
-    name: str
-    status: str
-    metric: str
-    direction: str
-    budget: int
-    trials: list[TrialResult]
-    home: Path
-    info: SearchInfo | None = None
-
-    @property
-    def objective(self) -> Objective:
-        return Objective(self.metric, self.direction)
-
-    @property
-    def best(self) -> TrialResult | None:
-        """The completed trial with the best objective."""
-        return best_trial(self.trials, self.objective)
-
-    def leaderboard(self) -> list[TrialResult]:
-        """Every trial, ranked ones first and best first (see :mod:`convscope.tuning.ranking`)."""
-        return leaderboard(self.trials, self.objective)
-
-    @property
-    def best_run_id(self) -> int | None:
-        return self.best.run_id if self.best else None
-
-    @property
-    def best_params(self) -> dict[str, Any] | None:
-        return self.best.params if self.best else None
-
-    @property
-    def best_value(self) -> float | None:
-        return self.best.value if self.best else None
-
-    @property
-    def epochs(self) -> int:
-        """Epochs trained over all trials (what a pruner saves)."""
-        return sum(t.epochs for t in self.trials)
-
-    @property
-    def finished(self) -> int:
-        return sum(1 for t in self.trials if t.finished)
-
-
-# -- reading a search -------------------------------------------------------------------------
-
-
-def _poll_trials(store: Store, study: optuna.Study, name: str, objective: Objective) -> list[TrialResult]:
-    runs: dict[int, dict[str, Any]] = {}
-    for row in store.runs(search=name):  # newest first: the latest run of a trial wins
-        if row["trial"] is not None:
-            runs.setdefault(int(row["trial"]), row)
-    now = time.time()
-    out = []
-    trials = study.get_trials(deepcopy=False)
-    again = retried(trials)
-    for t in trials:
-        if t.number in again:
-            continue  # its worker died; its retry (same params, same run) is the trial
-        row = runs.get(t.number)
-        finished = t.state in _FINISHED_STATES
-        if row is None:
-            out.append(TrialResult(t.number, RunStatus.FAILED if finished else RunStatus.STARTING, dict(t.params), None, None, 0,
-                                   None, None, finished))
-            continue
-        if t.state == TrialState.COMPLETE:
-            value = t.value
-        elif "objective" in row["info"]:
-            value = row["info"]["objective"].get("value")
-        else:  # in flight: the best so far
-            value = objective.best(store.epochs(row["id"]))
-        seconds = active_seconds(row, now)
-        out.append(TrialResult(t.number, row["status"], dict(row["params"] or t.params), value, row["id"],
-                               row["epochs"], seconds, row["reason"], finished))
-    return out
-
-
-def load_search(name: str, *, home: str | Path | None = None) -> Search:
-    """A stored search by name (finished, running or interrupted).
-
-    Args:
-        name: the search's name (``convscope search ... --name``, or printed when it started).
-        home: the run store (default ``$CONVSCOPE_HOME`` or ``./convscope-runs``).
-
-    Example:
-        >>> load_search("digits-grid").best_value    # doctest: +SKIP
-        0.9861
-    """
-    store = Store(home)
-    row = store.search(name)
-    info = SearchInfo.from_dict(row["info"])
-    objective = Objective(info.metric, info.direction)
-    study = open_study(name, open_storage(row["storage"], store=store))
-    return Search(name=name, status=row["status"], metric=objective.metric, direction=objective.direction,
-                  budget=int(info.budget), trials=_poll_trials(store, study, name, objective), home=store.home,
-                  info=info)
-
+from convscope.tuning.worker import ResumeTask, WorkerSpec, started
 
 # -- starting and resuming ----------------------------------------------------------------------
 
@@ -230,10 +74,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     Returns:
         The :class:`Search`: its trials, and the best one's run id, params and objective.
 
-    Example:
-        >>> result = search("examples/search-digits.yaml", workers=2)    # doctest: +SKIP
-        >>> result.best_run_id                                           # doctest: +SKIP
-        7
+    Example: see :mod:`convscope.tuning` (a two-trial grid search, then :func:`load_search`).
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the live view reports trials, not Optuna's log
     store = Store(home)
@@ -292,7 +133,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
                         source=source, index=i, resume=tuple(tasks[i::count])) for i in range(count)]
     console = console or Console()
     view = (LiveView(name=name, budget=setup.budget, objective=objective, epochs=setup.cfg.train.epochs,
-                     poll=lambda: _poll_trials(store, study, name, objective), console=console, note=setup.note)
+                     poll=lambda: poll_trials(store, study, name, objective), console=console, note=setup.note)
             if progress else None)
     try:
         _run_workers(make_backend(kind, address), specs, view)

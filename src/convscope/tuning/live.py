@@ -3,9 +3,16 @@
 It only reads (the store and the journal, through the ``poll`` function the driver gives it), so it
 costs the workers nothing and works the same for local and Ray workers.
 
-Example:
-    >>> with LiveView(name="demo", budget=6, objective=objective, epochs=3, poll=poll) as view:  # doctest: +SKIP
+Example (drawn into a string here; a search draws on the terminal):
+    >>> import io
+    >>> from convscope.tuning.results import TrialResult
+    >>> trials = [TrialResult(0, "completed", {"lr": 0.1}, 0.91, 1, 3, 2.0, "ran all 3 epochs", True)]
+    >>> console = Console(file=io.StringIO(), width=100)
+    >>> with LiveView(name="demo", budget=6, objective=Objective("val_accuracy", "maximize"), epochs=3,
+    ...               poll=lambda: trials, console=console) as view:
     ...     view.update()
+    >>> console.file.getvalue().splitlines()[0]   # not a terminal: one line per finished trial, then the table
+    'trial 0 completed: lr=0.1 -> val_accuracy 0.91 (3 epochs, 2.0s)'
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from convscope.tuning.ranking import best_trial, is_ranked
 from convscope.tuning.study import Objective
 
 if TYPE_CHECKING:
-    from convscope.tuning.driver import Search, TrialResult
+    from convscope.tuning.results import Search, TrialResult
 
 _MAX_ROWS = 20
 

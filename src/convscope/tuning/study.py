@@ -85,7 +85,10 @@ def open_storage(location: str | Path, *, store: Store | None = None) -> BaseSto
     the RDB storage inside ``store``'s PostgreSQL database.
 
     Example:
-        >>> storage = open_storage("/tmp/convscope-doc/searches/demo.journal")   # doctest: +SKIP
+        >>> import tempfile
+        >>> storage = open_storage(Path(tempfile.mkdtemp()) / "searches" / "demo.journal")
+        >>> open_study("demo", storage, direction="minimize").study_name
+        'demo'
     """
     if str(location) == IN_STORE:
         if store is None or not store.is_server:
@@ -228,8 +231,14 @@ class PruningCallback(Callback):
         min_epochs: ``search.min_epochs`` (to name the rung).
 
     Example:
-        >>> callback = PruningCallback(study.ask(), Objective("val_accuracy", "maximize"))  # doctest: +SKIP
-        >>> convscope.run(cfg, callbacks=[callback])                                       # doctest: +SKIP
+        >>> import convscope
+        >>> study = optuna.create_study(direction="maximize")
+        >>> callback = PruningCallback(study.ask(), Objective("val_accuracy", "maximize"))
+        >>> run = convscope.run({"data": {"source": "builtin:digits"}, "train": {"epochs": 2},
+        ...                      "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}},
+        ...                     callbacks=[callback])
+        >>> sorted(study.trials[0].intermediate_values)   # the epochs it reported
+        [1, 2]
     """
 
     def __init__(self, trial: optuna.Trial, objective: Objective, *, pruner: str = "none",

@@ -20,10 +20,16 @@ worker goes on with the next trial. Only an interrupt (Ctrl-C, a kill) stops a w
 then the trial stays ``RUNNING`` in the journal and ``interrupted`` in the store, which is exactly
 what ``--resume`` looks for.
 
-Example:
-    >>> spec = WorkerSpec(name="demo", home="/tmp/runs", config=raw, threads=1)   # doctest: +SKIP
-    >>> work(spec)                                                                # doctest: +SKIP
-    6
+Example (one worker in this process; the driver starts N of them through a backend):
+    >>> import tempfile
+    >>> from convscope.tuning.study import open_storage, open_study, storage_path
+    >>> home, config = tempfile.mkdtemp(), {"data": {"source": "builtin:digits"},
+    ...     "params": {"lr": {"grid": [0.01, 0.001]}}, "search": {"strategy": "grid"},
+    ...     "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]},
+    ...     "train": {"epochs": 1, "optimizer": {"lr": "${lr}"}}}
+    >>> study = open_study("demo", open_storage(storage_path(home, "demo")), direction="minimize")
+    >>> work(WorkerSpec(name="demo", home=home, config=config, threads=1))   # trials it finished
+    2
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from convscope.config import DataConfig
-from convscope.data.ecg.option_errors import explain
+from convscope.config_errors import explain
 
 
 class SignalOptions(BaseModel):
@@ -90,6 +90,14 @@ class WfdbOptions(SignalOptions):
     sampling: Literal[100, 500] | None = None  # ptbxl: records100/ or records500/ (default 100)
     min_likelihood: float | None = Field(None, ge=0, le=100)  # ptbxl: ignore SCP codes below (default 0)
     folds: FoldsOptions | None = Field(default_factory=FoldsOptions)  # ptbxl: null puts every fold in train
+    # labels: annotations (beat-annotated records such as MIT-BIH; see annotated.py)
+    annotator: str | None = None  # annotation file extension (default atr: the reference beat labels)
+    classes: dict[str, list[str]] | None = None  # class -> beat symbols (default: the AAMI EC57 classes)
+    exclude_records: list[str | int] = Field(default_factory=list)  # records left out (e.g. the paced ones)
+    patients: dict[str, list[str | int]] | None = None  # patient -> records, when one person has several
+    rr_features: bool = False  # append each beat's RR intervals (annotated.RR_FEATURES) to its samples
+    template: Literal["add", "subtract"] | None = None  # the record's median beat: add a channel per lead
+    # holding the beat minus it, or subtract it from the beat
 
 
 class ArrayOptions(SignalOptions):
@@ -114,4 +122,5 @@ def parse_options(model: type[M], cfg: DataConfig) -> M:
     try:
         return model.model_validate(cfg.options)
     except ValidationError as exc:
-        raise explain(exc, model, source=cfg.source) from None
+        raise explain(exc, file=None, section="data", schema=model, unknown=f"unknown option for source '{cfg.source}'",
+                      list_known=True) from None

@@ -4,12 +4,18 @@ Each layout reader turns the folder into :class:`~convscope.data.ecg.records.Rec
 label, a patient and a split, lazily (a record is read when the pipeline reaches it), and
 :func:`~convscope.data.ecg.records.build_source` runs them through the signal pipeline.
 
-Example:
+Example (a ``flat`` folder of four 10 s records written here with ``wfdb.wrsamp``; the PTB Diagnostic
+ECG Database reads the same way with ``path="ptb-diagnostic-ecg-database-1.0.0", layout="ptb"``):
+    >>> import tempfile
     >>> from convscope.config import DataConfig
-    >>> cfg = DataConfig(source="ecg-wfdb", path="ptb-diagnostic-ecg-database-1.0.0", layout="ptb",
-    ...                  leads=["ii"], resample_hz=250, window_s=5, split={"group_by": "patient"})
-    >>> source = load_wfdb(cfg)  # doctest: +SKIP
-    >>> source.train.x.shape[1:], source.class_names  # doctest: +SKIP
+    >>> folder, t = tempfile.mkdtemp(), np.arange(2500) / 250           # 10 s at 250 Hz
+    >>> for name in ("mi_1", "mi_2", "ctl_1", "ctl_2"):
+    ...     wfdb.wrsamp(name, fs=250, units=["mV"], sig_name=["ii"], fmt=["16"], write_dir=folder,
+    ...                 p_signal=np.sin(2 * np.pi * 1.2 * t)[:, None])
+    >>> cfg = DataConfig(source="ecg-wfdb", path=folder, layout="flat", leads=["ii"], window_s=5,
+    ...                  labels={"control": ["ctl_*"], "mi": ["mi_*"]}, split={"group_by": "patient"})
+    >>> source = load_wfdb(cfg)
+    >>> source.train.x.shape[1:], source.class_names                     # two 5 s windows per record
     ((1, 1250), ['control', 'mi'])
 """
 
@@ -22,15 +28,15 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import wfdb
 
 from convscope.config import DataConfig
 from convscope.data.base import SOURCES, Source
-from convscope.data.ecg.options import SignalOptions, WfdbOptions, parse_options
-from convscope.data.ecg.pipeline import select_leads
+from convscope.data.ecg.annotated import annotation_only, load_annotated
+from convscope.data.ecg.options import WfdbOptions, parse_options
 from convscope.data.ecg.records import Record, build_source
+from convscope.data.ecg.wfdb_files import read_signal, record_names
 from convscope.data.source_helpers import data_path
 from convscope.errors import ConfigError, DataError
 
@@ -39,26 +45,6 @@ PTBXL_SUPERCLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
 # Ties between superclasses of equal likelihood go to the first here: a record with an MI statement
 # is not called normal just because a NORM statement has the same likelihood.
 _PTBXL_TIE_ORDER = ["MI", "STTC", "CD", "HYP", "NORM"]
-
-
-def _read(root: Path, name: str, opts: SignalOptions) -> tuple[np.ndarray, float, list[str]]:
-    """A WFDB record's signal (leads, samples) in physical units with the chosen leads, its rate and leads."""
-    try:
-        rec = wfdb.rdrecord(str(root / name))
-    except (FileNotFoundError, ValueError) as exc:
-        raise DataError(f"{root / name}: cannot read WFDB record ({exc})",
-                        hint="each record needs its .hea header and the signal file it names (.dat or .mat)") from None
-    sig = np.nan_to_num(rec.p_signal.T)  # (leads, samples); wfdb marks missing samples NaN
-    leads = opts.leads or [n.lower() for n in rec.sig_name]
-    return select_leads(sig, rec.sig_name, opts.leads, record=name), float(rec.fs), leads
-
-
-def _record_names(root: Path, pattern: str) -> list[str]:
-    """Record names from the ``RECORDS`` file (PhysioNet's index) if present, else every header found."""
-    index = root / "RECORDS"
-    if index.is_file():
-        return [line.strip() for line in index.read_text().splitlines() if line.strip()]
-    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.glob(pattern))
 
 
 def _reason(comments: list[str]) -> str:
@@ -84,7 +70,7 @@ def _ptb(root: Path, opts: WfdbOptions) -> tuple[Iterator[Record], list[str], li
     class_names = list(mapping)
     if opts.diagnoses == "other":
         class_names.append("other")
-    names = _record_names(root, "patient*/*.hea")
+    names = record_names(root, "patient*/*.hea")
     if not names:
         raise DataError(f"{root}: no PTB Diagnostic records (expected RECORDS and patientNNN/sNNNNxxx.hea + .dat)",
                         hint="point data.path at the unpacked ptb-diagnostic-ecg-database-1.0.0/ folder")
@@ -111,7 +97,7 @@ def _ptb(root: Path, opts: WfdbOptions) -> tuple[Iterator[Record], list[str], li
 
     def records() -> Iterator[Record]:
         for name, label in chosen:
-            sig, fs, leads = _read(root, name, opts)
+            sig, fs, leads = read_signal(root, name, opts)
             yield Record(sig, fs, label, group=Path(name).parent.name or name, id=name, leads=leads)
 
     return records(), class_names, notes
@@ -201,7 +187,7 @@ def _ptbxl(root: Path, opts: WfdbOptions) -> tuple[Iterator[Record], list[str], 
 
     def records() -> Iterator[Record]:
         for name, label, patient, part in chosen:
-            sig, fs, leads = _read(root, name, opts)
+            sig, fs, leads = read_signal(root, name, opts)
             yield Record(sig, fs, label, group=patient, id=name, split=part, leads=leads)
 
     return records(), classes, notes
@@ -214,7 +200,7 @@ def _flat(root: Path, opts: WfdbOptions) -> tuple[Iterator[Record], list[str], l
     The patient of a record is the CSV's ``group``, else its sub-folder (``patient7/rec1``), else the
     record itself: without patient ids a split can only be record-wise.
     """
-    names = _record_names(root, "**/*.hea")
+    names = record_names(root, "**/*.hea")
     if not names:
         raise DataError(f"{root}: no WFDB records (expected *.hea headers with .dat/.mat signals, or a RECORDS file)",
                         hint="point data.path at the folder holding the records")
@@ -247,7 +233,7 @@ def _flat(root: Path, opts: WfdbOptions) -> tuple[Iterator[Record], list[str], l
 
     def records() -> Iterator[Record]:
         for name in chosen:
-            sig, fs, leads = _read(root, name, opts)
+            sig, fs, leads = read_signal(root, name, opts)
             group = groups.get(name) or (Path(name).parent.name if Path(name).parent.name else name)
             yield Record(sig, fs, label_of[name], group=group, id=name, leads=leads)
 
@@ -267,11 +253,15 @@ def _detect_layout(root: Path) -> str:
 
 @SOURCES.register("ecg-wfdb")
 def load_wfdb(cfg: DataConfig) -> Source:
-    """WFDB records from ``data.path``: ``layout: ptb | ptbxl | flat`` (``auto`` detects it)."""
+    """WFDB records from ``data.path``: ``layout: ptb | ptbxl | flat`` (``auto`` detects it), or one sample
+    per annotated beat with ``labels: annotations`` (``annotated.py``)."""
     opts = parse_options(WfdbOptions, cfg)
     root = data_path(cfg, "a folder of WFDB records, e.g. ptb-diagnostic-ecg-database-1.0.0/ or ptb-xl-1.0.3/")
     if not root.is_dir():
         raise DataError(f"{root}: ecg-wfdb needs a folder, not a file", hint="point data.path at the record folder")
+    if opts.labels == "annotations":
+        return load_annotated(cfg, root, opts)
+    annotation_only(opts)
     layout = _detect_layout(root) if opts.layout == "auto" else opts.layout
     for option, owner in _LAYOUT_ONLY.items():
         if getattr(opts, option) is not None and owner != layout:

@@ -1,25 +1,19 @@
-"""UCR time-series archive files (``NAME_TEST.tsv``, 2018 format): one series per line, the class label in
-the first column (ignored here), the values after it; tabs, or commas in the older ``.txt`` files."""
+"""UCR/UEA archive files (``NAME_TEST.tsv``, the older whitespace or comma ``.txt``, sktime's ``.ts``), read
+by the ``ucr`` source's own case reader so a file predicts exactly as it trained. The class label of each
+case is ignored; a case keeps its own length and NaN padding here, and the run's recipe replays the
+source's missing-value, length and normalisation steps on it (:func:`convscope.data.ucr.replay`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from convscope.errors import DataError
+from convscope.data.ucr import read_cases
 from convscope.inference.readers import READERS
 from convscope.inference.recipe import Input
 
 
-@READERS.register("ucr", kind="signal", suffixes=(".tsv", ".txt"))
+@READERS.register("ucr", kind="signal", suffixes=(".tsv", ".txt", ".ts"))
 def read_ucr(path: Path) -> list[Input]:
-    text = path.read_text()
-    delimiter = "\t" if "\t" in text.split("\n", 1)[0] else ","
-    try:
-        table = np.loadtxt(path, delimiter=delimiter, ndmin=2)  # (N, 1 + samples)
-    except ValueError as exc:
-        raise DataError(f"{path}: not a UCR file ({exc})",
-                        hint="one series per line: label, then the values (tab or comma separated)") from None
-    # UCR pads shorter series with NaN; a model takes one length, so those rows fail the shape check
-    return [Input(name=f"{path}:{i}", data=row[1:][None], ready=True) for i, row in enumerate(table)]
+    cases = read_cases(path)  # DataError naming file and line for a header row, a word among the values...
+    # (1, C, n) per case: one sample, its NaN padding kept for the source's own treatment
+    return [Input(name=f"{path}:{i}", data=series[None], ready=True) for i, series in enumerate(cases.series)]

@@ -190,7 +190,8 @@ def require(value: Sequence[Any] | None) -> list[tuple[type[RunLogger], LoggerOp
 class Loggers:
     """The loggers of one run, opened together and finished together.
 
-    Example:
+    Example (how ``convscope.run`` wires them, for reading: ``...`` stands for the trainer's other arguments;
+    the logger modules' examples run it):
         >>> mirrors = Loggers.open(cfg.train.log, context)         # doctest: +SKIP
         >>> trainer = Trainer(..., callbacks=[*builtin, *mirrors.callbacks])  # doctest: +SKIP
         >>> mirrors.finish(RunEnd("completed", "ran all 3 epochs"))  # doctest: +SKIP

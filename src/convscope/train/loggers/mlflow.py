@@ -18,7 +18,8 @@ Where: ``uri`` (default ``$MLFLOW_TRACKING_URI``, else ``sqlite:///<store>/mlflo
 new plain-folder stores) and ``experiment`` (default: the config's name). With a SQLite database a new
 experiment's artifacts go next to it, in ``mlflow-artifacts/`` (``<store>/mlflow-artifacts`` by default).
 
-Example:
+Example (not run by the test suite: importing MLflow and creating its database takes about 30 s on
+2 cores; tests/train/test_loggers_mlflow.py reads back what a run wrote):
     >>> import convscope
     >>> run = convscope.run("exp.yaml", overrides=["train.log=[mlflow]"])   # doctest: +SKIP
     >>> # then: mlflow ui --backend-store-uri sqlite:///convscope-runs/mlflow.db

@@ -23,8 +23,10 @@ compares them. A resumed run appends to its folder and drops the events after it
 
 Example:
     >>> import convscope
-    >>> run = convscope.run("exp.yaml", overrides=["train.log=[tensorboard]"])   # doctest: +SKIP
-    >>> # then: tensorboard --logdir convscope-runs/tensorboard
+    >>> run = convscope.run({"data": {"source": "builtin:digits"}, "train": {"epochs": 1},
+    ...                      "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]}}, overrides=["train.log=[tensorboard]"])
+    >>> [folder.name for folder in (run.home / "tensorboard").iterdir()]   # tensorboard --logdir <store>/tensorboard
+    ['run-1-experiment']
 """
 
 from __future__ import annotations

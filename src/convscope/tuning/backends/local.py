@@ -11,11 +11,21 @@ a ``kill -9`` of the search, no orphan keeps training trials that ``--resume`` w
 Because workers are spawned, a script that calls :func:`convscope.search` must guard its
 entry point with ``if __name__ == "__main__":`` (the spawned interpreter imports the main module).
 
-Example:
+Example (one spawned worker runs a two-point grid; ``search()`` does this for you):
+    >>> import tempfile
+    >>> from convscope.store import Store
+    >>> from convscope.tuning.study import open_storage, open_study, storage_path
+    >>> home, config = tempfile.mkdtemp(), {"data": {"source": "builtin:digits"},
+    ...     "params": {"lr": {"grid": [0.01, 0.001]}}, "search": {"strategy": "grid"},
+    ...     "model": {"layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 10}]},
+    ...     "train": {"epochs": 1, "optimizer": {"lr": "${lr}"}}}
+    >>> study = open_study("demo", open_storage(storage_path(home, "demo")), direction="minimize")
     >>> backend = LocalBackend()
-    >>> backend.start([WorkerSpec(name="demo", home="/tmp/runs", config=raw, threads=1)])  # doctest: +SKIP
-    >>> while backend.running(): time.sleep(0.5)                                          # doctest: +SKIP
-    >>> backend.close()                                                                   # doctest: +SKIP
+    >>> backend.start([WorkerSpec(name="demo", home=home, config=config, threads=1)])
+    >>> while backend.running(): time.sleep(0.5)
+    >>> backend.close()
+    >>> sorted(run["status"] for run in Store(home).runs(search="demo"))
+    ['completed', 'completed']
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ trial its dead copy left running, so there tasks are not retried and ``--resume`
 Ray runtime is started for the search and shut down after, with every one of its servers bound to
 127.0.0.1 (checked after start; README "Security and limits" says how to secure a real cluster).
 
-Example:
+Example (not run by the test suite: starting a Ray runtime takes tens of seconds and several processes;
+tests/tuning/test_ray.py runs a search on it):
     >>> backend = RayBackend(num_cpus=2)                                                   # doctest: +SKIP
     >>> backend.start([WorkerSpec(name="demo", home="/tmp/runs", config=raw, threads=1)])  # doctest: +SKIP
 """
@@ -109,7 +110,7 @@ class RayBackend:
             unless this process already called ``ray.init``.
         num_cpus: CPUs of the local runtime (default: all this machine's cores).
 
-    Example:
+    Example (not run by the test suite: it needs a running cluster at that address):
         >>> backend = RayBackend(address="10.0.0.5:6379")   # doctest: +SKIP
     """
 

@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import optuna
 
-from convscope.config import SearchConfig
 from convscope.registry import Registry
+
+if TYPE_CHECKING:  # the config imports this registry to check names
+    from convscope.config import SearchConfig
 
 # Successive halving keeps the best 1/REDUCTION_FACTOR of the trials at each rung (epochs 1, 3, 9, ...
 # with min_epochs 1). 3 is the ASHA and Hyperband papers' choice: Optuna's SH default of 4 prunes
 # harder than a short CNN curve can justify.
 REDUCTION_FACTOR = 3
 
-PrunerFactory = Callable[[SearchConfig, int], optuna.pruners.BasePruner]
+PrunerFactory = Callable[["SearchConfig", int], optuna.pruners.BasePruner]
 PRUNERS: Registry[PrunerFactory] = Registry("pruner", discover="convscope.tuning.pruners", field="search.pruner")
 
 

