@@ -39,7 +39,7 @@ from convscope.errors import StorageError, StoreError
 from convscope.store import schema
 from convscope.store.artifacts import ARTIFACTS_ENV, ArtifactRoot
 from convscope.store.engine import READ_OPTION, database_url, engine_for, explain, shown
-from convscope.store.faults import explain_fault
+from convscope.store.faults import explain_fault, is_read_only_fault, read_only_engine
 from convscope.store.heartbeat import Heartbeat, heartbeat_seconds, stale_after
 from convscope.store.schema import SCHEMA_VERSION
 from convscope.store.status import RunStatus
@@ -131,7 +131,7 @@ class Store:
         except (sa.exc.OperationalError, OSError, StoreError) as exc:
             cause = exc.orig if isinstance(exc, sa.exc.OperationalError) and exc.orig is not None else exc
             fault = None if isinstance(exc, StoreError) else explain_fault(cause, where=self.home)
-            if self.is_server or self.path is None or not self.path.is_file() or not _read_only_fault(exc, fault):
+            if self.is_server or self.path is None or not self.path.is_file() or not is_read_only_fault(exc, fault):
                 raise (fault or (explain(self.url, exc) if isinstance(exc, sa.exc.OperationalError) else exc)) from None
             self._open_read_only()
             return
@@ -143,15 +143,7 @@ class Store:
         no ``-shm`` file to open read-only; on a read-only filesystem nothing changes it under us."""
         assert self.path is not None
         self.read_only = True
-        version = None
-        for query in ("mode=ro", "immutable=1"):  # mode=ro reads the WAL too, when its -shm file is there
-            self._engine = sa.create_engine(f"sqlite:///file:{self.path.resolve()}?{query}&uri=true")
-            try:
-                with self._read() as conn:
-                    version = conn.execute(sa.text("SELECT value FROM meta WHERE key='schema'")).scalar()
-                break
-            except sa.exc.OperationalError:
-                continue
+        self._engine, version = read_only_engine(self.path)
         if version is None or int(version) != SCHEMA_VERSION:
             raise StorageError(f"{self.path}: the store is read-only and needs a schema upgrade",
                                hint="open it once with write access, or copy it to a writable folder")
@@ -440,21 +432,6 @@ class Store:
 def _lock_key(name: str) -> int:
     """A stable signed 64-bit key for PostgreSQL's advisory locks."""
     return int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big", signed=True)
-
-
-def _read_only_fault(exc: BaseException, fault: StoreError | None) -> bool:
-    """True when opening failed because the store cannot be written (then it opens read-only)."""
-    return (fault is not None and "read-only" in fault.message) or "not writable" in str(exc) \
-        or "read-only" in str(exc).lower() or "readonly" in str(exc).lower()
-
-
-def active_seconds(row: dict[str, Any], now: float | None = None) -> float:
-    """How long a run (a decoded row) has been training, without the time it lay dead before a resume."""
-    end = row["finished"] or (now if now is not None else time.time())
-    info = row.get("info") or {}
-    if "resumed_at" in info:
-        return float(info["active_before"]) + max(0.0, end - float(info["resumed_at"]))
-    return end - row["created"]
 
 
 def _decode(row: sa.RowMapping) -> dict[str, Any]:

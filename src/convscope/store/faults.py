@@ -20,7 +20,9 @@ import errno
 import sqlite3
 from pathlib import Path
 
-from convscope.errors import StorageError
+import sqlalchemy as sa
+
+from convscope.errors import StorageError, StoreError
 
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
@@ -53,6 +55,29 @@ def explain_fault(exc: BaseException, *, where: str | Path | None = None) -> Sto
     return None
 
 
+def is_read_only_fault(exc: BaseException, fault: StoreError | None) -> bool:
+    """True when opening failed because the store cannot be written (then it opens read-only)."""
+    return (fault is not None and "read-only" in fault.message) or "not writable" in str(exc) \
+        or "read-only" in str(exc).lower() or "readonly" in str(exc).lower()
+
+
+def read_only_engine(path: Path) -> tuple[sa.Engine, str | None]:
+    """An engine on an existing SQLite store that cannot be written, and its schema version (None when
+    unreadable). ``mode=ro`` first, which reads the WAL too when its ``-shm`` file is there; then
+    ``immutable=1`` (a WAL database without ``-shm``; on a read-only filesystem nothing changes it)."""
+    engine, version = None, None
+    for query in ("mode=ro", "immutable=1"):
+        engine = sa.create_engine(f"sqlite:///file:{path.resolve()}?{query}&uri=true")
+        try:
+            with engine.connect() as conn:
+                version = conn.execute(sa.text("SELECT value FROM meta WHERE key='schema'")).scalar()
+            break
+        except sa.exc.OperationalError:
+            continue
+    assert engine is not None
+    return engine, version
+
+
 def corrupt_checkpoint(path: Path, exc: BaseException) -> StorageError:
     """The error for a safetensors file that is truncated or not a checkpoint."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -60,4 +85,4 @@ def corrupt_checkpoint(path: Path, exc: BaseException) -> StorageError:
                         hint="it was truncated or overwritten; retrain the run (or restore the file from a backup)")
 
 
-__all__ = ["corrupt_checkpoint", "explain_fault"]
+__all__ = ["corrupt_checkpoint", "explain_fault", "is_read_only_fault", "read_only_engine"]

@@ -15,7 +15,7 @@ import optuna
 from optuna.trial import TrialState
 
 from convscope.store import Store
-from convscope.store.db import active_seconds
+from convscope.store.clock import active_seconds
 from convscope.store.search_info import SearchInfo
 from convscope.store.status import RunStatus
 from convscope.tuning.ranking import best_trial, leaderboard
