@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from convscope.insight.diagnose import SEVERITY_ORDER  # noqa: E402
+from convscope.insight.look import look_search  # noqa: E402
 from convscope.insight.plots import Curve, plot_overlay  # noqa: E402
 from convscope.report.html import figure, metric_text, render, short_number  # noqa: E402
 from convscope.report.report import run_report  # noqa: E402
@@ -234,6 +235,11 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
                                   caption="fANOVA: how much of the objective's variance each parameter explains."))
     else:
         param_notes.append(note)
+    for path in look_search(name, "size-curve", figures_dir, home=store.home):  # only when train_size varies
+        param_figs.insert(0, figure(path, title="Against training-set size.",
+                                    caption="Each run's best epoch: validation solid, train dashed, one line per "
+                                            "value of the other parameters; the validation set is the same at "
+                                            "every size (data.train_size shrinks only the training split)."))
     curve_figs = []
     if curves:
         path = plot_overlay(curves, figures_dir / "curves.png", title=f"search {name}: every trial's validation curves")
