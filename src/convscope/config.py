@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from convscope.config_errors import explain
+from convscope.config_limits import load_yaml_text, read_config_text
 from convscope.errors import ConfigError
 
 # The keys that make a ``params`` entry a search range rather than a fixed value.
@@ -297,7 +298,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file", hint="check the path, e.g. examples/mnist-cnn.yaml")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml_text(read_config_text(path), source=str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -319,7 +320,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | None, *, source:
         if not sep or not key.strip():
             raise ConfigError(f"--set {item!r}: expected key=value", hint="e.g. --set train.epochs=5")
         try:
-            value = yaml.safe_load(text)
+            value = load_yaml_text(text, source=f"--set {key.strip()}")
         except yaml.YAMLError:
             value = text
         node = raw

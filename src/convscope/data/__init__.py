@@ -109,6 +109,11 @@ def load_data(cfg: DataConfig, *, seed: int) -> Dataset:
 
     k = len(source.class_names)
     shape = tuple(train.x.shape[1:])
+    present = np.unique(train.y)
+    if len(present) < 2:
+        only = source.class_names[int(present[0])] if len(present) and 0 <= present[0] < k else present
+        raise DataError(f"{cfg.source}: the training data holds one class only ({only!r}); a classifier needs two "
+                        f"or more", hint="check the labels (y) in data.path, or a data.limit that keeps one class")
     for name, part in (("train", train), ("val", val), ("test", test)):
         if part is not None:
             _check(name, part, num_classes=k, sample_shape=shape, source=cfg.source)
