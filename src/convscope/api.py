@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,15 @@ import convscope
 from convscope.config import Config, load_config
 from convscope.data import build_augment, load_data
 from convscope.data.base import Dataset
-from convscope.errors import ConfigError, ConvscopeError
+from convscope.errors import BusyError, ConfigError, ConvscopeError
 from convscope.insight.curves import plot_curves
 from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
+from convscope.models.budget import check_budget
 from convscope.store import RunStatus, Store, save_weights
+from convscope.store.checkpoint import verify as verify_checkpoint
+from convscope.store.db import pid_alive
+from convscope.store.run_lock import RunLock
 from convscope.stored_run import Run, load_run
 from convscope.train import metrics as M
 from convscope.train import speedups
@@ -96,6 +101,7 @@ def prepare(cfg: Config) -> tuple[Dataset, torch.nn.Module]:
     speedups.configure_threads(cfg.train.threads)  # before loading: the trainer applies the same value again
     _seed_everything(cfg.seed)
     data = load_data(cfg.data, seed=cfg.seed)
+    check_budget(cfg.model, data.input_shape, num_classes=data.num_classes, batch_size=cfg.train.batch_size)
     M.check_classes(cfg.train.metrics, data.class_names)  # sensitivity/S needs a class S: say so before training
     for where, key in (("train.monitor", cfg.train.monitor),
                        ("train.early_stopping.monitor", cfg.train.early_stopping and cfg.train.early_stopping.monitor)):
@@ -157,22 +163,50 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
             a file or captured (doctests, logs); ``False`` trains silently (search workers do).
     """
     store = Store(home)
+    store.check_writable()  # before the data is loaded: a read-only store fails at once
+    lock: RunLock | None = None
     if resume is not None:
         row = store.run(resume)
+        _refuse_live_writer(row)
+        lock = RunLock(store.run_dir(row["id"]), run_id=row["id"]).acquire()  # held until this function returns
         cfg = load_config(yaml.safe_load(row["config"]), source=f"run {resume}")
     else:
         cfg = load_config(default_config_path() if config is None else config, list(overrides or []))
-    data, model = prepare(cfg)
-    require(cfg.train.log)  # a logger whose package is missing says what to install before a run exists
-    info = {"input_shape": list(data.input_shape), "class_names": data.class_names,
-            "assignment": data.assignment, "data_name": data.name, "meta": _scalar_meta(data.meta)}
-    if resume is None:
-        run_id = store.create_run(name=cfg.name, config_yaml=cfg.to_yaml(), seed=cfg.seed, env=environment(),
-                                  notes=[*data.notes, *speedups.check_all()], info=info, monitor=cfg.train.monitor, search=search,
-                                  trial=trial, params=params)
-    else:
-        run_id = resume
-        store.reopen_run(run_id)
+    try:
+        data, model = prepare(cfg)
+        require(cfg.train.log)  # a logger whose package is missing says what to install before a run exists
+        info = {"input_shape": list(data.input_shape), "class_names": data.class_names,
+                "assignment": data.assignment, "data_name": data.name, "meta": _scalar_meta(data.meta)}
+        if resume is None:
+            run_id = store.create_run(name=cfg.name, config_yaml=cfg.to_yaml(), seed=cfg.seed, env=environment(),
+                                      notes=[*data.notes, *speedups.check_all()], info=info,
+                                      monitor=cfg.train.monitor, search=search, trial=trial, params=params)
+            lock = RunLock(store.run_dir(run_id), run_id=run_id).acquire()
+        else:
+            run_id = resume
+            if (store.run_dir(run_id) / "last.safetensors").exists():
+                verify_checkpoint(store.run_dir(run_id) / "last.safetensors")  # a corrupt one: refused, row untouched
+            store.reopen_run(run_id)
+        return _train_and_record(store, cfg, data, model, run_id=run_id, resume=resume, callbacks=callbacks,
+                                 search=search, trial=trial, params=params, progress=progress)
+    finally:
+        if lock is not None:
+            lock.release()
+        store.close()  # at once, not when the garbage collector gets to it: a long session keeps its descriptors
+
+
+def _refuse_live_writer(row: dict[str, Any]) -> None:
+    """A BusyError when the run's row says a live process on this machine is training it."""
+    if (row["status"] == RunStatus.RUNNING and row["host"] == socket.gethostname() and row["pid"]
+            and row["pid"] != os.getpid() and pid_alive(row["pid"])):
+        raise BusyError(f"run {row['id']} is still training in process {row['pid']} on {row['host']}",
+                        hint=f"wait for it to finish, or stop it (kill {row['pid']}), then --resume {row['id']}")
+
+
+def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.Module, *, run_id: int,
+                      resume: int | None, callbacks: Sequence[Callback], search: str | None, trial: int | None,
+                      params: dict[str, Any] | None, progress: bool | None = None) -> Run:
+    """Train a created (or reopened) run, writing each epoch, then its test metrics, curves and verdicts."""
     folder = store.run_dir(run_id)
     if progress is None:
         console = Console()

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from convscope.config_errors import explain
+from convscope.config_limits import load_yaml_text, read_config_text
 from convscope.errors import ConfigError
 
 # The keys that make a ``params`` entry a search range rather than a fixed value.
@@ -88,7 +89,21 @@ class DataConfig(BaseModel):
     split: SplitConfig = Field(default_factory=SplitConfig)
     limit: int | None = Field(None, ge=1)  # at most N samples of train and of the source's own val/test
     # (a stratified subset: quick tries and smoke tests)
+    train_size: int | float | None = None  # shrink only the training split, after val/test are set aside:
+    # N samples or a fraction in (0, 1]; stratified and nested (the 500 are inside the 1,000), so a search
+    # over it draws a learning curve against data size on one fixed validation set (data/train_size.py)
     augment: dict[str, Any] | None = None  # train-time augmentation, see convscope.data.augment
+
+    @field_validator("train_size", mode="before")
+    @classmethod
+    def _count_or_fraction(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("give a number of samples (e.g. 500) or a fraction (e.g. 0.1), not true/false")
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"a sample count must be at least 1 (got {value})")
+        if isinstance(value, float) and not 0 < value <= 1:
+            raise ValueError(f"a fraction must be in (0, 1] (got {value}); write a whole number for a sample count")
+        return value
 
     @property
     def options(self) -> dict[str, Any]:
@@ -283,7 +298,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file", hint="check the path, e.g. examples/keras-lab-cnn.yaml")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml_text(read_config_text(path), source=str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -305,7 +320,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | None, *, source:
         if not sep or not key.strip():
             raise ConfigError(f"--set {item!r}: expected key=value", hint="e.g. --set train.epochs=5")
         try:
-            value = yaml.safe_load(text)
+            value = load_yaml_text(text, source=f"--set {key.strip()}")
         except yaml.YAMLError:
             value = text
         node = raw

@@ -2,7 +2,12 @@
 
 Every mistake a user can make (a bad config field, a missing data file, a layer whose shapes cannot
 work) raises a subclass of :class:`ConvscopeError`. The CLI prints its message and hint on one or two
-lines and exits with code 2, never a traceback; the Python API lets it propagate.
+lines and exits with the class's ``exit_code``, never a traceback; the Python API lets it propagate.
+
+Exit codes: 0 done; 1 a bug in convscope (the only case with a traceback); 2 bad input (config, data,
+arguments, an unknown run); 3 the store or a file in it is unusable (read-only, disk full, corrupt
+checkpoint: :class:`StorageError`); 4 another process is using the run or search (:class:`BusyError`);
+130 stopped with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -36,3 +41,18 @@ class BuildError(ConvscopeError):
 
 class StoreError(ConvscopeError):
     """The run store has no such run/search, or is unusable."""
+
+
+class StorageError(ConvscopeError):
+    """The run store or a file in it cannot be read or written: read-only, disk full, a corrupt checkpoint.
+
+    Exit code 3: nothing is wrong with what the user asked, the place it lives needs fixing.
+    """
+
+    exit_code = 3
+
+
+class BusyError(StoreError):
+    """Another live process owns the run or search (it is still training it). Exit code 4: wait or stop it."""
+
+    exit_code = 4

@@ -1,23 +1,20 @@
 """What every ``convscope`` command shares: the typer app, the consoles, ``friendly`` and two printers.
 
-Every user mistake (a :class:`~convscope.errors.ConvscopeError`) prints one red line and a hint and
-exits with code 2; nothing else is caught, so real bugs keep their traceback.
+Every user mistake or disk/store fault prints one red line and a hint and exits with its code
+(``cli/errors.py``, README "Security and limits"); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from convscope import formatting as fmt
-from convscope.errors import ConvscopeError
+from convscope.cli.errors import err_console, friendly  # noqa: F401  (every command module imports them from here)
 
 # Plain click help (rich_markup_mode=None): typer's rich help prints a `<bool>` metavar after every flag
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -25,7 +22,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 data_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Datasets in the local cache.")
 app.add_typer(data_app, name="data")
 console = Console()
-err_console = Console(stderr=True)
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Run store folder (default $CONVSCOPE_HOME "
                                                                  "or ./convscope-runs).")]
@@ -51,27 +47,6 @@ def _where(
         os.environ["CONVSCOPE_STORE"] = store
     if artifacts:
         os.environ["CONVSCOPE_ARTIFACTS"] = artifacts
-
-
-def friendly(fn: Callable) -> Callable:
-    """Turn user mistakes into one clear line and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ConvscopeError as exc:
-            # escaped: a message or hint may hold [brackets] (pip install "convscope[tensorboard]")
-            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, markup=True,
-                              soft_wrap=True)
-            if exc.hint:
-                err_console.print(f"  [yellow]hint:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]")
-            raise typer.Exit(130) from None
-
-    return wrapper
 
 
 def status_markup(status: str) -> str:

@@ -21,9 +21,11 @@ from convscope.errors import ConvscopeError
 @app.command("look")
 @friendly
 def look_cmd(
-    run_id: Annotated[str, typer.Argument(help="Run id (see `convscope runs`).")],
+    run_id: Annotated[str, typer.Argument(help="Run id (see `convscope runs`), or a search name for a search's "
+                                               "picture (size-curve).")],
     what: Annotated[str, typer.Argument(help="curves | kernels | features | filters | occlusion | gradcam | "
-                                             "correlation | confusion | roc | top-losses | all")],
+                                             "correlation | confusion | roc | top-losses | all; of a search: "
+                                             "size-curve")],
     index: Annotated[int | None, typer.Option("--index", help="Validation sample for features, occlusion, "
                                                               "gradcam (default 0).")] = None,
     input_path: Annotated[Path | None, typer.Option("--input", help="A .npy sample (or an image for 2D models) "
@@ -37,12 +39,16 @@ def look_cmd(
 ) -> None:
     """Write PNGs of what a trained model learned and where it looks; print their paths."""
     from convscope.api import load_run
-    from convscope.insight.look import look
+    from convscope.insight.look import look, look_search, pictures
 
-    run = load_run(run_id, home=home)
-    paths = look(run, what, out, index=index, input_path=input_path, layer=layer, count=count)
+    if what in pictures("search"):
+        paths, target = look_search(run_id, what, out, home=home), f"search {run_id}"
+    else:
+        run = load_run(run_id, home=home)
+        paths, target = look(run, what, out, index=index, input_path=input_path, layer=layer, count=count), \
+            f"run {run.id}"
     if not paths:
-        console.print(f"[yellow]nothing to draw:[/] {what} does not apply to run {run.id}")
+        console.print(f"[yellow]nothing to draw:[/] {what} does not apply to {target}")
     for path in paths:
         console.print(str(path), highlight=False, soft_wrap=True)
 

@@ -27,6 +27,9 @@ def predict_cmd(
     = "record",
     fs: Annotated[float | None, typer.Option("--fs", help="Sampling rate (Hz) of inputs whose files do not say it.")]
     = None,
+    annotations: Annotated[str | None, typer.Option(
+        "--annotations", help="Runs trained on annotated beats: cut beats at this annotator's beats (e.g. atr) "
+                              "instead of detected R peaks, to check against the reference.")] = None,
     home: HomeOption = None,
 ) -> None:
     """Predict on new files with a run's own preprocessing, model and decision threshold."""
@@ -37,7 +40,7 @@ def predict_cmd(
     if out is not None:
         format_for(out)  # an unknown suffix fails before any work
     run = load_run(run_id, home=home)
-    rows = predict_inputs(run, inputs, per=per, sample_rate=fs)  # type: ignore[arg-type]
+    rows = predict_inputs(run, inputs, per=per, sample_rate=fs, annotations=annotations)  # type: ignore[arg-type]
     if run.info.meta.get("synthetic"):
         err_console.print(f"[yellow]note:[/] run {run.id} was trained on SYNTHETIC data ({run.info.data_name}): "
                           "its predictions say nothing about real patients", highlight=False, soft_wrap=True)

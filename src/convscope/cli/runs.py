@@ -161,8 +161,12 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
     if run.history:
         from convscope.insight.curves import plot_curves
 
-        path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",
-                           best_epoch=run.best_epoch)
+        try:
+            path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",
+                               best_epoch=run.best_epoch)
+        except OSError as exc:  # a read-only or full store: everything above was still worth showing
+            console.print(f"[yellow]note:[/] learning curves not written: {exc.strerror} ({run.dir})", soft_wrap=True)
+            return
         console.print(f"learning curves: {path}", soft_wrap=True)
         if open_:
             typer.launch(str(path))

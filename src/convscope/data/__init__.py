@@ -1,9 +1,9 @@
 """Data: a config's ``data:`` section in, train/validation/test tensors out.
 
 :func:`load_data` finds the source loader registered under ``data.source`` in :data:`SOURCES` (``images.py``,
-``builtin.py``, ``ecg/`` ...), applies ``data.limit``, splits (``splits.py``, or ``record_splits.py`` by record) and checks the
-result, so the trainer only ever sees well-formed tensors and the user sees one clear line when
-their data is not.
+``builtin.py``, ``ecg/`` ...), applies ``data.limit``, splits (``splits.py``, or ``record_splits.py`` by
+record), shrinks the training split to ``data.train_size`` (``train_size.py``) and checks the result, so
+the trainer only ever sees well-formed tensors and the user sees one clear line when their data is not.
 
 Example:
     >>> from convscope.config import DataConfig
@@ -23,6 +23,7 @@ from convscope.data.augment import build_augment
 from convscope.data.base import SOURCES, Dataset, Loader, Source, Split
 from convscope.data.record_splits import record_split, uses_records
 from convscope.data.splits import split_source
+from convscope.data.train_size import shrink_train
 from convscope.errors import DataError
 
 __all__ = ["SOURCES", "Dataset", "Source", "Split", "build_augment", "find_source", "load_data"]
@@ -73,7 +74,8 @@ def load_data(cfg: DataConfig, *, seed: int) -> Dataset:
 
     Args:
         cfg: the config's ``data:`` section.
-        seed: the experiment's seed; makes ``limit`` and the carved splits repeatable.
+        seed: the experiment's seed; makes ``limit``, the carved splits and ``train_size`` repeatable
+            (``data.split.seed`` overrides it for the splits and ``train_size``).
 
     Raises:
         ConfigError: unknown source or option, impossible split settings.
@@ -95,9 +97,23 @@ def load_data(cfg: DataConfig, *, seed: int) -> Dataset:
     split_seed = seed if cfg.split.seed is None else cfg.split.seed
     divide = record_split if uses_records(cfg.split) else split_source
     train, val, test, assignment = divide(source, cfg.split, seed=split_seed, notes=notes)
+    meta = dict(source.meta)
+    if cfg.train_size is not None:  # after the split: validation and test are the same for every size
+        pool = len(train)
+        train = shrink_train(train, cfg.train_size, seed=split_seed)
+        kept = {str(v) for part in (train.groups, train.ids) if part is not None for v in part}
+        assignment["train"] = [name for name in assignment.get("train", []) if name in kept]
+        meta.update(train_samples=len(train), train_pool=pool)
+        notes.append(f"train_size: {len(train)} of the {pool} training samples (stratified, nested); "
+                     "validation and test unchanged")
 
     k = len(source.class_names)
     shape = tuple(train.x.shape[1:])
+    present = np.unique(train.y)
+    if len(present) < 2:
+        only = source.class_names[int(present[0])] if len(present) and 0 <= present[0] < k else present
+        raise DataError(f"{cfg.source}: the training data holds one class only ({only!r}); a classifier needs two "
+                        f"or more", hint="check the labels (y) in data.path, or a data.limit that keeps one class")
     for name, part in (("train", train), ("val", val), ("test", test)):
         if part is not None:
             _check(name, part, num_classes=k, sample_shape=shape, source=cfg.source)
@@ -108,5 +124,5 @@ def load_data(cfg: DataConfig, *, seed: int) -> Dataset:
     groups = {name: part.groups for name, part in parts if part is not None and part.groups is not None}
     ids = {name: part.ids for name, part in parts if part is not None and part.ids is not None}
     return Dataset(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test,
-                   class_names=list(source.class_names), name=source.name, notes=notes, meta=dict(source.meta),
+                   class_names=list(source.class_names), name=source.name, notes=notes, meta=meta,
                    assignment=assignment, groups=groups, ids=ids)

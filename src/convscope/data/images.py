@@ -181,6 +181,9 @@ def load_npz_source(cfg: DataConfig) -> Source:
     if cfg.path is None:
         raise DataError("npz: data.path is not set", hint="point data.path at an .npz with arrays x and y")
     path = _path(cfg)
+    if path.is_dir():
+        raise DataError(f"data.path: {path} is a folder, not an .npz file",
+                        hint="point data.path at the .npz file itself (or use source: folder for class folders)")
     if not path.is_file():
         raise DataError(f"data.path: {path} does not exist",
                         hint="expected an .npz with x, y (or x_train, y_train, x_test, y_test)")

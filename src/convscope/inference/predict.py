@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from convscope.errors import ConvscopeError
+from convscope.inference.annotated_beats import Beats, annotated_beats
 from convscope.inference.engine import infer_run
 from convscope.inference.readers import read_inputs
 from convscope.inference.recipe import Recipe
@@ -46,7 +47,7 @@ def check_weights(run: Run) -> None:
 
 
 def predict_inputs(run: Run, inputs: Iterable[str | Path], *, per: Per = "record",
-                   sample_rate: float | None = None) -> list[dict[str, Any]]:
+                   sample_rate: float | None = None, annotations: str | None = None) -> list[dict[str, Any]]:
     """Predictions of ``run``'s model on ``inputs``, one dict per record (or per window/beat).
 
     Args:
@@ -55,28 +56,64 @@ def predict_inputs(run: Run, inputs: Iterable[str | Path], *, per: Per = "record
         per: ``record``: one row per record, its samples' probabilities averaged; ``sample``: one row
             per window/beat/image.
         sample_rate: Hz of inputs whose files do not say (CSV rows, npz without ``fs``).
+        annotations: a run trained with ``labels: annotations`` only: cut beats at this annotator's beats
+            (e.g. ``atr``) instead of the R peaks NeuroKit2 detects; rows then also say each beat's
+            annotated class (``reference``).
 
     Returns:
         Rows with ``input``, ``predicted`` (a class name), ``p_<class>`` for each class and
         ``n_<unit>`` (how many windows/beats the record gave); ``pandas.DataFrame(rows)`` makes a table.
+        A run trained on annotated beats adds ``n_<class>`` (beats predicted of each class) per record, and
+        ``r_peak`` (sample), ``time_s`` and ``reference`` per beat.
     """
     if per not in ("record", "sample"):
         raise ConvscopeError(f"--per {per}: unknown", hint="use record or sample")
     check_weights(run)
     recipe = Recipe.for_run(run)
+    if annotations is not None and recipe.beat_options is None:
+        raise ConvscopeError(f"--annotations {annotations}: run {run.id} was not trained on annotated beats",
+                             hint="--annotations applies to runs trained with labels: annotations; leave it out")
     items = read_inputs(inputs, recipe)
-    samples = []
+    samples, beats = [], []
     for _, item in items:
         if item.fs is None and sample_rate is not None:
             item.fs = float(sample_rate)
-        samples.append(recipe.samples(item))  # (n_i, *input_shape)
+        if recipe.beat_options is not None and not item.ready:
+            found = annotated_beats(recipe, item, annotations=annotations)
+            beats.append(found)
+            samples.append(recipe._checked(found.x, item))  # (n_i, *input_shape)
+        else:
+            samples.append(recipe.samples(item))  # (n_i, *input_shape)
     counts = np.array([len(s) for s in samples])
     x = np.concatenate(samples) if counts.sum() else np.zeros((0, *recipe.input_shape), dtype=np.float32)
     _, prob = infer_run(run, x) if len(x) else (None, np.zeros((0, len(recipe.class_names))))  # (N, K)
     names = [item.name for _, item in items]
+    if beats and len(beats) == len(items):
+        return _beat_rows(recipe, names, beats, prob, per)
     if per == "sample":
         return _sample_rows(recipe, names, counts, prob)
     return _record_rows(recipe, names, counts, prob)
+
+
+def _beat_rows(recipe: Recipe, names: Sequence[str], beats: list[Beats], prob: np.ndarray,
+               per: Per) -> list[dict[str, Any]]:
+    """Rows of a run trained on annotated beats: per record, beats counted by predicted class; per beat,
+    where it is (R-peak sample and time) and its annotated class when ``--annotations`` gave one."""
+    counts = np.array([len(b.positions) for b in beats])
+    if per == "record":
+        rows = _record_rows(recipe, names, counts, prob)
+        k = M.predictions(prob, recipe.threshold) if len(prob) else np.zeros(0, dtype=np.int64)  # (N,)
+        owner = np.repeat(np.arange(len(names)), counts)
+        for i, row in enumerate(rows):
+            found = np.bincount(k[owner == i], minlength=len(recipe.class_names))
+            row.update({f"n_{c}": int(n) for c, n in zip(recipe.class_names, found, strict=False)})
+        return rows
+    rows = _sample_rows(recipe, names, counts, prob)
+    at = [(int(p), b.fs, ref) for b in beats for p, ref in zip(b.positions, b.reference, strict=True)]
+    beat_rows = iter(row for row in rows if row["sample"] is not None)
+    for row, (peak, fs, ref) in zip(beat_rows, at, strict=True):
+        row.update(r_peak=peak, time_s=round(peak / fs, 4), reference=ref)
+    return rows
 
 
 def _record_rows(recipe: Recipe, names: Sequence[str], counts: np.ndarray, prob: np.ndarray) -> list[dict[str, Any]]:

@@ -73,6 +73,9 @@ class Recipe:
     # it is replayed on ready inputs, which may reach it with another length than the model's (UCR series)
     transform: Callable[..., np.ndarray] | None = None
     options: dict[str, Any] = field(default_factory=dict)  # the source's options, for ``transform``
+    # ecg-wfdb with labels: annotations: its full options (beat_s, rr_features, template, classes), replayed
+    # by convscope.inference.annotated_beats on beats at detected or annotated R peaks
+    beat_options: Any = None
 
     @classmethod
     def for_run(cls, run: Run) -> Recipe:
@@ -86,7 +89,9 @@ class Recipe:
         options_model = _options_model(cfg.source)
         if options_model is not None:
             opts = _signal_options(options_model, cfg.options)
-            unit = "beats" if opts.beats else "windows" if opts.window_s is not None else "records"
+            if meta.get("layout") == "annotations":  # one sample per beat, cut at R peaks
+                common.update(beat_options=options_model.model_validate(cfg.options))  # type: ignore[attr-defined]
+            unit = "beats" if opts.beats or meta.get("layout") == "annotations" else "windows" if opts.window_s is not None else "records"
             leads = meta.get("leads") or opts.leads
             rate = meta.get("sample_rate") or opts.resample_hz
             source_rate = cfg.options.get("sample_rate") or cfg.options.get("sampling_rate")
@@ -104,6 +109,10 @@ class Recipe:
         """``item`` as model samples ``(n, *input_shape)`` float32: the run's pipeline replayed on it."""
         if not isinstance(item.data, np.ndarray):  # a Pillow image: the folder source's pixels, resized
             return self._checked(self._pixels(item.data)[None], item)
+        if self.beat_options is not None and not item.ready:
+            from convscope.inference.annotated_beats import annotated_beats
+
+            return self._checked(annotated_beats(self, item).x, item)
         if item.ready or self.signal is None:
             x = np.asarray(item.data, dtype=np.float32)
             x = x[None] if x.ndim == len(self.input_shape) - 1 else x  # one unnamed lead (L,) -> (1, L)
@@ -188,10 +197,23 @@ class Recipe:
             out.update(filter_hz=list(s.filter) if s.filter else None, baseline_removal=s.baseline,
                        window_s=s.window_s, stride_s=s.stride_s, normalize=s.normalize, beats=s.beats,
                        beat_s=s.beat_s if s.beats else None)
+        if self.beat_options is not None:
+            b = self.beat_options
+            out.update(beats="one per R peak (annotated in training; NeuroKit2's detector on new records)",
+                       beat_s=b.beat_s, template=b.template,
+                       rr_features=list(_rr_names()) if b.rr_features else None,
+                       rr_layout="the last 7 values of channel 0 (zeros on the others), seconds and ratios; "
+                                 "one input tensor (N, C, L + 7)" if b.rr_features else None)
         elif self.kind == "image":
             out.update(pixels="float32 in [0, 1] (8-bit / 255)", size_hw=list(self.input_shape[1:]),
                        mode="L" if self.input_shape[0] == 1 else "RGB")
         return out
+
+
+def _rr_names() -> tuple[str, ...]:
+    from convscope.data.ecg.annotated import RR_FEATURES
+
+    return RR_FEATURES
 
 
 def _source_trait(source: str, trait: str) -> Any:

@@ -25,12 +25,14 @@ if TYPE_CHECKING:
 
 # Every picture: a function (run, out_dir, **options) -> [PNG paths], registered where it is defined with
 # its ``order`` (the report's order: how it learned, what it learned, where it looks, how it errs).
+# A picture of a whole search registers with ``of="search"`` and takes the search instead of a run.
 PICTURES: Registry[Callable[..., list[Path]]] = Registry("picture", discover="convscope.insight", field="look")
 
 
-def pictures() -> list[str]:
-    """Every picture's name, in the report's order."""
-    return sorted(PICTURES.names(), key=lambda name: PICTURES.traits(name)["order"])
+def pictures(of: str = "run") -> list[str]:
+    """Every picture's name of a run (or, ``of="search"``, of a search), in the report's order."""
+    names = [name for name in PICTURES.names() if PICTURES.traits(name).get("of", "run") == of]
+    return sorted(names, key=lambda name: PICTURES.traits(name)["order"])
 
 
 @PICTURES.register("curves", order=10)
@@ -52,10 +54,13 @@ def look(run: Run, what: str, out_dir: str | Path | None = None, **options: Any)
         options: passed to the pictures that take them (``index``, ``layer``, ``count``, ``input_path``);
             ``None`` values are ignored.
     """
-    out = Path(out_dir) if out_dir is not None else run.dir
     names = pictures() if what == "all" else [what]
+    if what in pictures("search"):
+        raise ConvscopeError(f"look: '{what}' is a picture of a search, not of a run",
+                             hint=f"name the search: convscope look SEARCH {what}")
     if any(n not in PICTURES for n in names):
         raise ConvscopeError(f"look: '{what}' is not a picture", hint=f"choose one of: {', '.join(pictures())}, all")
+    out = Path(out_dir) if out_dir is not None else run.dir
     given = {k: v for k, v in options.items() if v is not None}
     paths: list[Path] = []
     for name in names:
@@ -69,4 +74,25 @@ def look(run: Run, what: str, out_dir: str | Path | None = None, **options: Any)
     return paths
 
 
-__all__ = ["PICTURES", "look", "look_curves", "pictures"]
+def look_search(name: str, what: str, out_dir: str | Path | None = None, *, home: str | Path | None = None,
+                **options: Any) -> list[Path]:
+    """Write the ``what`` picture of the search ``name`` (one of ``pictures("search")``) and return its paths.
+
+    Args:
+        name: the search's name in the store.
+        what: e.g. ``size-curve``.
+        out_dir: default: ``<home>/searches/<name>-figures``, next to the search's report.
+        home: the run store.
+        options: passed to the picture (e.g. ``metric``); ``None`` values are ignored.
+    """
+    from convscope.tuning import load_search
+
+    if what not in pictures("search"):
+        raise ConvscopeError(f"look: '{what}' is not a picture of a search",
+                             hint=f"choose one of: {', '.join(pictures('search'))}; a run's pictures take a run id")
+    search = load_search(name, home=home)
+    out = Path(out_dir) if out_dir is not None else Path(search.home) / "searches" / f"{name}-figures"
+    return PICTURES.get(what)(search, out, **{k: v for k, v in options.items() if v is not None})
+
+
+__all__ = ["PICTURES", "look", "look_curves", "look_search", "pictures"]

@@ -117,7 +117,11 @@ def load_input(path: str | Path, shape: tuple[int, ...]) -> torch.Tensor:
     if not path.is_file():
         raise ConvscopeError(f"{path}: no such file", hint="give a .npy array or an image file")
     if path.suffix == ".npy":
-        x = np.load(path, allow_pickle=False).astype(np.float32)
+        try:
+            x = np.load(path, allow_pickle=False).astype(np.float32)
+        except (ValueError, OSError, EOFError) as exc:  # object arrays need pickle, which could run code
+            raise ConvscopeError(f"{path}: not a plain numeric .npy array ({str(exc).splitlines()[0]})",
+                                 hint=f"save a float array of shape {list(shape)} with numpy.save") from None
     else:
         if is_signal(shape):
             raise ConvscopeError(f"{path}: a signal model needs a .npy array of shape {list(shape)}")

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from convscope.config import ModelConfig
+from convscope.config_limits import Limits, env_name
 from convscope.errors import BuildError
 from convscope.inference.outputs import probabilities
 from convscope.models.checks import Shape, did_you_mean, fmt_shape
@@ -234,6 +235,7 @@ def _expand(items: Any, path: str) -> list[SpecLayer]:
         if isinstance(item, dict) and "repeat" in item:
             times, group = _repeat(item, where)
             inner = _expand(group, f"{where}.layers")  # checked once, even for repeat: 0
+            _check_layer_count(len(calls) + times * len(inner), where)  # before `repeat: 1000000` is copied out
             for r in range(times):
                 note = f"repeat {r + 1} of {times}"
                 calls += [SpecLayer(c.word, copy.deepcopy(c.args), c.path, f"{c.note}, {note}" if c.note else note)
@@ -241,6 +243,14 @@ def _expand(items: Any, path: str) -> list[SpecLayer]:
         else:
             calls += _parse(item, where)
     return calls
+
+
+def _check_layer_count(count: int, where: str) -> None:
+    """A BuildError when the expanded spec would hold more layers than ``CONVSCOPE_MAX_LAYERS`` allows."""
+    bound = Limits.from_env().layers
+    if bound and count > bound:
+        raise BuildError(f"{where} (repeat): the model would have {count:,} layers, over the limit of {bound:,}",
+                         hint=f"lower repeat:, or raise {env_name('layers')}")
 
 
 def _repeat(item: dict[str, Any], where: str) -> tuple[int, list[Any]]:

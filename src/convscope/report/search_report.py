@@ -23,6 +23,7 @@ import numpy as np
 
 from convscope.insight import canvas
 from convscope.insight.diagnose import SEVERITY_ORDER
+from convscope.insight.look import look_search
 from convscope.report.html import figure, metric_text, render, short_number
 from convscope.report.report import run_report
 from convscope.store import Store
@@ -236,6 +237,11 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
                                   caption="fANOVA: how much of the objective's variance each parameter explains."))
     else:
         param_notes.append(note)
+    for path in look_search(name, "size-curve", figures_dir, home=store.home):  # only when train_size varies
+        param_figs.insert(0, figure(path, title="Against training-set size.",
+                                    caption="Each run's best epoch: validation solid, train dashed, one line per "
+                                            "value of the other parameters; the validation set is the same at "
+                                            "every size (data.train_size shrinks only the training split)."))
     curve_figs = []
     if curves:
         path = plot_overlay(curves, figures_dir / "curves.png", title=f"search {name}: every trial's validation curves")

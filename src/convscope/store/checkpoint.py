@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
+
+from convscope.store.faults import corrupt_checkpoint
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
     # write then rename: a kill mid-write never leaves a truncated checkpoint behind
     tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    except SafetensorError as exc:  # safetensors wraps the OS error as text: "... (os error 28)"
+        tmp.unlink(missing_ok=True)  # a half-written file only holds the space a full disk needs
+        code = re.search(r"os error (\d+)", str(exc))
+        if code:
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1))), str(path)) from None
+        raise
     os.replace(tmp, path)
 
 
@@ -28,9 +38,27 @@ def save_weights(model: torch.nn.Module, path: str | Path) -> None:
     _atomic_save(dict(model.state_dict()), Path(path), {"format": "convscope-weights"})
 
 
+def _read(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """(metadata, tensors) of a safetensors file; a StorageError naming it when it is truncated or corrupt."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        return metadata, load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:  # OSError: a short read of a truncated file
+        raise corrupt_checkpoint(path, exc) from None
+
+
+def verify(path: str | Path) -> None:
+    """Raise the StorageError :func:`load_state` would, without touching a model (checked before a resume)."""
+    _read(Path(path))
+
+
 def load_weights(model: torch.nn.Module, path: str | Path) -> torch.nn.Module:
-    state = load_file(str(path))
-    model.load_state_dict(state)
+    _, state = _read(Path(path))
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:  # the file holds another model's weights
+        raise corrupt_checkpoint(Path(path), exc) from None
     return model
 
 
@@ -77,11 +105,13 @@ def save_state(path: str | Path, *, model: torch.nn.Module, optimizer: torch.opt
 def load_state(path: str | Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                scheduler: Any | None) -> tuple[int, dict[str, Any]]:
     """Restore a :func:`save_state` file; returns (epoch, extra)."""
-    with safe_open(str(path), framework="pt") as f:
-        layout = json.loads(f.metadata()["layout"])
-    tensors = load_file(str(path))
-    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-    optimizer.load_state_dict(_join_state(layout["optimizer"], tensors))
-    if scheduler is not None and layout["scheduler"] is not None:
-        scheduler.load_state_dict(_join_state(layout["scheduler"], tensors))
-    return int(layout["epoch"]), _join_state(layout["extra"], tensors)
+    metadata, tensors = _read(Path(path))
+    try:
+        layout = json.loads(metadata["layout"])
+        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        optimizer.load_state_dict(_join_state(layout["optimizer"], tensors))
+        if scheduler is not None and layout["scheduler"] is not None:
+            scheduler.load_state_dict(_join_state(layout["scheduler"], tensors))
+        return int(layout["epoch"]), _join_state(layout["extra"], tensors)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a valid file that is not this run's state
+        raise corrupt_checkpoint(Path(path), exc) from None

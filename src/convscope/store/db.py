@@ -35,10 +35,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from convscope.errors import StoreError
+from convscope.errors import StorageError, StoreError
 from convscope.store import schema
 from convscope.store.artifacts import ARTIFACTS_ENV, ArtifactRoot
 from convscope.store.engine import READ_OPTION, database_url, engine_for, explain, shown
+from convscope.store.faults import explain_fault, is_read_only_fault, read_only_engine
 from convscope.store.heartbeat import Heartbeat, heartbeat_seconds, stale_after
 from convscope.store.schema import SCHEMA_VERSION
 from convscope.store.status import RunStatus
@@ -113,28 +114,52 @@ class Store:
         # where rows say they are: the SQLite file, or the server URL without its password
         self.path = Path(self.url.database) if not self.is_server else None
         self.location = str(self.path) if self.path else shown(self.url)
-        if not self.is_server:
-            self.home.mkdir(parents=True, exist_ok=True)
+        self.read_only = False
+        self._beats: dict[int, Heartbeat] = {}
         self.artifact_root = ArtifactRoot(artifacts or os.environ.get(ARTIFACTS_ENV) or self.home,
                                           staging=self.home / "staging")
-        self.artifact_root.check_writable()
-        self._engine = engine_for(self.url)
-        self._beats: dict[int, Heartbeat] = {}
         try:
+            if not self.is_server:
+                self.home.mkdir(parents=True, exist_ok=True)
+            self.artifact_root.check_writable()
+            self._engine = engine_for(self.url)
             with self._tx() as conn:
                 if self.is_server:
                     # two nodes opening a fresh database at once must not both create the tables
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key("convscope-schema"))))
                 schema.upgrade(conn, source=self.location)
-        except sa.exc.OperationalError as exc:
-            raise explain(self.url, exc) from None
+        except (sa.exc.OperationalError, OSError, StoreError) as exc:
+            cause = exc.orig if isinstance(exc, sa.exc.OperationalError) and exc.orig is not None else exc
+            fault = None if isinstance(exc, StoreError) else explain_fault(cause, where=self.home)
+            if self.is_server or self.path is None or not self.path.is_file() or not is_read_only_fault(exc, fault):
+                raise (fault or (explain(self.url, exc) if isinstance(exc, sa.exc.OperationalError) else exc)) from None
+            self._open_read_only()
+            return
         self._mark_interrupted()
+
+    def _open_read_only(self) -> None:
+        """Open an existing SQLite store that cannot be written (a read-only mount, a backup): queries work,
+        writes raise a StorageError (exit code 3). ``mode=ro`` first; ``immutable=1`` when a WAL database has
+        no ``-shm`` file to open read-only; on a read-only filesystem nothing changes it under us."""
+        assert self.path is not None
+        self.read_only = True
+        self._engine, version = read_only_engine(self.path)
+        if version is None or int(version) != SCHEMA_VERSION:
+            raise StorageError(f"{self.path}: the store is read-only and needs a schema upgrade",
+                               hint="open it once with write access, or copy it to a writable folder")
+
+    def check_writable(self) -> None:
+        """A StorageError (exit code 3) when this store was opened read-only."""
+        if self.read_only:
+            raise StorageError(f"{self.home}: the run store is read-only",
+                               hint="point --home (or CONVSCOPE_HOME) at a writable folder, or make this one writable")
 
     # -- connections -------------------------------------------------------------------------
 
     @contextmanager
     def _tx(self) -> Iterator[sa.Connection]:
         """One write transaction (SQLite: BEGIN IMMEDIATE, see engine.py); rolled back on any error."""
+        self.check_writable()
         with self._engine.begin() as conn:
             yield conn
 
@@ -189,6 +214,15 @@ class Store:
             with self._tx() as conn:
                 conn.execute(R.update().where((R.c.id == r.id) & (R.c.status == RUNNING) & guard)
                              .values(status=INTERRUPTED, reason=reason, finished=now))
+        # a search whose driver process on this machine is gone reads `interrupted`, like its runs
+        with self._read() as conn:
+            searches = conn.execute(sa.select(S.c.name, S.c.info).where(S.c.status == RUNNING)).all()
+        for name, info_text in searches:
+            info = json.loads(info_text or "{}")
+            if info.get("host") == host and info.get("pid") and not pid_alive(int(info["pid"])):
+                with self._tx() as conn:
+                    conn.execute(S.update().where((S.c.name == name) & (S.c.status == RUNNING))
+                                 .values(status=INTERRUPTED))
 
     def close(self) -> None:
         """Stop this store's heartbeats (the engine is shared by the process and stays open)."""
@@ -281,6 +315,14 @@ class Store:
         with self._tx() as conn:
             conn.execute(E.delete().where((E.c.run_id == run_id) & (E.c.epoch > after)))
             conn.execute(R.update().where(R.c.id == run_id).values(epochs=after))
+
+    def restart_clock(self, run_id: int) -> None:
+        """Start a resumed run's clock again: its time so far is the seconds of the epochs it kept, not the
+        wall time since it was created (which includes the time it lay dead)."""
+        with self._read() as conn:
+            kept = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(E.c.seconds), 0.0))
+                                .where(E.c.run_id == run_id)).scalar()
+        self.update_info(run_id, active_before=float(kept or 0.0), resumed_at=time.time())
 
     def finish_run(self, run_id: int, *, status: str, reason: str | None = None, test: dict | None = None,
                    info: dict | None = None) -> bool:

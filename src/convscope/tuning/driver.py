@@ -17,11 +17,9 @@ Example: :mod:`convscope.tuning` runs a search and loads it back.
 
 from __future__ import annotations
 
-import copy
 import os
 import socket
 import time
-import warnings
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -29,117 +27,28 @@ from typing import Any
 
 import optuna
 import yaml
-from optuna.trial import TrialState
 from rich.console import Console
 
-from convscope.config import Config, apply_overrides, read_yaml
-from convscope.errors import ConfigError, StoreError
+from convscope.errors import ConfigError
 from convscope.store import Store
-from convscope.store.db import pid_alive
 from convscope.store.search_info import SearchInfo
-from convscope.store.status import RunStatus
 from convscope.train.loggers import SearchContext, SearchLoggers
 from convscope.tuning.backends import make_backend
 from convscope.tuning.backends.local import available_cores
 from convscope.tuning.live import LiveView, print_summary
 from convscope.tuning.names import resolve_name
 from convscope.tuning.results import Search, TrialResult, load_search, poll_trials
+from convscope.tuning.resume import changed, in_flight, read_config, resumed_config
 from convscope.tuning.study import (
-    Objective,
     SearchSetup,
     check_name,
     open_storage,
     open_study,
     storage_location,
 )
-from convscope.tuning.worker import ResumeTask, WorkerSpec, beats, started, tell_run
-
-# Fields a resumed search may change: how much to run and where, never what a trial is.
-RESUMABLE_CHANGES = ("search.trials", "search.workers", "search.backend", "search.threads_per_worker",
-                     "search.name", "train.log")
-
+from convscope.tuning.worker import ResumeTask, WorkerSpec, started
 
 # -- starting and resuming ----------------------------------------------------------------------
-
-
-def _read_config(config: str | Path | dict | Config, overrides: list[str]) -> tuple[dict[str, Any], str]:
-    if isinstance(config, Config):
-        raise ConfigError("search() takes the config as a path or a dict (a loaded Config has its ranges resolved)",
-                          hint="pass the YAML path, e.g. search('examples/search-digits.yaml')")
-    if isinstance(config, str | Path):
-        raw, source = read_yaml(config), str(config)
-    elif isinstance(config, dict):
-        raw, source = copy.deepcopy(config), "<config>"
-    else:
-        raise ConfigError(f"expected a config path or dict, got {type(config).__name__}")
-    return apply_overrides(raw, overrides, source=source), source
-
-
-def _difference(old: Any, new: Any, path: str = "") -> str | None:
-    """The first dotted field where ``new`` differs from ``old``, skipping :data:`RESUMABLE_CHANGES`."""
-    if path in RESUMABLE_CHANGES:
-        return None
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in list(old) + [k for k in new if k not in old]:
-            found = _difference(old.get(key), new.get(key), f"{path}.{key}" if path else str(key))
-            if found:
-                return found
-        return None
-    return None if old == new else (path or "(the whole config)")
-
-
-def _wait_for_dead_runs(home: Path, name: str, timeout: float = 15.0) -> Store:
-    """A store in which no run of the search is ``running`` any more.
-
-    Opening the store marks runs whose process is gone ``interrupted``; a worker of a killed search
-    may need a moment to die (it follows its parent), so this retries for a while.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        store = Store(home)
-        alive = [r for r in store.runs(search=name) if r["status"] == RunStatus.RUNNING]
-        if not alive:
-            return store
-        if time.monotonic() > deadline:
-            r = alive[0]
-            raise StoreError(f"run {r['id']} (trial {r['trial']} of search '{name}') is still training in "
-                             f"process {r['pid']} on {r['host']}",
-                             hint="another process is working on this search: wait for it, or stop it first")
-        store.close()
-        time.sleep(0.2)
-
-
-def _in_flight(home: Path, study: optuna.Study, name: str, objective: Objective) -> list[ResumeTask]:
-    """The trials a killed search left ``RUNNING``, as tasks for the workers.
-
-    A trial whose run had finished (killed between the run's end and telling Optuna) is told here;
-    one with an interrupted run continues it; one killed before its run existed starts afresh.
-    """
-    store = _wait_for_dead_runs(home, name)
-    runs: dict[int, dict[str, Any]] = {}
-    for row in store.runs(search=name):
-        if row["trial"] is not None:
-            runs.setdefault(int(row["trial"]), row)
-    if beats(study):
-        # trials that went stale are retried through Optuna (worker.py); the others are adopted below,
-        # and a fresh beat keeps another worker from declaring them dead before their adopter starts
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)
-        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            study._storage.record_heartbeat(t._trial_id)
-    tasks = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        row = runs.get(t.number)
-        if row is None:
-            tasks.append(ResumeTask(t.number, None))
-        elif row["status"] == RunStatus.INTERRUPTED:
-            tasks.append(ResumeTask(t.number, int(row["id"])))
-        else:
-            tell_run(study, t.number, status=row["status"], history=store.epochs(row["id"]), objective=objective,
-                     store=store, run_id=int(row["id"]))
-    store.close()
-    return tasks
 
 
 def search(config: str | Path | dict | None = None, *, overrides: list[str] | None = None, name: str | None = None,
@@ -172,13 +81,14 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     store = Store(home)
     home_path = store.home.resolve()
     overrides = list(overrides or [])
+    kept: SearchInfo | None = None  # how a resumed search ran
     if resume is not None:
         name = resolve_name(store, resume)
-        raw, source = _resumed_config(store, name, config, overrides)
+        raw, source, kept = resumed_config(store, name, config, overrides)
     elif config is None:
         raise ConfigError("search needs a config", hint="convscope search CONFIG.yaml (params with ranges)")
     else:
-        raw, source = _read_config(config, overrides)
+        raw, source = read_config(config, overrides)
     setup = SearchSetup.from_raw(raw, source=source)
     n_workers = workers or setup.search.workers
     kind = backend or setup.search.backend
@@ -186,6 +96,12 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     # train.threads, else an equal share of the cores; each trial's train.threads is set to it
     threads = (setup.search.threads_per_worker or setup.cfg.train.threads
                or max(1, available_cores() // n_workers))
+    if kept is not None:
+        # a resumed search runs as it was started (thread counts change the numbers), unless the user says
+        # otherwise: --workers / --backend, or search.workers / threads_per_worker / backend set anew
+        n_workers = workers or (n_workers if changed(kept.other, raw, "workers", overrides) else kept.workers)
+        kind = backend or (kind if changed(kept.other, raw, "backend", overrides) else kept.backend)
+        threads = threads if changed(kept.other, raw, "threads_per_worker", overrides) else kept.threads
     objective = setup.objective
 
     if resume is None:
@@ -198,7 +114,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     else:
         path = store.search(name)["storage"]
         study = open_study(name, open_storage(path, store=store))
-        tasks = _in_flight(home_path, study, name, objective)
+        tasks = in_flight(home_path, study, name, objective)
     # train.log's search-level records (MLflow's parent run, TensorBoard's HParams columns)
     mirrors = SearchLoggers(setup.cfg.train.log, SearchContext(name, home_path, setup.cfg, setup.space,
                                                                resumed=resume is not None))
@@ -233,30 +149,6 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     if progress:
         print_summary(result, console)
     return result
-
-
-def _resumed_config(store: Store, name: str, config: str | Path | dict | None,
-                    overrides: list[str]) -> tuple[dict[str, Any], str]:
-    """The config a resumed search continues with: the stored one, or ``config``, with ``overrides``;
-    refused when it changes what a trial is, or when the search is still running."""
-    stored = store.search(name)
-    info = SearchInfo.from_dict(stored["info"])
-    if (stored["status"] == "running" and info.host == socket.gethostname()
-            and info.pid not in (None, os.getpid()) and pid_alive(info.pid)):
-        raise StoreError(f"search '{name}' is still running (process {info.pid})",
-                         hint="wait for it, or stop it, before resuming")
-    old = yaml.safe_load(stored["config"])
-    source = info.source or f"search {name}"
-    if config is not None:
-        raw, source = _read_config(config, overrides)
-    else:
-        raw = apply_overrides(copy.deepcopy(old), overrides, source=source)
-    changed = _difference(old, raw)
-    if changed:
-        raise ConfigError(f"--resume {name}: {changed} differs from the config the search started with",
-                          hint="a resumed search may change only search.trials, workers and backend; "
-                               "start a new search (--name) to change anything else")
-    return raw, source
 
 
 def _new_name(store: Store, name: str | None, config_name: str) -> str:

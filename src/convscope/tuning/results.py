@@ -15,6 +15,7 @@ import optuna
 from optuna.trial import TrialState
 
 from convscope.store import Store
+from convscope.store.clock import active_seconds
 from convscope.store.search_info import SearchInfo
 from convscope.store.status import RunStatus
 from convscope.tuning.names import resolve_name
@@ -152,7 +153,7 @@ def poll_trials(store: Store, study: optuna.Study, name: str, objective: Objecti
             value = row["info"]["objective"].get("value")
         else:  # in flight: the best so far
             value = objective.best(store.epochs(row["id"]))
-        seconds = (row["finished"] or now) - row["created"]
+        seconds = active_seconds(row, now)  # without the time it lay dead before a resume
         out.append(TrialResult(t.number, row["status"], dict(row["params"] or t.params), value, row["id"],
                                row["epochs"], seconds, row["reason"], finished))
     return out

@@ -75,7 +75,75 @@ def rr_features(times: np.ndarray) -> np.ndarray:
     return np.stack([pre, post, local, average, pre / average, post / average, local / average], axis=1)
 
 
-def _table(opts: WfdbOptions) -> tuple[list[str], dict[str, int]]:
+def beats_at(sig: np.ndarray, fs0: float, positions: np.ndarray, opts: WfdbOptions, *,
+              usable: np.ndarray | None = None, name: str = "record") -> dict[str, Any]:
+    """Beats ``(B, channels, L)`` and RR features ``(B, 7)`` of a signal ``(leads, samples)`` at ``fs0`` Hz
+    cut at the beat positions ``positions`` (samples at ``fs0``, sorted): training and ``predict`` both
+    call this, so a prediction sees exactly the samples training saw.
+
+    The signal steps (``resample_hz``, ``filter``, ``baseline``, ``normalize``) run first; a beat is kept
+    when its window lies inside the record and ``usable`` (default: all) says so; the template (the
+    median of the kept beats) and the RR features (every beat is a neighbour, kept or not) follow.
+    Returns ``x``, ``rr`` (float32), ``fs`` (Hz after resampling), ``positions`` (kept beats' samples at
+    ``fs``), ``keep`` and ``inside`` (masks over ``positions``).
+
+    Example:
+        >>> opts = WfdbOptions(beat_s=0.2, normalize="none", template="add")
+        >>> out = beats_at(np.ones((1, 100)), 50.0, np.array([2, 20, 40, 60, 98]), opts)
+        >>> out["x"].shape, out["rr"][:, 0].tolist(), out["positions"].tolist()  # 10-sample beats, 2 channels
+        ((3, 2, 10), [0.36000001430511475, 0.4000000059604645, 0.4000000059604645], [20, 40, 60])
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    fs = float(fs0)
+    if opts.resample_hz is not None:
+        sig, fs = resample(sig, fs0, opts.resample_hz), float(opts.resample_hz)
+        positions = np.round(positions * fs / fs0).astype(np.int64)
+    if opts.filter is not None:
+        sig = bandpass(sig, fs, *opts.filter)
+    if opts.baseline:
+        sig = remove_baseline(sig, fs)
+    if opts.normalize == "record":
+        sig = zscore(sig)
+    width = round(opts.beat_s * fs)
+    if width > sig.shape[-1]:
+        raise DataError(f"record {name}: {sig.shape[-1]} samples ({sig.shape[-1] / fs:g} s) is shorter than one beat "
+                        f"(beat_s {opts.beat_s:g} s = {width} samples)", hint=f"use a smaller beat_s, or "
+                                                                              f"exclude_records: [{name}]")
+    starts = positions - width // 2
+    inside = (starts >= 0) & (starts + width <= sig.shape[-1])
+    keep = inside & (np.ones(len(positions), dtype=bool) if usable is None else np.asarray(usable, dtype=bool))
+    x = sig[:, starts[keep, None] + np.arange(width)].transpose(1, 0, 2)  # (B, leads, L)
+    if opts.normalize == "window":
+        x = zscore(x)
+    if opts.template is not None and len(x):
+        # The record's median beat is what this person's usual beat looks like (no labels needed);
+        # a beat minus it is ~0 for a normal beat of any person, so morphology transfers between people.
+        relative = x - np.median(x, axis=0, keepdims=True)  # (B, leads, L)
+        x = np.concatenate([x, relative], axis=1) if opts.template == "add" else relative  # (B, 2 * leads or leads, L)
+    elif opts.template == "add":
+        x = np.concatenate([x, x], axis=1)  # no beat: (0, 2 * leads, L)
+    if len(positions) >= 2:
+        rr = rr_features(positions / fs)[keep]  # (B, 7); every beat, kept or not, is a neighbour
+    else:
+        rr = np.zeros((int(keep.sum()), len(RR_FEATURES)))  # one beat has no RR interval; none is kept then
+    return {"x": x.astype(np.float32), "rr": rr.astype(np.float32), "fs": fs, "positions": positions[keep],
+            "keep": keep, "inside": inside}
+
+
+def pack_rr(x: np.ndarray, rr: np.ndarray) -> np.ndarray:
+    """Beats ``(B, C, L)`` with their RR features ``(B, 7)`` as the last 7 values of channel 0 ``(B, C, L + 7)``
+    (zeros on the other channels): the one-tensor layout the ``with_scalars`` block reads.
+
+    Example:
+        >>> pack_rr(np.zeros((1, 2, 3)), np.arange(7.0)[None]).tolist()[0][0]
+        [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    """
+    tail = np.zeros((len(x), x.shape[1], rr.shape[-1]), dtype=np.float32)  # (B, C, 7)
+    tail[:, 0] = rr
+    return np.concatenate([x.astype(np.float32, copy=False), tail], axis=-1)  # (B, C, L + 7)
+
+
+def class_table(opts: WfdbOptions) -> tuple[list[str], dict[str, int]]:
     """Class names and symbol -> class index; a ConfigError for a symbol that is not a beat code."""
     classes = opts.classes or AAMI_CLASSES
     lookup: dict[str, int] = {}
@@ -123,36 +191,11 @@ def _beats(root: Path, name: str, opts: WfdbOptions, lookup: dict[str, int]) -> 
     if len(beat_pos) < 2:
         raise DataError(f"{root / name}.{annotator}: record {name} has {len(beat_pos)} beat annotations",
                         hint=f"beats need neighbours for RR intervals; exclude_records: [{name}]")
-    fs = fs0
-    if opts.resample_hz is not None:
-        sig, fs = resample(sig, fs0, opts.resample_hz), float(opts.resample_hz)
-        beat_pos = np.round(beat_pos * fs / fs0).astype(np.int64)
-    if opts.filter is not None:
-        sig = bandpass(sig, fs, *opts.filter)
-    if opts.baseline:
-        sig = remove_baseline(sig, fs)
-    if opts.normalize == "record":
-        sig = zscore(sig)
-    width = round(opts.beat_s * fs)
-    if width > sig.shape[-1]:
-        raise DataError(f"record {name}: {sig.shape[-1]} samples ({sig.shape[-1] / fs:g} s) is shorter than one beat "
-                        f"(beat_s {opts.beat_s:g} s = {width} samples)", hint=f"use a smaller beat_s, or "
-                                                                              f"exclude_records: [{name}]")
     labels = np.array([lookup.get(s, -1) for s in beat_sym], dtype=np.int64)
-    starts = beat_pos - width // 2
-    inside = (starts >= 0) & (starts + width <= sig.shape[-1])
-    keep = inside & (labels >= 0)
-    x = sig[:, starts[keep, None] + np.arange(width)].transpose(1, 0, 2)  # (B, leads, L)
-    if opts.normalize == "window":
-        x = zscore(x)
-    if opts.template is not None:
-        # The record's median beat is what this person's usual beat looks like (no labels needed);
-        # a beat minus it is ~0 for a normal beat of any person, so morphology transfers between people.
-        relative = x - np.median(x, axis=0, keepdims=True)  # (B, leads, L)
-        x = np.concatenate([x, relative], axis=1) if opts.template == "add" else relative  # (B, 2 * leads or leads, L)
-    rr = rr_features(beat_pos / fs)[keep]  # (B, 7); every beat, kept or not, is a neighbour
+    beats = beats_at(sig, fs0, beat_pos, opts, usable=labels >= 0, name=name)
+    x, rr, fs, keep, inside = beats["x"], beats["rr"], beats["fs"], beats["keep"], beats["inside"]
     unmapped = Counter(beat_sym[inside & (labels < 0)].tolist())
-    return {"x": x.astype(np.float32), "y": labels[keep], "rr": rr.astype(np.float32), "fs": fs, "leads": leads,
+    return {"x": x, "y": labels[keep], "rr": rr, "fs": fs, "leads": leads,
             "non_beats": int((~is_beat).sum()), "unmapped": unmapped, "edge": int((~inside).sum())}
 
 
@@ -170,7 +213,7 @@ def _records(root: Path, opts: WfdbOptions) -> list[str]:
 
 
 def _read_all(root: Path, names: list[str], opts: WfdbOptions) -> dict[str, np.ndarray]:
-    class_names, lookup = _table(opts)
+    class_names, lookup = class_table(opts)
     patient_of = {str(r): p for p, records in (opts.patients or {}).items() for r in records}
     parts: list[dict[str, Any]] = []
     for name in names:
@@ -200,14 +243,12 @@ def _cache_key(root: Path, names: list[str], opts: WfdbOptions) -> dict[str, Any
 def load_annotated(cfg: DataConfig, root: Path, opts: WfdbOptions) -> Source:
     """All beats of the folder's records as one training split (``split`` assigns records to splits)."""
     _check_options(opts)
-    _table(opts)  # a bad table fails before anything is read
+    class_table(opts)  # a bad table fails before anything is read
     names = _records(root, opts)
     arrays = cached_arrays("ecg-wfdb", "annotated", _cache_key(root, names, opts), lambda: _read_all(root, names, opts))
     x, y, class_names = arrays["x"], arrays["y"], arrays["class_names"].tolist()
     if opts.rr_features:
-        tail = np.zeros((len(x), x.shape[1], len(RR_FEATURES)), dtype=np.float32)  # (B, leads, 7)
-        tail[:, 0] = arrays["rr"]
-        x = np.concatenate([x, tail], axis=-1)  # (B, leads, L + 7): the last 7 values of lead 0 are RR features
+        x = pack_rr(x, arrays["rr"])  # (B, leads, L + 7): the last 7 values of lead 0 are RR features
     fs = float(arrays["fs"])
     counts = Counter(y.tolist())
     non_beats, unmapped, edge = arrays["skipped"].tolist()

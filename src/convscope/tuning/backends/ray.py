@@ -23,7 +23,8 @@ worker loop, like every other, finds the dead trial's heartbeat stale and contin
 from its last finished epoch (``worker.py``). With the embedded store a retry could not adopt the
 trial its dead copy left running, so there tasks are not retried and ``--resume`` continues them.
 ``--address HOST:PORT`` joins a running cluster (``ray start --head`` elsewhere); without it a local
-Ray runtime is started for the search and shut down after.
+Ray runtime is started for the search and shut down after, with every one of its servers bound to
+127.0.0.1 (checked after start; README "Security and limits" says how to secure a real cluster).
 
 Example (not run by the test suite: starting a Ray runtime takes tens of seconds and several processes;
 tests/tuning/test_ray.py runs a search on it):
@@ -33,9 +34,11 @@ tests/tuning/test_ray.py runs a search on it):
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from convscope.errors import ConvscopeError
@@ -58,6 +61,44 @@ def _ray() -> Any:
 
 def _task(spec: WorkerSpec) -> int:
     return work(spec)
+
+
+# Ray binds its GCS, raylet, object manager and worker gRPC servers to the node's IP, which on Linux is
+# the address that reaches the outside (found by connecting towards 8.8.8.8), so a local runtime listens
+# where anyone on the network can submit code to it. Ray's own single-machine mode (the default on macOS
+# and Windows) takes 127.0.0.1 as the node IP instead, and then every server binds 127.0.0.1; its public
+# switch is the environment variable below, read when `ray` is imported and by every process Ray starts.
+_LOCAL_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+@contextmanager
+def _loopback_only(ray: Any) -> Iterator[None]:
+    """Start a local runtime in Ray's single-machine mode: node IP 127.0.0.1, every server on loopback."""
+    from ray._private import ray_constants  # private: checked after start by _check_loopback
+
+    saved_env, saved_flag = os.environ.get(_LOCAL_ONLY), getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    os.environ[_LOCAL_ONLY] = "0"  # the processes ray.init starts (GCS, raylet, agents, workers) inherit it
+    ray_constants.ENABLE_RAY_CLUSTER = False  # this process imported ray before: its constant is already read
+    try:
+        yield
+    finally:
+        if saved_env is None:
+            os.environ.pop(_LOCAL_ONLY, None)
+        else:
+            os.environ[_LOCAL_ONLY] = saved_env
+        if saved_flag is not None:
+            ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+
+
+def _check_loopback(ray: Any) -> None:
+    """The self-check of :func:`_loopback_only`: a Ray whose switch no longer works is shut down, not used."""
+    node_ip = ray.util.get_node_ip_address()
+    if not ipaddress.ip_address(node_ip).is_loopback:
+        ray.shutdown()
+        raise ConvscopeError(f"the local Ray runtime would listen on {node_ip}, reachable from the network "
+                             f"(this Ray version ignores {_LOCAL_ONLY}=0)",
+                             hint="start a secured cluster yourself (ray start --head, see README: Security) and "
+                                  "pass --address, or use --backend local")
 
 
 @BACKENDS.register("ray", takes_address=True)
@@ -87,7 +128,9 @@ class RayBackend:
             if self.address:
                 ray.init(address=self.address, **options)
             else:
-                ray.init(num_cpus=self.num_cpus or os.cpu_count(), **options)
+                with _loopback_only(ray):
+                    ray.init(num_cpus=self.num_cpus or os.cpu_count(), **options)
+                _check_loopback(ray)
             self._owns_runtime = True
         # the user's CONVSCOPE_* settings (data cache ...) follow the trials to whichever node runs them
         env = {k: v for k, v in os.environ.items() if k.startswith("CONVSCOPE_")}
