@@ -17,9 +17,9 @@ def test_numbers():
 
 
 def test_percentages_and_metrics_by_name():
-    assert fmt.percent(0.98765) == "98.77%" and fmt.percent(0.98765, decimals=1) == "98.8%"
+    assert fmt.percent(0.98765) == "98.8%" and fmt.percent(0.98765, decimals=2) == "98.77%"
     assert fmt.percent(math.nan) == "-"
-    assert fmt.metric("val_loss", 0.5) == "0.5000" and fmt.metric("test_auc", 0.5) == "50.00%"
+    assert fmt.metric("val_loss", 0.5) == "0.5000" and fmt.metric("test_auc", 0.5) == "50.0%"
     assert fmt.metric("best epoch", 3) == "3" and fmt.metric("test_accuracy", None) == "-"
 
 

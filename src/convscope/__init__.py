@@ -21,8 +21,8 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     "run": "convscope.api",
-    "load_run": "convscope.api",
-    "Run": "convscope.api",
+    "load_run": "convscope.stored_run",
+    "Run": "convscope.stored_run",
     "search": "convscope.tuning",
     "load_search": "convscope.tuning",
     "Config": "convscope.config",

@@ -18,14 +18,13 @@ import os
 import platform
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import yaml
+from rich.console import Console
 
 import convscope
 from convscope.config import Config, load_config
@@ -36,69 +35,19 @@ from convscope.insight.curves import plot_curves
 from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
 from convscope.models.budget import check_budget
-from convscope.store import RunStatus, Store, load_weights, save_weights
+from convscope.store import RunStatus, Store, save_weights
 from convscope.store.checkpoint import verify as verify_checkpoint
 from convscope.store.db import pid_alive
-from convscope.store.run_info import RunInfo
 from convscope.store.run_lock import RunLock
+from convscope.stored_run import Run, load_run
 from convscope.train import metrics as M
 from convscope.train import speedups
 from convscope.train.aggregate import aggregate
 from convscope.train.callbacks import Callback, Checkpoint, EarlyStopping
 from convscope.train.health import HealthMonitor
 from convscope.train.loggers import Loggers, RunContext, require
+from convscope.train.progress import ProgressBar
 from convscope.train.trainer import Trainer
-
-
-@dataclass
-class Run:
-    """A stored run: its config, per-epoch history and test metrics; ``model`` loads the best weights."""
-
-    id: int
-    name: str
-    status: str
-    reason: str | None
-    config: Config
-    history: list[dict[str, Any]]
-    test_metrics: dict[str, float]
-    best_epoch: int | None
-    dir: Path
-    home: Path
-    notes: list[str] = field(default_factory=list)
-    info: RunInfo = field(default_factory=RunInfo)
-
-    @cached_property
-    def model(self) -> torch.nn.Module:
-        """The model with the best-validation epoch's weights (what the test metrics were measured on)."""
-        shape = self.info.input_shape or self.config.model.input
-        model = build_model(self.config.model, tuple(shape), num_classes=self.info.num_classes)
-        weights = self.dir / "best.safetensors"
-        if not weights.exists():
-            raise ConvscopeError(f"run {self.id} has no stored weights ({weights})",
-                                 hint="it stopped before its first epoch finished")
-        return load_weights(model, weights).eval()
-
-    def predict(self, inputs: str | Path | Sequence[str | Path], *, per: str = "record",
-                sample_rate: float | None = None, annotations: str | None = None) -> list[dict[str, Any]]:
-        """Predict on new files with the run's own preprocessing, model and decision threshold.
-
-        Args:
-            inputs: WFDB records (``.hea`` or a folder), CSV/npz rows of signals, UCR ``.tsv`` files, images or
-                folders of images: the kind the run was trained on.
-            per: ``record`` (one row per record, its windows/beats averaged as in evaluation) or ``sample``.
-            sample_rate: Hz of inputs whose files do not say it (CSV rows).
-            annotations: runs trained with ``labels: annotations``: cut beats at this annotator's beats
-                (e.g. ``atr``) instead of R peaks NeuroKit2 detects.
-
-        Returns:
-            One dict per record: ``input``, ``predicted``, ``p_<class>``..., ``n_<windows|beats|...>``;
-            ``pandas.DataFrame(rows)`` makes it a table. Same code path as ``convscope predict``.
-        """
-        from convscope.inference.predict import predict_inputs
-
-        paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
-        return predict_inputs(self, paths, per=per, sample_rate=sample_rate,  # type: ignore[arg-type]
-                              annotations=annotations)
 
 
 def environment(trainer: Trainer | None = None) -> dict[str, Any]:
@@ -198,7 +147,8 @@ def final_evaluation(trainer: Trainer, data: Dataset) -> tuple[dict[str, float],
 
 def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] | None = None,
         home: str | Path | None = None, callbacks: Sequence[Callback] = (), search: str | None = None,
-        trial: int | None = None, params: dict[str, Any] | None = None, resume: int | None = None) -> Run:
+        trial: int | None = None, params: dict[str, Any] | None = None, resume: int | None = None,
+        progress: bool | None = None) -> Run:
     """Train the model a config declares, record it in the store, and return the :class:`Run`.
 
     Args:
@@ -208,6 +158,9 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
         callbacks: extra callbacks (progress bars, pruning) run after the built-in ones.
         search, trial, params: link the run to a search trial (set by ``convscope.search``).
         resume: the id of an interrupted run to continue from its last finished epoch.
+        progress: say the run's id and the data's notes before training, and draw a progress bar with
+            an ETA (stdout); ``None`` (default) does so in a terminal or a notebook, not when stdout is
+            a file or captured (doctests, logs); ``False`` trains silently (search workers do).
     """
     store = Store(home)
     store.check_writable()  # before the data is loaded: a read-only store fails at once
@@ -235,7 +188,7 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
                 verify_checkpoint(store.run_dir(run_id) / "last.safetensors")  # a corrupt one: refused, row untouched
             store.reopen_run(run_id)
         return _train_and_record(store, cfg, data, model, run_id=run_id, resume=resume, callbacks=callbacks,
-                                 search=search, trial=trial, params=params)
+                                 search=search, trial=trial, params=params, progress=progress)
     finally:
         if lock is not None:
             lock.release()
@@ -252,9 +205,14 @@ def _refuse_live_writer(row: dict[str, Any]) -> None:
 
 def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.Module, *, run_id: int,
                       resume: int | None, callbacks: Sequence[Callback], search: str | None, trial: int | None,
-                      params: dict[str, Any] | None) -> Run:
+                      params: dict[str, Any] | None, progress: bool | None = None) -> Run:
     """Train a created (or reopened) run, writing each epoch, then its test metrics, curves and verdicts."""
     folder = store.run_dir(run_id)
+    if progress is None:
+        console = Console()
+        progress = console.is_terminal or console.is_jupyter
+    if progress:
+        callbacks = _announce(run_id, cfg, folder, store, callbacks)
     augment = build_augment(cfg.data.augment, rank=len(data.input_shape))
     builtin: list[Callback] = [Recorder(store, run_id), Checkpoint(folder, every=cfg.train.checkpoint_every),
                                PushArtifacts(store, run_id)]
@@ -272,9 +230,12 @@ def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.
             store.truncate_epochs(run_id, trainer.epoch)
         elif resume is not None:
             store.truncate_epochs(run_id, 0)
-        if resume is not None:
-            store.restart_clock(run_id)
-        trainer.fit()
+        try:
+            trainer.fit()
+        finally:
+            for callback in callbacks:
+                if isinstance(callback, ProgressBar):
+                    callback.stop()
         test, extra = final_evaluation(trainer, data)
     except KeyboardInterrupt:
         store.finish_run(run_id, status=RunStatus.INTERRUPTED, reason="stopped by the user (Ctrl-C)")
@@ -302,15 +263,16 @@ def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.
     return load_run(run_id, home=store.home, _store=store)
 
 
-def load_run(run_id: int | str, *, home: str | Path | None = None, _store: Store | None = None) -> Run:
-    """A stored run by id."""
-    store = _store or Store(home)
-    row = store.run(run_id)
-    cfg = load_config(yaml.safe_load(row["config"]), source=f"run {row['id']}")
-    history = store.epochs(row["id"])
-    return Run(id=row["id"], name=row["name"], status=row["status"], reason=row["reason"], config=cfg,
-               history=history, test_metrics=row["test"], best_epoch=row["best_epoch"],
-               dir=store.fetch_run_dir(row["id"]), home=store.home, notes=row["notes"], info=RunInfo.from_dict(row["info"]))
+def _announce(run_id: int, cfg: Config, folder: Path, store: Store,
+              callbacks: Sequence[Callback]) -> list[Callback]:
+    """Print the run's id, folder and notes before it trains; add a progress bar unless one is given."""
+    console = Console()
+    console.print(f"run [bold]{run_id}[/] ({cfg.name}): {folder}", soft_wrap=True, highlight=False)
+    for note in store.run(run_id)["notes"]:
+        console.print(f"[yellow]note:[/] {note}", soft_wrap=True, highlight=False)
+    if any(isinstance(c, ProgressBar) for c in callbacks):
+        return list(callbacks)
+    return [*callbacks, ProgressBar(cfg.train.epochs, console)]
 
 
 def default_config_path() -> Path:

@@ -296,7 +296,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML config with the safe loader; a clear error for a missing or malformed file."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: no such config file", hint="check the path, e.g. examples/mnist-cnn.yaml")
+        raise ConfigError(f"{path}: no such config file", hint="check the path, e.g. examples/keras-lab-cnn.yaml")
     try:
         raw = load_yaml_text(read_config_text(path), source=str(path))
     except yaml.YAMLError as exc:

@@ -6,10 +6,10 @@ metric is a percentage and a loss a plain number.
 Example:
     >>> number(0.123456), number(0.123456, style="general"), number(1.5e-5, style="short")
     ('0.1235', '0.1235', '1.50e-05')
-    >>> percent(0.98765), percent(0.98765, decimals=1), percent(None)
-    ('98.77%', '98.8%', '-')
+    >>> percent(0.98765), percent(0.98765, decimals=2), percent(None)
+    ('98.8%', '98.77%', '-')
     >>> metric("test_loss", 0.25), metric("test_accuracy", 0.25)
-    ('0.2500', '25.00%')
+    ('0.2500', '25.0%')
     >>> params({"lr": 0.00123, "filters": 8}), seconds(75.0)
     ('lr=0.00123 filters=8', '1m15s')
 """
@@ -45,12 +45,16 @@ def number(value: Any, digits: int = 4, *, style: Style = "fixed") -> str:
     return f"{value:.{digits}g}"
 
 
-def percent(value: float | None, *, decimals: int = 2) -> str:
-    """A fraction as a percentage (``0.9877`` → ``98.77%``); ``-`` when missing or not finite."""
+def percent(value: float | None, *, decimals: int = 1) -> str:
+    """A fraction as a percentage (``0.9877`` → ``98.8%``); ``-`` when missing or not finite.
+
+    One decimal everywhere (terminal, report, verdicts): a tenth of a point is below the noise of any
+    validation set convscope splits, and the same number never reads differently in two places.
+    """
     return "-" if value is None or not math.isfinite(value) else f"{100 * value:.{decimals}f}%"
 
 
-def metric(name: str, value: Any, *, digits: int = 4, decimals: int = 2, style: Style = "fixed") -> str:
+def metric(name: str, value: Any, *, digits: int = 4, decimals: int = 1, style: Style = "fixed") -> str:
     """A metric by its name: a loss as a number, everything else (accuracy, AUC, F1 ...) as a percentage."""
     if value is None:
         return "-"

@@ -180,3 +180,13 @@ def test_cli_look_writes_into_the_run_folder_and_prints_paths(picture_runs):
     assert str(path) in result.output.replace("\n", "") and path.exists()
     result = CliRunner().invoke(app, ["look", str(run.id), "kernels", "--layer", "nope", "--home", str(run.home)])
     assert result.exit_code == 2 and "conv1, conv2" in result.output
+
+
+def test_feature_correlation_survives_columns_constant_up_to_rounding():
+    # an untrained net's dead units: float32 columns whose spread is rounding noise made scipy's linkage
+    # raise "must contain only finite values" and took the search report down with it (issue 14)
+    rng = np.random.default_rng(0)
+    features = np.concatenate([rng.normal(size=(64, 3)), np.full((64, 2), 0.1, dtype=np.float32)
+                               + rng.normal(scale=1e-12, size=(64, 2))], axis=1).astype(np.float32)
+    c = feature_correlation(features, layer="gap")
+    assert np.isfinite(c.matrix).all() and c.dropped == 2 and len(c.matrix) == 3

@@ -21,7 +21,7 @@ def test_progress_bar_shows_each_epochs_losses_and_accuracy(digits_cfg):
     text = out.getvalue()
     last = run.history[-1]
     assert "epoch 3/3" in text
-    assert f"loss {last['train_loss']:.4f} val_loss {last['val_loss']:.4f} val_acc {100 * last['val_accuracy']:.2f}%" \
+    assert f"loss {last['train_loss']:.4f} val_loss {last['val_loss']:.4f} val_acc {100 * last['val_accuracy']:.1f}%" \
         in text
     steps = re.findall(r"(\d+)/\1", text)  # every finished epoch's bar is full: N/N batches
     assert steps

@@ -8,7 +8,7 @@ import yaml
 from typer.testing import CliRunner
 
 from convscope.cli import app
-from convscope.tuning import driver
+from convscope.tuning import driver, names
 from convscope.tuning.worker import Worker
 
 
@@ -41,3 +41,16 @@ def test_the_search_share_of_threads_is_the_trial_threads(make_search, started_s
     driver.search(cfg, name="share-1", workers=2, progress=False)
     worker = Worker(started_specs[-1])
     assert worker.trial_config({"filters": 8}).train.threads == 1
+
+
+def test_a_search_is_found_by_its_config_name(tmp_path):
+    from convscope.errors import StoreError
+    from convscope.store import Store
+
+    store = Store(tmp_path / "store")
+    for name in ("grid-20260101-120000", "grid-20260102-090000", "grid-20260102-090000-2", "gridder-20260103-000000"):
+        store.create_search(name, config_yaml="", storage="")
+    assert names.resolve_name(store, "grid") == "grid-20260102-090000-2"  # the newest of that config
+    assert names.resolve_name(store, "grid-20260101-120000") == "grid-20260101-120000"  # a full name as it is
+    with pytest.raises(StoreError, match="no search named 'gri'"):
+        names.resolve_name(store, "gri")  # a prefix is not a config name

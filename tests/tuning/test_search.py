@@ -111,3 +111,15 @@ def test_resume_may_raise_trials_but_not_change_the_space(make_search):
     assert grown.finished == 3 and grown.status == "finished"
     assert [t.params for t in grown.trials][:2] == [t.params for t in first.trials]
     assert [t.run_id for t in grown.trials][:2] == [t.run_id for t in first.trials]  # kept, not rerun
+
+
+def test_a_trials_checkpoint_is_the_epoch_its_objective_ranks(make_search, home):
+    # issue 14: val_accuracy ranked epoch 11 while the checkpoint and test metrics came from val_loss's epoch 10
+    cfg = make_search({"lr": {"grid": [0.03]}}, strategy="grid", epochs=4)
+    result = search(cfg, name="monitor", progress=False)
+    row = Store(home).run(result.best_run_id)
+    objective = row["info"]["objective"]
+    history = Store(home).epochs(row["id"])
+    best = max(history, key=lambda h: h["val_accuracy"])
+    assert row["monitor"] == "val_accuracy"
+    assert objective["epoch"] == row["best_epoch"] == best["epoch"] and objective["value"] == best["val_accuracy"]

@@ -16,9 +16,10 @@ from rich.console import Console
 from convscope import formatting as fmt
 from convscope.cli.errors import err_console, friendly  # noqa: F401  (every command module imports them from here)
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# Plain click help (rich_markup_mode=None): typer's rich help prints a `<bool>` metavar after every flag
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Build, train, search and look inside convolutional networks.")
-data_app = typer.Typer(no_args_is_help=True, help="Datasets in the local cache.")
+data_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Datasets in the local cache.")
 app.add_typer(data_app, name="data")
 console = Console()
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
-from datetime import datetime
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -38,7 +39,6 @@ def run_cmd(
     """Train one model, store the run, print its test metrics, write its HTML report."""
     from convscope.api import load_run, run
     from convscope.config import load_config
-    from convscope.train.progress import ProgressBar
 
     set_ = with_log(set_, log)
     if resume is not None and log:
@@ -58,20 +58,14 @@ def run_cmd(
                           "(about 20 MB, once)...[/]")
     console.print(f"[bold]{cfg.name}[/]: {cfg.data.source}, {cfg.train.epochs} epochs, "
                   f"batch {cfg.train.batch_size}, {cfg.train.optimizer.name} lr {cfg.train.optimizer.lr:g}")
-    bar = ProgressBar(cfg.train.epochs, console)
     started = time.perf_counter()
-    try:
-        result = run(cfg, home=home, callbacks=[bar], resume=resume)
-    finally:
-        bar.stop()
+    result = run(cfg, home=home, resume=resume, progress=True)  # the run id and data notes, then a progress bar
     wall = time.perf_counter() - started
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
     console.print(f"run [bold]{result.id}[/] {result.status}: {result.reason}")
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), None)
     if best is not None:
-        console.print(f"best epoch {result.best_epoch}: val_loss {fmt.number(best['val_loss'])}"
-                      + (f", val_accuracy {fmt.percent(best.get('val_accuracy'))}" if "val_accuracy" in best else ""))
+        console.print(f"best epoch {result.best_epoch}: " + metrics_text({k: v for k, v in best.items()
+                                                                          if k.startswith("val_")}))
     if result.test_metrics:
         console.print(f"[bold green]test[/] (best-epoch weights): {metrics_text(result.test_metrics)}")
     from convscope.report.clinical import print_run_tables
@@ -84,19 +78,33 @@ def run_cmd(
         console.print(f"report: {run_report(result, home=home)}", soft_wrap=True)
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+
+
+def _print_json(value: Any) -> None:
+    """JSON on stdout, unwrapped and uncoloured, for ``jq`` and scripts."""
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
 @app.command("runs")
 @friendly
-def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only this search's trials.")] = None,
+def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only this search's trials: its "
+                                                                        "leaderboard (a search or config name).")] = None,
              limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+             as_json: JsonOption = False,
              home: HomeOption = None) -> None:
     """List stored runs (newest first; a search's leaderboard with --search)."""
-    from convscope.store import Store
+    from convscope.listing import best_text, headline_test, run_summary
+    from convscope.store.db import Store
 
     if search is not None:
-        print_leaderboard(search, home)
+        print_leaderboard(search, home, as_json=as_json)
         return
     store = Store(home)
-    rows = store.runs(search=search, limit=limit)
+    rows = [run_summary(r) for r in store.runs(limit=limit)]
+    if as_json:
+        _print_json(rows)
+        return
     if not rows:
         console.print(f"no runs in {store.location}")
         return
@@ -104,14 +112,8 @@ def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only t
     for col in ("id", "name", "date", "status", "epochs", "best val", "test"):
         table.add_column(col, justify="right" if col in ("id", "epochs") else "left")
     for r in rows:
-        monitor = r["monitor"] or "val_loss"
-        best = f"{monitor} {fmt.number(r['best_value'])}" if r["best_value"] is not None else "-"
-        test = r["test"] or {}
-        test_main = test.get("test_accuracy", test.get("test_loss"))
-        test_text = (f"acc {fmt.percent(test_main)}" if "test_accuracy" in test else fmt.number(test_main)) if test \
-            else "-"
-        table.add_row(str(r["id"]), r["name"], datetime.fromtimestamp(r["created"]).strftime("%Y-%m-%d %H:%M"),
-                      status_markup(r["status"]), str(r["epochs"]), best, test_text)
+        table.add_row(str(r["id"]), r["name"], r["created"][:16].replace("T", " "), status_markup(r["status"]),
+                      str(r["epochs"]), best_text(r), headline_test(r))
     console.print(table)
 
 
@@ -119,12 +121,18 @@ def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only t
 @friendly
 def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope runs`).")],
              open_: Annotated[bool, typer.Option("--open", help="Open the curves PNG in a viewer.")] = False,
+             as_json: JsonOption = False,
              home: HomeOption = None) -> None:
     """Print a run's config, per-epoch table and verdicts; write its learning-curve PNG."""
-    from convscope.api import load_run
-    from convscope.insight.curves import plot_curves
+    from convscope.stored_run import load_run
 
     run = load_run(run_id, home=home)
+    if as_json:
+        _print_json({"id": run.id, "name": run.name, "status": run.status, "reason": run.reason,
+                     "best_epoch": run.best_epoch, "monitor": run.config.train.monitor, "history": run.history,
+                     "test": run.test_metrics, "verdicts": run.info.diagnosis or [], "notes": run.notes,
+                     "config": run.config.to_yaml()})
+        return
     console.rule(f"run {run.id}: {run.name}")
     console.print(run.config.to_yaml(), highlight=False, markup=False)
     console.print(f"status: {status_markup(run.status)} ({run.reason or '-'})")
@@ -142,15 +150,17 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
             table.add_row(f"{h['epoch']}{mark}", *[fmt.number(h.get(k), 5 if k == "lr" else 4) for k in keys],
                           f"{h['seconds']:.1f}")
         console.print(table)
-        console.print(f"* best epoch by {run.config.train.monitor}")
+        console.print(f"* best epoch by {run.config.train.monitor}: its weights were checkpointed and tested")
     if run.test_metrics:
-        console.print("test: " + ", ".join(f"{k} {fmt.number(v)}" for k, v in run.test_metrics.items()))
+        console.print("test: " + metrics_text(run.test_metrics))
     from convscope.report.clinical import print_run_tables
 
     print_run_tables(console, run, splits=("test", "val"), max_classes=None)
     for verdict in run.info.diagnosis:
         console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
     if run.history:
+        from convscope.insight.curves import plot_curves
+
         try:
             path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",
                                best_epoch=run.best_epoch)
@@ -223,15 +233,34 @@ def ensemble_cmd(run_ids: Annotated[list[str], typer.Argument(help="Two or more 
     console.print(f"[bold green]ensemble ({result.how}, {len(result.run_ids)} runs)[/]: {metrics_text(result.metrics)}")
 
 
-def print_leaderboard(name: str, home: Path | None) -> None:
+def print_leaderboard(name: str, home: Path | None, *, as_json: bool = False) -> None:
     """A search's trials ranked by its objective; pruned, failed and unfinished ones below, with why."""
     from convscope.tuning import load_search
     from convscope.tuning.live import leaderboard_table
 
     result = load_search(name, home=home)
+    if as_json:
+        _print_json({"name": result.name, "status": result.status, "metric": result.metric,
+                     "direction": result.direction, "best_run_id": result.best_run_id,
+                     "trials": [asdict(t) for t in result.leaderboard()]})
+        return
     console.print(leaderboard_table(result))
     best = result.best
     if best is not None:
         console.print(f"best: run {best.run_id} (trial {best.number}), {result.metric} "
-                      f"{fmt.number(best.value, style='general')} with {fmt.params(best.params)}; "
+                      f"{fmt.metric(result.metric, best.value)} with {fmt.params(best.params)}; "
                       f"details: convscope show {best.run_id}")
+    console.print(f"HTML report: convscope report {result.name}", highlight=False, soft_wrap=True)
+
+
+@app.command("dashboard")
+@friendly
+def dashboard_cmd(
+    search: Annotated[str | None, typer.Argument(help="The search (default: the newest).")] = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Local port.")] = 8080,
+    home: HomeOption = None,
+) -> None:
+    """Serve optuna-dashboard on a search's storage at 127.0.0.1 (each trial shows its run id)."""
+    from convscope.dashboard import serve
+
+    serve(search, home=home, port=port, announce=lambda line: console.print(line, soft_wrap=True))

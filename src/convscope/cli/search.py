@@ -30,6 +30,7 @@ def search_cmd(
     name: Annotated[str | None, typer.Option("--name", help="The search's name in the store.")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue a stopped search by name.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field: --set search.trials=40")] = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write the search's HTML report.")] = True,
     log: LogOption = None,
     home: HomeOption = None,
 ) -> None:
@@ -40,8 +41,14 @@ def search_cmd(
     set_ = with_log(set_, log)
     if backend is not None and backend not in BACKENDS:
         raise ConvscopeError(f"--backend: '{backend}' is not a backend", hint=f"use {' or '.join(BACKENDS.names())}")
-    search(config, overrides=set_, name=name, workers=workers, backend=backend, address=address, resume=resume,
-           home=home, progress=True, console=console)
+    result = search(config, overrides=set_, name=name, workers=workers, backend=backend, address=address,
+                    resume=resume, home=home, progress=True, console=console)
+    if report and result.trials:
+        from convscope.report import search_report
+
+        console.print(f"report: {search_report(result.name, home=home)}", soft_wrap=True)
+    else:
+        console.print(f"HTML report: convscope report {result.name}", highlight=False, soft_wrap=True)
 
 
 @app.command("dashboard")

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 from torch import nn
 
+from convscope.insight import canvas
 from convscope.insight.drawing import save
 from convscope.insight.look import PICTURES
 from convscope.insight.run_parts import capture, run_data
@@ -75,12 +75,17 @@ def penultimate_features(model: nn.Module, x: torch.Tensor, *, batch: int = 1024
 
 def feature_correlation(features: np.ndarray, *, layer: str = "", central: float = CENTRAL) -> Correlation:
     """Correlation of the columns of ``features`` (N, F), clustered, with its color bound."""
-    keep = features.std(axis=0) > 1e-12
+    features = np.asarray(features, dtype=np.float64)  # float32 sums round a near-constant column to std 0
+    scale = float(np.abs(features).max()) if features.size else 0.0
+    keep = features.std(axis=0) > 1e-9 * (scale or 1.0)  # constant columns correlate with nothing
     kept = features[:, keep]
     dropped = int((~keep).sum())
     if kept.shape[1] < 2:
         return Correlation(np.ones((kept.shape[1],) * 2), np.flatnonzero(keep), 1.0, dropped, layer)
-    corr = np.corrcoef(kept, rowvar=False)  # (F, F)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(kept, rowvar=False)  # (F, F)
+    corr = np.nan_to_num(corr, nan=0.0)  # a column constant up to rounding is uncorrelated, not an error
+    np.fill_diagonal(corr, 1.0)
     distance = np.clip(1 - corr, 0, 2)
     np.fill_diagonal(distance, 0)
     tree = linkage(squareform(distance, checks=False), method="average")
@@ -90,9 +95,9 @@ def feature_correlation(features: np.ndarray, *, layer: str = "", central: float
     return Correlation(corr[np.ix_(order, order)], np.flatnonzero(keep)[order], limit, dropped, layer)
 
 
-def draw_correlation(c: Correlation, *, title: str) -> plt.Figure:
+def draw_correlation(c: Correlation, *, title: str) -> canvas.Figure:
     n = len(c.matrix)
-    fig, ax = plt.subplots(layout="constrained", figsize=(6.2, 5.4))
+    fig, ax = canvas.subplots(layout="constrained", figsize=(6.2, 5.4))
     image = ax.imshow(c.matrix, cmap=CMAP, vmin=-c.limit, vmax=c.limit, interpolation="nearest")
     ticks = np.arange(n) if n <= 32 else np.linspace(0, n - 1, 16).astype(int)
     ax.set_xticks(ticks, [str(c.order[t]) for t in ticks], fontsize=6, rotation=90)

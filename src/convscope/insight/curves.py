@@ -5,11 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")  # files only: no display here, and never one in CI
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from convscope.insight import canvas
 
 
 def curve_metrics(history: list[dict]) -> list[str]:
@@ -34,7 +32,7 @@ def plot_curves(history: list[dict], path: str | Path, *, title: str = "", best_
     names = curve_metrics(history)
     per_class = per_class_metrics(history)
     panels = len(names) + len(per_class)
-    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.4), squeeze=False)
+    fig, axes = canvas.subplots(1, panels, figsize=(4.2 * panels, 3.4), squeeze=False)
     epochs = [row["epoch"] for row in history]
     for ax, name in zip(axes[0], [*names, *per_class], strict=True):
         lines = [("train", "--", name), ("val", "-", name)] if name in names else \
@@ -58,5 +56,4 @@ def plot_curves(history: list[dict], path: str | Path, *, title: str = "", best_
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from convscope import formatting as fmt
 from convscope.registry import Registry
 
 # -- thresholds -------------------------------------------------------------------------------
@@ -37,13 +38,15 @@ from convscope.registry import Registry
 OVERFIT_RISE = 0.10
 OVERFIT_MIN_EPOCHS_AFTER = 2
 # Not learning: the best train loss stays above 90% of the loss of a uniform guess, ln(K) -- where every
-# freshly initialised classifier starts -- or validation accuracy is within 2 points of chance.
+# freshly initialised classifier starts -- or the best validation accuracy of the whole run is within 2
+# points of chance (a last epoch at chance after a good one is a collapse, not a model that never learned).
 NOT_LEARNING_LOSS = 0.90
 CHANCE_MARGIN = 0.02
-# Underfitting: the model does not fit even its training data (train accuracy below 90%), validation
-# is about as good (gap under 3 points), and the train loss has flattened (the last epoch cut it by
-# less than 5%): more data or regularisation would not help; capacity would. A loss still falling
-# fast is a run stopped early ("still improving"), not a model too small.
+# Underfitting: at no epoch does the model fit even its training data (best train accuracy below 90%;
+# best val too: a run with 92% val is not underfitting, whatever dropout does to its train accuracy),
+# train is not clearly ahead of validation (gap under 3 points), and the train loss has flattened (the
+# last epoch cut it by less than 5%): more data or regularisation would not help; capacity would. A loss
+# still falling fast is a run stopped early ("still improving"), not a model too small.
 UNDERFIT_TRAIN_ACC = 0.90
 UNDERFIT_GAP = 0.03
 UNDERFIT_PLATEAU = 0.05
@@ -111,12 +114,25 @@ VerdictCheck = Callable[..., list[Verdict]]
 VERDICTS: Registry[VerdictCheck] = Registry("verdict check", discover="convscope.insight")
 
 
+def verdict_label(diagnosis: list[dict[str, Any]] | None) -> str:
+    """A run's stored verdicts in a few words: every verdict's ``short``, most severe first (what
+    ``convscope show`` lists in full), ``no verdict`` when there is none.
+
+    Example:
+        >>> verdict_label([{"short": "overfits from epoch 5", "severity": "warning"},
+        ...                {"short": "still improving", "severity": "info"}])
+        'overfits from epoch 5; still improving'
+    """
+    ordered = sorted(diagnosis or [], key=lambda v: SEVERITY_ORDER.get(v.get("severity", "info"), 3))
+    return "; ".join(v["short"] for v in ordered) or "no verdict"
+
+
 def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
 def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
+    return fmt.percent(value)
 
 
 def _num(value: float) -> str:
@@ -172,18 +188,20 @@ def _curve_verdicts(history: list[dict[str, Any]], health: list[dict[str, Any] |
         return out
 
     uniform = math.log(max(num_classes, 2))
-    val_acc = history[-1].get("val_accuracy")
+    val_best = _best_accuracy(history, "val")  # (epoch, accuracy): the whole curve, not the last epoch
     reasons = []
     if min(train) >= NOT_LEARNING_LOSS * uniform:
         reasons.append(f"train loss never went below {min(train):.3g} (a uniform guess scores "
                        f"ln({num_classes}) = {uniform:.3f})")
-    if _finite(val_acc) and val_acc <= chance + CHANCE_MARGIN:
-        reasons.append(f"final val accuracy {_pct(val_acc)} is chance level ({_pct(chance)})")
+    if val_best is not None and val_best[1] <= chance + CHANCE_MARGIN:
+        reasons.append(f"val accuracy never rose above {_pct(val_best[1])} (epoch {val_best[0]}), "
+                       f"chance level ({_pct(chance)})")
     if reasons:
         out.append(Verdict("not_learning", "error", "not learning: " + "; ".join(reasons)
                            + " (check the learning rate, the labels and the input scaling)",
                            "not learning", data={"min_train_loss": min(train), "uniform_loss": uniform,
-                                                 "val_accuracy": val_acc, "chance": chance}))
+                                                 "best_val_accuracy": val_best[1] if val_best else None,
+                                                 "chance": chance}))
         return out
 
     best = min(range(len(val)), key=val.__getitem__)
@@ -192,15 +210,7 @@ def _curve_verdicts(history: list[dict[str, Any]], health: list[dict[str, Any] |
     if after >= OVERFIT_MIN_EPOCHS_AFTER and rise > OVERFIT_RISE and train[-1] < train[best]:
         out.append(_overfitting(history, best, after, rise))
 
-    train_acc = history[-1].get("train_accuracy")
-    flat = len(train) < 2 or train[-1] > (1 - UNDERFIT_PLATEAU) * train[-2]
-    if (_finite(train_acc) and _finite(val_acc) and train_acc < UNDERFIT_TRAIN_ACC
-            and train_acc - val_acc < UNDERFIT_GAP and flat):
-        out.append(Verdict(
-            "underfitting", "warning",
-            f"underfitting: final train accuracy {_pct(train_acc)} is barely above val {_pct(val_acc)}: the model "
-            f"does not fit even its training data (more capacity, more epochs or a higher learning rate)",
-            f"underfits (train acc {_pct(train_acc)})", data={"train_accuracy": train_acc, "val_accuracy": val_acc}))
+    out += _underfitting(history)
 
     if best == len(val) - 1 and len(val) > 1 and val[-2] > 0 and 1 - val[-1] / val[-2] > STILL_IMPROVING:
         out.append(Verdict(
@@ -209,6 +219,41 @@ def _curve_verdicts(history: list[dict[str, Any]], health: list[dict[str, Any] |
             f"-{_pct(1 - val[-1] / val[-2])}): more epochs would likely help",
             "still improving", data={"previous_val_loss": val[-2], "final_val_loss": val[-1]}))
     return out
+
+
+def _best_accuracy(history: list[dict[str, Any]], split: str) -> tuple[int, float] | None:
+    """``(epoch, accuracy)`` of the split's most accurate epoch, or ``None`` when it has no accuracy."""
+    found = [(row["epoch"], row[f"{split}_accuracy"]) for row in history if _finite(row.get(f"{split}_accuracy"))]
+    return max(found, key=lambda pair: pair[1]) if found else None
+
+
+def _relation(a: float, b: float) -> str:
+    """How ``a`` compares to ``b`` in words, chosen from the numbers (within half a point: level)."""
+    if abs(a - b) < 0.005:
+        return "level with"
+    return "above" if a > b else "below"
+
+
+def _underfitting(history: list[dict[str, Any]]) -> list[Verdict]:
+    """Neither split ever reached :data:`UNDERFIT_TRAIN_ACC`, train is not clearly ahead of val, and the
+    train loss has flattened."""
+    train_best, val_best = _best_accuracy(history, "train"), _best_accuracy(history, "val")
+    if train_best is None or val_best is None:
+        return []
+    train = [row["train_loss"] for row in history]
+    drop = 1 - train[-1] / train[-2] if len(train) > 1 and train[-2] > 0 else 0.0
+    if not (train_best[1] < UNDERFIT_TRAIN_ACC and val_best[1] < UNDERFIT_TRAIN_ACC
+            and train_best[1] - val_best[1] < UNDERFIT_GAP and drop < UNDERFIT_PLATEAU):
+        return []
+    return [Verdict(
+        "underfitting", "warning",
+        f"underfitting: the best train accuracy, {_pct(train_best[1])} (epoch {train_best[0]}), is "
+        f"{_relation(train_best[1], val_best[1])} the best val accuracy, {_pct(val_best[1])} (epoch {val_best[0]}), "
+        f"both below {_pct(UNDERFIT_TRAIN_ACC)}, and the last epoch cut the train loss by only {_pct(max(drop, 0.0))}: "
+        f"the model does not fit even its training data (more capacity, or a higher learning rate)",
+        f"underfits (best train acc {_pct(train_best[1])})",
+        data={"best_train_accuracy": train_best[1], "best_train_epoch": train_best[0],
+              "best_val_accuracy": val_best[1], "best_val_epoch": val_best[0], "last_train_loss_drop": drop})]
 
 
 def _nan_divergence(history: list[dict[str, Any]], bad: dict[str, Any]) -> Verdict:
@@ -401,4 +446,4 @@ def _large_verdict(series: dict[str, list[tuple[int, dict]]]) -> list[Verdict]:
         data={"pre_max": {n: v for n, v, _ in found}, "epoch": worst[2]})]
 
 
-__all__ = ["VERDICTS", "Verdict", "diagnose"]
+__all__ = ["VERDICTS", "Verdict", "diagnose", "verdict_label"]

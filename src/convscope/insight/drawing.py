@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # files only: no display here, and never one in CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from convscope.insight import canvas
 
 # Diverging colormap for signed values (kernels, correlations of sign): white at zero.
 SIGNED_CMAP = "RdBu_r"
 
 
-def draw_sample(ax: plt.Axes, x: np.ndarray, *, title: str = "") -> None:
+def draw_sample(ax: canvas.Axes, x: np.ndarray, *, title: str = "") -> None:
     """A sample as an image (C, H, W) or a signal (C, L) on ``ax``."""
     if x.ndim == 2:  # (C, L)
         for c in range(x.shape[0]):
@@ -36,11 +34,10 @@ def draw_sample(ax: plt.Axes, x: np.ndarray, *, title: str = "") -> None:
         ax.set_title(title, fontsize=8)
 
 
-def save(fig: plt.Figure, path: Path) -> Path:
+def save(fig: canvas.Figure, path: Path) -> Path:
     """Write ``fig`` as a PNG at ``path`` (folders made) and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 

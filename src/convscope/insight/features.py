@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
 
+from convscope.insight import canvas
 from convscope.insight.drawing import draw_sample, grid, safe_name, save
 from convscope.insight.look import PICTURES
 from convscope.insight.run_parts import capture, class_name, feature_modules, pick_layers, pick_sample
@@ -34,12 +34,12 @@ def feature_maps(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
     return {name: seen[name][0].float().numpy() for name, _ in modules if name in seen}
 
 
-def draw_features(x: np.ndarray, maps: np.ndarray, *, title: str, max_channels: int = 32) -> plt.Figure:
+def draw_features(x: np.ndarray, maps: np.ndarray, *, title: str, max_channels: int = 32) -> canvas.Figure:
     """One layer's maps (C, ...) beside the input sample x (C_in, ...)."""
     maps = maps[:max_channels]
     low, high = float(maps.min()), float(maps.max())
     if maps.ndim == 2:  # (C, L): a signal layer
-        fig, (top, bottom) = plt.subplots(2, 1, layout="constrained", figsize=(8, 2.8 + 0.12 * len(maps)),
+        fig, (top, bottom) = canvas.subplots(2, 1, layout="constrained", figsize=(8, 2.8 + 0.12 * len(maps)),
                                           gridspec_kw={"height_ratios": [1, max(1.5, 0.12 * len(maps))]})
         draw_sample(top, x, title="input")
         image = bottom.imshow(maps, aspect="auto", cmap="magma", vmin=low, vmax=high, interpolation="nearest",
@@ -49,7 +49,7 @@ def draw_features(x: np.ndarray, maps: np.ndarray, *, title: str, max_channels: 
         fig.colorbar(image, ax=bottom, label="activation", pad=0.01)
     else:  # (C, H, W)
         rows, cols = grid(len(maps) + 1)
-        fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.45 * cols + 0.8, 1.45 * rows + 0.6),
+        fig, axes = canvas.subplots(rows, cols, layout="constrained", figsize=(1.45 * cols + 0.8, 1.45 * rows + 0.6),
                                  squeeze=False)
         draw_sample(axes.flat[0], x, title="input")
         for i, ax in enumerate(list(axes.flat)[1:]):

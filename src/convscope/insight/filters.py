@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
 
+from convscope.insight import canvas
 from convscope.insight.drawing import grid, safe_name, save
 from convscope.insight.look import PICTURES
 from convscope.insight.run_parts import conv_layers, pick_layers, run_data
@@ -91,12 +91,12 @@ def maximize_activation(model: nn.Module, module: nn.Module, channels: list[int]
     return x.detach().numpy(), final.numpy()
 
 
-def draw_patterns(patterns: np.ndarray, scores: np.ndarray, channels: list[int], *, title: str) -> plt.Figure:
+def draw_patterns(patterns: np.ndarray, scores: np.ndarray, channels: list[int], *, title: str) -> canvas.Figure:
     """A grid of patterns: signals (C, L) on one shared y-range; images (C, H, W) in grey, each stretched to
     its own range (what matters is the shape of the pattern, and the regularized ones are faint)."""
     rows, cols = grid(len(channels))
     signal = patterns.ndim == 3
-    fig, axes = plt.subplots(rows, cols, layout="constrained",
+    fig, axes = canvas.subplots(rows, cols, layout="constrained",
                              figsize=(1.8 * cols + 0.6, (1.3 if signal else 1.6) * rows + 0.7), squeeze=False)
     bound = float(np.abs(patterns).max()) * 1.05 or 1.0
     for i, ax in enumerate(axes.flat):

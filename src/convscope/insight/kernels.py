@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from convscope.insight import canvas
 from convscope.insight.drawing import SIGNED_CMAP, grid, safe_name, save
 from convscope.insight.look import PICTURES
 from convscope.insight.run_parts import conv_layers, pick_layers
@@ -68,13 +68,13 @@ def _shown(g: KernelGrid) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
+def draw_kernels(g: KernelGrid, *, title: str) -> canvas.Figure:
     """The figure for one layer (see the module docstring for the layouts)."""
     out, inn = g.weights.shape[:2]
     signal = g.weights.ndim == 3
     if inn == 1:
         rows, cols = grid(out)
-        fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.5 * cols + 0.8, 1.45 * rows + 0.7),
+        fig, axes = canvas.subplots(rows, cols, layout="constrained", figsize=(1.5 * cols + 0.8, 1.45 * rows + 0.7),
                                  squeeze=False)
         for i, ax in enumerate(axes.flat):
             if i >= out:
@@ -100,7 +100,7 @@ def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
             fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
     elif signal:
         rows, cols = grid(out, max_cols=6)
-        fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(1.9 * cols + 0.8, 1.6 * rows + 0.8),
+        fig, axes = canvas.subplots(rows, cols, layout="constrained", figsize=(1.9 * cols + 0.8, 1.6 * rows + 0.8),
                                  squeeze=False)
         for i, ax in enumerate(axes.flat):
             if i >= out:
@@ -124,8 +124,8 @@ def draw_kernels(g: KernelGrid, *, title: str) -> plt.Figure:
                 mosaic[o * (kh + 1):o * (kh + 1) + kh, i * (kw + 1):i * (kw + 1) + kw] = g.weights[o, i]
         cell = 0.32 * max(kh, kw) / 3
         size = (min(14, cell * inn * 1.2 + 2.2), min(30, cell * out + 1.2))
-        fig, ax = plt.subplots(layout="constrained", figsize=size)
-        cmap = plt.get_cmap(SIGNED_CMAP).with_extremes(bad="white")
+        fig, ax = canvas.subplots(layout="constrained", figsize=size)
+        cmap = canvas.get_cmap(SIGNED_CMAP).with_extremes(bad="white")
         image = ax.imshow(mosaic, cmap=cmap, vmin=g.vmin, vmax=g.vmax, interpolation="nearest")
         ax.set_xticks([i * (kw + 1) + (kw - 1) / 2 for i in range(inn)], [str(i) for i in range(inn)], fontsize=7)
         ax.set_yticks([o * (kh + 1) + (kh - 1) / 2 for o in range(out)], [str(o) for o in range(out)], fontsize=7)

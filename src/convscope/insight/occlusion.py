@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -27,6 +26,7 @@ from torch import nn
 
 from convscope.errors import ConvscopeError
 from convscope.inference.outputs import probabilities
+from convscope.insight import canvas
 from convscope.insight.drawing import draw_sample, save
 from convscope.insight.look import PICTURES
 from convscope.insight.run_parts import (
@@ -137,8 +137,8 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int, *, layer: str | Non
     return (cam / peak if peak > 0 else cam).numpy(), name
 
 
-def _overlay(ax: plt.Axes, x: np.ndarray, heat: np.ndarray, *, cmap: str, vmin: float, vmax: float,
-             alpha: float = 0.55) -> plt.cm.ScalarMappable:
+def _overlay(ax: canvas.Axes, x: np.ndarray, heat: np.ndarray, *, cmap: str, vmin: float, vmax: float,
+             alpha: float = 0.55) -> canvas.ScalarMappable:
     """A heat map over a sample: behind a signal's trace, or over an image."""
     if x.ndim == 2:  # (C, L)
         low, high = float(x.min()), float(x.max())
@@ -188,7 +188,7 @@ def look_occlusion(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, i
     signal = len(data.input_shape) == 2
     baseline = 0.0 if signal else float(data.x_train.mean())  # zeroed window / the data's mean grey
     rows = _samples(run, index, count, input_path)
-    fig, axes = plt.subplots(len(rows), 1 if signal else 2, layout="constrained", squeeze=False,
+    fig, axes = canvas.subplots(len(rows), 1 if signal else 2, layout="constrained", squeeze=False,
                              figsize=(7.5 if signal else 5.2, 2.2 * len(rows) + 0.5))
     for r, (i, x, y) in enumerate(rows):
         target = _target(run, x, y)
@@ -221,7 +221,7 @@ def look_gradcam(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, inp
     model = run.model
     signal = len(run_data(run).input_shape) == 2
     rows = _samples(run, index, count, input_path)
-    fig, axes = plt.subplots(len(rows), 1 if signal else 2, layout="constrained", squeeze=False,
+    fig, axes = canvas.subplots(len(rows), 1 if signal else 2, layout="constrained", squeeze=False,
                              figsize=(7.5 if signal else 5.2, 2.2 * len(rows) + 0.5))
     used = layer
     for r, (i, x, y) in enumerate(rows):

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 from sklearn import metrics as skm
 
+from convscope.insight import canvas
 from convscope.insight.curves import curve_metrics
 from convscope.insight.drawing import draw_sample, grid, save
 from convscope.insight.look import PICTURES
@@ -61,7 +61,7 @@ def look_confusion(run: Run, out_dir: Path) -> list[Path]:
     rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     names = [class_name(run, i) for i in range(k)]
     size = 2.2 + 0.42 * k
-    fig, axes = plt.subplots(1, 2, layout="constrained", figsize=(2 * size + 1.2, size))
+    fig, axes = canvas.subplots(1, 2, layout="constrained", figsize=(2 * size + 1.2, size))
     panels = ((axes[0], counts, "counts", "d"), (axes[1], rates, "normalized by true class", ".2f"))
     for ax, matrix, title, fmt in panels:
         image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=matrix.max() or 1)
@@ -93,11 +93,10 @@ def look_roc(run: Run, out_dir: Path) -> list[Path]:
     class for multi-class tasks."""
     y, prob, threshold = _val_predictions(run)
     k = prob.shape[1]
-    fig, ax = plt.subplots(layout="constrained", figsize=(5.2, 4.8))
+    fig, ax = canvas.subplots(layout="constrained", figsize=(5.2, 4.8))
     ax.plot([0, 1], [0, 1], color="0.7", linestyle="--", linewidth=1, label="chance")
     if k == 2:
         if len(np.unique(y)) < 2:
-            plt.close(fig)
             return []
         fpr, tpr, _ = skm.roc_curve(y, prob[:, 1])
         ax.plot(fpr, tpr, linewidth=1.8, label=f"AUC {skm.auc(fpr, tpr):.3f}")
@@ -168,7 +167,7 @@ def look_top_losses(run: Run, out_dir: Path, *, k: int = 12) -> list[Path]:
     signal = x.dim() == 3
     rows, cols = grid(len(worst), max_cols=3 if signal else 6)
     width, height = (3.4, 1.6) if signal else (1.7, 1.9)
-    fig, axes = plt.subplots(rows, cols, layout="constrained", figsize=(width * cols + 0.4, height * rows + 0.6),
+    fig, axes = canvas.subplots(rows, cols, layout="constrained", figsize=(width * cols + 0.4, height * rows + 0.6),
                              squeeze=False)
     for ax, item in zip(axes.flat, worst, strict=False):
         draw_sample(ax, x[item.index].numpy(),
@@ -206,7 +205,7 @@ def plot_overlay(curves: Sequence[Curve], path: str | Path, *, title: str = "", 
                  train: bool = False) -> Path:
     """All runs' validation curves (and train, dashed, with ``train=True``) in one panel per metric."""
     names = list(metrics) if metrics else curve_metrics([row for c in curves for row in c.history])[:3]
-    fig, axes = plt.subplots(1, len(names), layout="constrained", figsize=(5.0 * len(names), 3.8), squeeze=False)
+    fig, axes = canvas.subplots(1, len(names), layout="constrained", figsize=(5.0 * len(names), 3.8), squeeze=False)
     many = len(curves) > 10
     for ax, name in zip(axes[0], names, strict=True):
         for i, c in enumerate(curves):
@@ -235,11 +234,10 @@ def plot_overlay(curves: Sequence[Curve], path: str | Path, *, title: str = "", 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
-def _spans_decades(ax: plt.Axes) -> bool:
+def _spans_decades(ax: canvas.Axes) -> bool:
     """A diverged trial's loss of 1e3 flattens everyone else's curve: switch to a log axis then."""
     values = np.concatenate([line.get_ydata() for line in ax.get_lines()] or [np.array([])]).astype(float)
     values = values[np.isfinite(values) & (values > 0)]

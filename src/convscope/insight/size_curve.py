@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import yaml
 from matplotlib.ticker import FixedLocator, NullLocator
 
+from convscope.insight import canvas
 from convscope.insight.drawing import save
 from convscope.insight.look import PICTURES
 from convscope.store import Store
@@ -140,11 +140,11 @@ def _group_key(group: str) -> tuple:
     return tuple(value(part) for part in group.split(", "))
 
 
-def draw_size_curve(lines: list[SizeLine], *, metric: str, title: str) -> plt.Figure:
+def draw_size_curve(lines: list[SizeLine], *, metric: str, title: str) -> canvas.Figure:
     """Train dashed, validation solid, one color per line; sizes on a log axis labelled with their counts."""
     lines = sorted(lines, key=lambda line: _group_key(line.group))
-    fig, ax = plt.subplots(layout="constrained", figsize=(7.2, 4.6))
-    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, max(len(lines), 1)))
+    fig, ax = canvas.subplots(layout="constrained", figsize=(7.2, 4.6))
+    colors = canvas.get_cmap("viridis")(np.linspace(0.0, 0.85, max(len(lines), 1)))
     for line, color in zip(lines, colors, strict=False):
         label = line.group or "all runs"
         ax.plot(line.sizes, line.val, "-", marker="o", markersize=4, color=color, label=label)

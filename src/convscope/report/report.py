@@ -20,17 +20,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-import matplotlib.ticker
-
-matplotlib.use("Agg")
-
-from convscope.api import Run, load_run  # noqa: E402
-from convscope.insight.diagnose import SEVERITY_ORDER  # noqa: E402
-from convscope.insight.look import look  # noqa: E402
-from convscope.report.clinical import html_tables  # noqa: E402
-from convscope.report.html import figure, metric_text, percent, render, short_number  # noqa: E402
-from convscope.store import Store  # noqa: E402
+from convscope.insight.diagnose import SEVERITY_ORDER
+from convscope.report.clinical import html_tables
+from convscope.report.html import figure, metric_text, percent, render, short_number
+from convscope.store import Store
+from convscope.stored_run import Run, load_run
 
 # Captions that say how to read each picture (the report is for a person, not a log).
 PICTURES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
@@ -143,6 +137,8 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
         run = load_run(run, home=home)
     out = Path(out) if out is not None else run.dir / "report.html"
     has_weights = (run.dir / "best.safetensors").exists()
+    from convscope.insight.look import look  # the pictures import torch; importing the report does not
+
     curves = look(run, "curves")
     groups = []
     for gid, title, lead, items in PICTURES:

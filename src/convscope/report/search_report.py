@@ -19,18 +19,15 @@ from typing import Any
 
 import matplotlib
 import matplotlib.ticker
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from convscope.insight.diagnose import SEVERITY_ORDER  # noqa: E402
-from convscope.insight.look import look_search  # noqa: E402
-from convscope.insight.plots import Curve, plot_overlay  # noqa: E402
-from convscope.report.html import figure, metric_text, render, short_number  # noqa: E402
-from convscope.report.report import run_report  # noqa: E402
-from convscope.store import Store  # noqa: E402
-from convscope.store.status import RunStatus, has_objective  # noqa: E402
+from convscope.insight import canvas
+from convscope.insight.diagnose import SEVERITY_ORDER
+from convscope.insight.look import look_search
+from convscope.report.html import figure, metric_text, render, short_number
+from convscope.report.report import run_report
+from convscope.store import Store
+from convscope.store.status import RunStatus, has_objective
 
 
 def _most_serious(diagnosis: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -49,13 +46,18 @@ def _plot_color(status: str) -> str:
     return known.plot_color if known else "0.5"
 
 
+# one marker per status, so completed and early-stopped trials differ without relying on colour alone
+_MARKERS = {"completed": "o", "early_stopped": "^", "pruned": "x", "diverged": "v", "failed": "X",
+            "interrupted": "s", "running": "."}
+
+
 def _objective_figure(trials: list[dict[str, Any]], metric: str, maximize: bool, path: Path) -> Path:
-    fig, ax = plt.subplots(layout="constrained", figsize=(9, 3.6))
+    fig, ax = canvas.subplots(layout="constrained", figsize=(9, 3.6))
     done = [t for t in trials if t["value"] is not None and math.isfinite(t["value"])]
     for status in sorted({t["status"] for t in done}):
         pts = [t for t in done if t["status"] == status]
-        ax.scatter([t["number"] for t in pts], [t["value"] for t in pts], s=28, color=_plot_color(status),
-                   label=status, zorder=3, alpha=0.9 if has_objective(status) else 0.6)
+        ax.scatter([t["number"] for t in pts], [t["value"] for t in pts], s=36, color=_plot_color(status),
+                   marker=_MARKERS.get(status, "o"), label=status, zorder=3, alpha=0.9 if has_objective(status) else 0.6)
     best, xs, ys = None, [], []
     for t in sorted(done, key=lambda t: t["number"]):
         if has_objective(t["status"]) and (
@@ -72,7 +74,6 @@ def _objective_figure(trials: list[dict[str, Any]], metric: str, maximize: bool,
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -107,9 +108,9 @@ def _parallel_figure(trials: list[dict[str, Any]], names: list[str], metric: str
     columns = [_axis([t["params"][n] for t in done]) for n in names]
     columns.append(_axis([t["value"] for t in done]))
     values = np.array([t["value"] for t in done])
-    norm = plt.Normalize(values.min(), values.max())
-    cmap = plt.get_cmap("viridis" if maximize else "viridis_r")
-    fig, ax = plt.subplots(layout="constrained", figsize=(max(6.0, 2.0 * len(axes_names)), 4.2))
+    norm = canvas.Normalize(values.min(), values.max())
+    cmap = canvas.get_cmap("viridis" if maximize else "viridis_r")
+    fig, ax = canvas.subplots(layout="constrained", figsize=(max(6.0, 2.0 * len(axes_names)), 4.2))
     order = np.argsort(values if maximize else -values)  # the best drawn last, on top
     for i in order:
         t = done[i]
@@ -126,10 +127,9 @@ def _parallel_figure(trials: list[dict[str, Any]], names: list[str], metric: str
     ax.set_xlim(-0.1, len(axes_names) - 0.6)
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=metric, pad=0.01)
+    fig.colorbar(canvas.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=metric, pad=0.01)
     ax.set_title("one line per trial (dashed grey: pruned or failed)", fontsize=9)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -144,7 +144,7 @@ def _importance_figure(study: Any, path: Path) -> tuple[Path | None, str]:
     if not importances:
         return None, "parameter importance: no parameter varied among the completed trials"
     names = list(importances)[::-1]
-    fig, ax = plt.subplots(layout="constrained", figsize=(7, 0.5 * len(names) + 1.2))
+    fig, ax = canvas.subplots(layout="constrained", figsize=(7, 0.5 * len(names) + 1.2))
     ax.barh(names, [importances[n] for n in names], color="C0")
     for y, n in enumerate(names):
         ax.text(importances[n] + 0.01, y, f"{importances[n]:.2f}", va="center", fontsize=8)
@@ -152,7 +152,6 @@ def _importance_figure(study: Any, path: Path) -> tuple[Path | None, str]:
     ax.set_xlabel("share of the objective's variance (fANOVA)")
     ax.grid(axis="x", alpha=0.3)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path, ""
 
 
@@ -171,7 +170,10 @@ def search_report(name: str, *, home: str | Path | None = None, out: str | Path 
     from convscope.tuning.study import open_storage, open_study
 
     store = Store(home)
+    from convscope.insight.plots import Curve, plot_overlay  # the pictures import torch
+
     result = load_search(name, home=store.home)
+    name = result.name  # a config name finds its newest search
     out = Path(out) if out is not None else store.home / "searches" / f"{name}.html"
     figures_dir = store.home / "searches" / f"{name}-figures"
     figures_dir.mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,9 @@ class EarlyStopping(Callback):
             raise ConfigError(f"train.early_stopping.monitor: '{self.cfg.monitor}' is not logged",
                               hint=f"use one of: {known}")
         self._update(epoch, logs[self.cfg.monitor])
-        if epoch - self.best_epoch >= max(self.cfg.patience, 1):  # Keras' rule: `patience` bad epochs in a row
+        # Keras' rule: `patience` bad epochs in a row; on the last epoch the run completes anyway, and
+        # calling it early-stopped would claim epochs were saved that were not
+        if epoch - self.best_epoch >= max(self.cfg.patience, 1) and epoch < trainer.cfg.epochs:
             trainer.request_stop(
                 RunStatus.EARLY_STOPPED,
                 f"{self.cfg.monitor} did not improve for {epoch - self.best_epoch} epochs "

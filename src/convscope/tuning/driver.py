@@ -36,6 +36,7 @@ from convscope.train.loggers import SearchContext, SearchLoggers
 from convscope.tuning.backends import make_backend
 from convscope.tuning.backends.local import available_cores
 from convscope.tuning.live import LiveView, print_summary
+from convscope.tuning.names import resolve_name
 from convscope.tuning.results import Search, TrialResult, load_search, poll_trials
 from convscope.tuning.resume import changed, in_flight, read_config, resumed_config
 from convscope.tuning.study import (
@@ -82,7 +83,7 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     overrides = list(overrides or [])
     kept: SearchInfo | None = None  # how a resumed search ran
     if resume is not None:
-        name = resume
+        name = resolve_name(store, resume)
         raw, source, kept = resumed_config(store, name, config, overrides)
     elif config is None:
         raise ConfigError("search needs a config", hint="convscope search CONFIG.yaml (params with ranges)")

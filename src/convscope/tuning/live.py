@@ -12,7 +12,7 @@ Example (drawn into a string here; a search draws on the terminal):
     ...               poll=lambda: trials, console=console) as view:
     ...     view.update()
     >>> console.file.getvalue().splitlines()[0]   # not a terminal: one line per finished trial, then the table
-    'trial 0 completed: lr=0.1 -> val_accuracy 0.91 (3 epochs, 2.0s)'
+    'trial 0 completed: lr=0.1 -> val_accuracy 91.0% (3 epochs, 2.0s)'
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class LiveView:
             if t.finished and t.number not in before:
                 epochs = f"{t.epochs} epoch" + ("" if t.epochs == 1 else "s")
                 self.console.print(f"trial {t.number} {t.status}: {fmt.params(t.params)} -> "
-                                   f"{self.objective.metric} {fmt.number(t.value, style='general')} ({epochs}, "
+                                   f"{self.objective.metric} {fmt.metric(self.objective.metric, t.value, style='general')} ({epochs}, "
                                    f"{fmt.seconds(t.seconds)})", highlight=False)
 
     def render(self) -> Group:
@@ -117,13 +117,13 @@ class LiveView:
         for t in shown:
             mark = " *" if best is not None and t.number == best.number else ""
             table.add_row(f"{t.number}{mark}", fmt.params(t.params), f"{t.epochs}/{self.epochs}",
-                          fmt.number(t.value, style='general'), status_text(t.status), fmt.seconds(t.seconds))
+                          fmt.metric(self.objective.metric, t.value, style='general'), status_text(t.status), fmt.seconds(t.seconds))
         finished = sum(1 for t in self.trials if t.finished)
         bar = Table.grid(padding=(0, 1))
         bar.add_row(Text(f"trials {finished}/{self.budget}"),
                     ProgressBar(total=max(self.budget, 1), completed=finished, width=40),
                     Text(fmt.seconds(time.monotonic() - self.started)),
-                    Text(f"best {fmt.number(best.value, style='general')} (trial {best.number})" if best else ""))
+                    Text(f"best {fmt.metric(self.objective.metric, best.value, style='general')} (trial {best.number})" if best else ""))
         return Group(table, bar)
 
 
@@ -147,7 +147,7 @@ def leaderboard_table(result: Search) -> Table:
         ranked = is_ranked(t)
         rank += ranked
         cells = [str(rank) if ranked else "", str(t.run_id or "-"), str(t.number), fmt.params(t.params),
-                 str(t.epochs), fmt.number(t.value, style="general"), status_text(t.status), fmt.seconds(t.seconds)]
+                 str(t.epochs), fmt.metric(result.metric, t.value, style="general"), status_text(t.status), fmt.seconds(t.seconds)]
         if show_reason:
             cells.insert(-1, "" if t.status == RunStatus.COMPLETED else (t.reason or ""))
         table.add_row(*cells)
@@ -168,8 +168,9 @@ def print_summary(result: Search, console: Console) -> None:
                       f"{result.name}` for each trial's reason")
         return
     console.print(f"[bold green]best[/] trial {best.number} (run {best.run_id}): {result.metric} "
-                  f"{fmt.number(best.value, style='general')} with {fmt.params(best.params)}", highlight=False)
-    console.print(f"leaderboard: convscope runs --search {result.name}; the run: convscope show {best.run_id}")
+                  f"{fmt.metric(result.metric, best.value, style='general')} with {fmt.params(best.params)}", highlight=False)
+    console.print(f"leaderboard: convscope runs --search {result.name}; the run: convscope show {best.run_id}",
+                  soft_wrap=True)
 
 
 __all__ = ["LiveView", "leaderboard_table", "print_summary", "status_text"]

@@ -18,6 +18,7 @@ from convscope.store import Store
 from convscope.store.clock import active_seconds
 from convscope.store.search_info import SearchInfo
 from convscope.store.status import RunStatus
+from convscope.tuning.names import resolve_name
 from convscope.tuning.ranking import best_trial, leaderboard
 from convscope.tuning.study import Objective, open_storage, open_study
 from convscope.tuning.worker import retried
@@ -96,6 +97,12 @@ class Search:
         """Every trial, ranked ones first and best first (see :mod:`convscope.tuning.ranking`)."""
         return leaderboard(self.trials, self.objective)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: the leaderboard, best first (see :mod:`convscope.tuning.search_html`)."""
+        from convscope.tuning.search_html import search_html
+
+        return search_html(self)
+
     @property
     def best_run_id(self) -> int | None:
         return self.best.run_id if self.best else None
@@ -156,12 +163,14 @@ def load_search(name: str, *, home: str | Path | None = None) -> Search:
     """A stored search by name (finished, running or interrupted).
 
     Args:
-        name: the search's name (``convscope search ... --name``, or printed when it started).
+        name: the search's name (``convscope search ... --name``, or printed when it started), or its
+            config's name: the newest search of that config (see :func:`~convscope.tuning.names.resolve_name`).
         home: the run store (default ``$CONVSCOPE_HOME`` or ``./convscope-runs``).
 
     Example: see :mod:`convscope.tuning`.
     """
     store = Store(home)
+    name = resolve_name(store, name)
     row = store.search(name)
     info = SearchInfo.from_dict(row["info"])
     objective = Objective(info.metric, info.direction)

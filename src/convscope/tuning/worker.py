@@ -138,8 +138,9 @@ def tell_run(study: optuna.Study, trial: optuna.Trial | int, *, status: str, his
         study.tell(trial, value)
     else:
         study.tell(trial, state=TrialState.FAIL)
+    epoch = next((row["epoch"] for row in history if row.get(objective.metric) == value), None)
     store.update_info(run_id, objective={"metric": objective.metric, "direction": objective.direction,
-                                         "value": value})
+                                         "value": value, "epoch": epoch})
     return value
 
 
@@ -262,9 +263,9 @@ class Worker:
                      PruningCallback(trial, self.setup.objective, pruner=search.pruner, min_epochs=search.min_epochs)]
         try:
             if resume_run is not None:
-                result = api.run(home=self.home, callbacks=callbacks, resume=resume_run)
+                result = api.run(home=self.home, callbacks=callbacks, resume=resume_run, progress=False)
             else:
-                result = api.run(self.trial_config(params), home=self.home, callbacks=callbacks,
+                result = api.run(self.trial_config(params), home=self.home, callbacks=callbacks, progress=False,
                                  search=self.spec.name, trial=trial.number, params=params)
         except RunTakenOver:
             # this worker was declared dead (no heartbeat) and its trial was retried elsewhere: that copy
@@ -287,9 +288,13 @@ class Worker:
         return result.status
 
     def trial_config(self, params: dict[str, Any]) -> Config:
-        """The trial's config, with this worker's share of the cores as its ``train.threads``."""
+        """The trial's config, with this worker's share of the cores as its ``train.threads``, and the search
+        objective as its ``train.monitor`` (when it is a validation metric): the checkpoint, and so the test
+        metrics, come from the epoch the leaderboard ranks the trial by."""
         cfg = self.setup.trial_config(params)
         cfg.train.threads = self.spec.threads
+        if self.setup.objective.metric.startswith("val_"):
+            cfg.train.monitor = self.setup.objective.metric
         return cfg
 
     def _failed_run(self, store: Store, number: int, params: dict[str, Any], reason: str) -> int:
