@@ -7,6 +7,7 @@ label, a patient and a split, lazily (a record is read when the pipeline reaches
 Example (a ``flat`` folder of four 10 s records written here with ``wfdb.wrsamp``; the PTB Diagnostic
 ECG Database reads the same way with ``path="ptb-diagnostic-ecg-database-1.0.0", layout="ptb"``):
     >>> import tempfile
+    >>> import numpy as np
     >>> from convscope.config import DataConfig
     >>> folder, t = tempfile.mkdtemp(), np.arange(2500) / 250           # 10 s at 250 Hz
     >>> for name in ("mi_1", "mi_2", "ctl_1", "ctl_2"):
