@@ -251,16 +251,3 @@ def print_leaderboard(name: str, home: Path | None, *, as_json: bool = False) ->
                       f"{fmt.metric(result.metric, best.value)} with {fmt.params(best.params)}; "
                       f"details: convscope show {best.run_id}")
     console.print(f"HTML report: convscope report {result.name}", highlight=False, soft_wrap=True)
-
-
-@app.command("dashboard")
-@friendly
-def dashboard_cmd(
-    search: Annotated[str | None, typer.Argument(help="The search (default: the newest).")] = None,
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Local port.")] = 8080,
-    home: HomeOption = None,
-) -> None:
-    """Serve optuna-dashboard on a search's storage at 127.0.0.1 (each trial shows its run id)."""
-    from convscope.dashboard import serve
-
-    serve(search, home=home, port=port, announce=lambda line: console.print(line, soft_wrap=True))

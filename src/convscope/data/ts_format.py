@@ -153,7 +153,7 @@ def read_ts(path: Path) -> Cases:
             try:
                 channels.append(np.array([np.nan if t == "?" else float(t) for t in tokens], dtype=np.float64))
             except ValueError:
-                bad = next(t for t in tokens if t != "?" and not _is_number(t))
+                bad = next(t for t in tokens if t != "?" and not is_number(t))
                 raise DataError(f"{path}:{number}: value '{bad}' of dimension {d + 1} is not a number",
                                 hint="values are numbers separated by ',' ('?' marks a missing one)") from None
         length = max(len(c) for c in channels)
@@ -171,7 +171,8 @@ def read_ts(path: Path) -> Cases:
     return cases
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether ``text`` parses as a float (the archive's files mark a missing value with NaN or ``?``)."""
     try:
         float(text)
     except ValueError:

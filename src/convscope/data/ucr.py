@@ -45,7 +45,7 @@ import numpy as np
 from convscope.config import DataConfig
 from convscope.data.base import SOURCES, Source, Split
 from convscope.data.source_helpers import check_options
-from convscope.data.ts_format import Cases, read_ts
+from convscope.data.ts_format import Cases, is_number, read_ts
 from convscope.errors import ConfigError, DataError
 
 SUFFIXES = (".tsv", ".ts", ".txt", "")  # preferred in this order when a folder holds several copies
@@ -169,7 +169,7 @@ def read_delimited(path: Path) -> Cases:
             try:
                 values = np.array(tokens[1:], dtype=np.float64)  # numpy parses the strings; "NaN" is NaN
             except ValueError:
-                bad = next(t for t in tokens[1:] if not _is_number(t))
+                bad = next(t for t in tokens[1:] if not is_number(t))
                 if not cases.lines:  # the first line: a header from another tool, not the archive's format
                     raise DataError(f"{path}:{number}: '{bad}' is not a number: a header row? UCR files have "
                                     "none", hint="remove the first line: each line is a class label, then the "
@@ -182,14 +182,6 @@ def read_delimited(path: Path) -> Cases:
     if not cases.labels:
         raise DataError(f"{path}: holds no series", hint="the file is empty; download it again")
     return cases
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def read_cases(path: Path) -> Cases:
