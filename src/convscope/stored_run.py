@@ -75,7 +75,7 @@ class Run:
         return load_weights(model, weights).eval()
 
     def predict(self, inputs: str | Path | Sequence[str | Path], *, per: str = "record",
-                sample_rate: float | None = None) -> list[dict[str, Any]]:
+                sample_rate: float | None = None, annotations: str | None = None) -> list[dict[str, Any]]:
         """Predict on new files with the run's own preprocessing, model and decision threshold.
 
         Args:
@@ -83,6 +83,8 @@ class Run:
                 folders of images: the kind the run was trained on.
             per: ``record`` (one row per record, its windows/beats averaged as in evaluation) or ``sample``.
             sample_rate: Hz of inputs whose files do not say it (CSV rows).
+            annotations: runs trained with ``labels: annotations``: cut beats at this annotator's beats
+                (e.g. ``atr``) instead of R peaks NeuroKit2 detects.
 
         Returns:
             One dict per record: ``input``, ``predicted``, ``p_<class>``..., ``n_<windows|beats|...>``;
@@ -91,7 +93,8 @@ class Run:
         from convscope.inference.predict import predict_inputs
 
         paths = [inputs] if isinstance(inputs, str | Path) else list(inputs)
-        return predict_inputs(self, paths, per=per, sample_rate=sample_rate)  # type: ignore[arg-type]
+        return predict_inputs(self, paths, per=per, sample_rate=sample_rate,  # type: ignore[arg-type]
+                              annotations=annotations)
 
     def _repr_html_(self) -> str:
         """Jupyter's rich display: the numbers and verdicts a user checks first, and the curves."""
