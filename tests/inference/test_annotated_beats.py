@@ -13,6 +13,7 @@ import pytest
 import torch
 import wfdb
 from tests.inference.conftest import ecg
+from tests.mitdb import MITDB
 from typer.testing import CliRunner
 
 import convscope
@@ -127,7 +128,6 @@ def test_export_takes_the_beats_with_their_rr_features_as_one_tensor(annotated_r
     assert sidecar["preprocessing"]["rr_features"][0] == "pre_rr"
 
 
-MITDB = Path("/work/shared/data/mitdb")
 
 
 @pytest.mark.skipif(not MITDB.is_dir(), reason=f"{MITDB} (MIT-BIH Arrhythmia Database) is not on this machine")

@@ -4,17 +4,15 @@ cardiologists annotated."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 import wfdb
+from tests.mitdb import MITDB
 
 import convscope
 from convscope.errors import DataError
 
-MITDB = Path("/work/shared/data/mitdb")
 pytestmark = pytest.mark.skipif(not (MITDB / "101.hea").is_file(),
                                 reason=f"{MITDB} (MIT-BIH Arrhythmia Database) is absent")
 BEAT_SYMBOLS = set("NLRejAaJSVEFQ/f")  # annotation symbols that are beats (AAMI EC57)

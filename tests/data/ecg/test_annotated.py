@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import wfdb
 import yaml
+from tests.mitdb import MITDB
 from typer.testing import CliRunner
 
 import convscope
@@ -21,7 +22,6 @@ from convscope.data.ecg.annotated import AAMI_CLASSES, BEAT_SYMBOLS, RR_FEATURES
 from convscope.errors import ConfigError, DataError
 from convscope.store import Store
 
-MITDB = Path("/work/shared/data/mitdb")
 FS = 100
 SECONDS = 20
 # record -> (annotation samples, symbols); '+' and '~' are not beats, '?' is a beat outside AAMI's table,
