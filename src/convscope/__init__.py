@@ -14,8 +14,7 @@ stay fast and a submodule (e.g. ``convscope.config``) imports without pulling in
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from convscope.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -35,9 +34,4 @@ _PUBLIC = {
 __all__ = ["__version__", *_PUBLIC]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        value = getattr(importlib.import_module(_PUBLIC[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'convscope' has no attribute {name!r}")
+__getattr__ = lazy_exports(globals(), _PUBLIC)

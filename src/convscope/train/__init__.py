@@ -7,8 +7,7 @@ not import the trainer, which imports the config: no import cycle.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from convscope.lazy_exports import lazy_exports
 
 _PUBLIC = {
     "Callback": "convscope.train.callbacks",
@@ -22,9 +21,4 @@ _PUBLIC = {
 __all__ = list(_PUBLIC)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        value = getattr(importlib.import_module(_PUBLIC[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'convscope.train' has no attribute {name!r}")
+__getattr__ = lazy_exports(globals(), _PUBLIC)

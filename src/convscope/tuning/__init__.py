@@ -32,8 +32,7 @@ Example (a two-point grid; ``convscope search examples/search-digits.yaml`` is t
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from convscope.lazy_exports import lazy_exports
 
 # Loaded on first use (PEP 562): the config imports the light registries under this package
 # (``convscope.tuning.samplers`` ...) to check names, and must not pull in the driver, which imports it.
@@ -43,9 +42,4 @@ _PUBLIC = {"search": "convscope.tuning.driver", "Search": "convscope.tuning.resu
 __all__ = list(_PUBLIC)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        value = getattr(importlib.import_module(_PUBLIC[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'convscope.tuning' has no attribute {name!r}")
+__getattr__ = lazy_exports(globals(), _PUBLIC)
