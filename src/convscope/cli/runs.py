@@ -22,7 +22,7 @@ from convscope.cli.app import (
     status_markup,
     with_log,
 )
-from convscope.errors import ConvscopeError
+from convscope.errors import ConvscopeError, naming
 
 
 @app.command("run")
@@ -184,15 +184,16 @@ def summary_cmd(config: Annotated[Path | None, typer.Argument(help="Experiment Y
     from convscope.models import build_model, summary
 
     cfg = load_config(config if config is not None else default_config_path(), set_)
-    if cfg.model.input:
-        shape = tuple(cfg.model.input)
-        num_classes = None
-    else:
-        from convscope.data import load_data
+    with naming(cfg.source):
+        if cfg.model.input:
+            shape = tuple(cfg.model.input)
+            num_classes = None
+        else:
+            from convscope.data import load_data
 
-        data = load_data(cfg.data, seed=cfg.seed)
-        shape, num_classes = data.input_shape, data.num_classes
-    model = build_model(cfg.model, shape, num_classes=num_classes)
+            data = load_data(cfg.data, seed=cfg.seed)
+            shape, num_classes = data.input_shape, data.num_classes
+        model = build_model(cfg.model, shape, num_classes=num_classes)
     info = summary(model, shape, batch_size=batch_size or cfg.train.batch_size)
     console.print(info.table())
 
