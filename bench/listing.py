@@ -6,13 +6,14 @@ the interpreter start-up and every import included) against ``python -c pass`` i
 ratio says what convscope adds to Python's own start-up whatever the machine's load. Prints the median
 and the fastest of ``--repeats`` and whether torch was imported (it must not be).
 
-    python bench/listing.py [--runs 1000] [--epochs 10] [--repeats 7]
+    python bench/listing.py [--runs 1000] [--epochs 3] [--repeats 7]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -48,9 +49,11 @@ def fill(home: Path, runs: int, epochs: int) -> float:
     return time.perf_counter() - start
 
 
-def timed(cmd: list[str], env: dict[str, str], repeats: int) -> tuple[float, float, str]:
-    """Median and fastest wall seconds of ``repeats`` runs of ``cmd``, and the last run's stderr."""
+def timed(cmd: list[str], env: dict[str, str], repeats: int) -> tuple[float, float, float, str]:
+    """Median and fastest wall seconds of ``repeats`` runs of ``cmd``, its mean CPU seconds (user + system,
+    which the machine's load inflates far less than wall time), and the last run's stderr."""
     seconds, err = [], ""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for _ in range(repeats):
         start = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
@@ -58,13 +61,15 @@ def timed(cmd: list[str], env: dict[str, str], repeats: int) -> tuple[float, flo
         if done.returncode:
             raise SystemExit(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr[-500:]}")
         err = done.stderr
-    return statistics.median(seconds), min(seconds), err
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / repeats
+    return statistics.median(seconds), min(seconds), cpu, err
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,12 +78,13 @@ def main() -> None:
         print(f"store: {args.runs} runs x {args.epochs} epochs, built in {built:.1f} s; "
               f"load average {os.getloadavg()[0]:.2f}")
         env = {**os.environ, "CONVSCOPE_HOME": str(home)}
-        base, base_min, _ = timed([sys.executable, "-c", "pass"], env, args.repeats)
-        print(f"{'python -c pass':<22} median {base:6.3f} s  fastest {base_min:6.3f} s")
+        base, base_min, base_cpu, _ = timed([sys.executable, "-c", "pass"], env, args.repeats)
+        print(f"{'python -c pass':<22} median {base:6.3f} s  fastest {base_min:6.3f} s  CPU {base_cpu:6.3f} s")
         for words in COMMANDS:
-            median, fastest, err = timed([sys.executable, "-c", PROBE, *words], env, args.repeats)
+            median, fastest, cpu, err = timed([sys.executable, "-c", PROBE, *words], env, args.repeats)
             print(f"{'convscope ' + ' '.join(words):<22} median {median:6.3f} s  fastest {fastest:6.3f} s  "
-                  f"({median / base:4.1f}x python's start-up; torch imported: {'TORCH True' in err})")
+                  f"CPU {cpu:6.3f} s  ({median / base:4.1f}x python's start-up; "
+                  f"torch imported: {'TORCH True' in err})")
         print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 

@@ -159,11 +159,15 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
     for verdict in run.info.diagnosis:
         console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
     if run.history:
-        from convscope.insight.curves import plot_curves
+        from convscope.store.status import RunStatus
 
+        path = run.dir / "curves.png"
+        finished = RunStatus.of(run.status) is not None and RunStatus.of(run.status).finished
         try:
-            path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",
-                               best_epoch=run.best_epoch)
+            if not (finished and path.is_file()):  # a finished run's curves never change: drawn once (1-2 s)
+                from convscope.insight.curves import plot_curves
+
+                path = plot_curves(run.history, path, title=f"run {run.id}: {run.name}", best_epoch=run.best_epoch)
         except OSError as exc:  # a read-only or full store: everything above was still worth showing
             console.print(f"[yellow]note:[/] learning curves not written: {exc.strerror} ({run.dir})", soft_wrap=True)
             return

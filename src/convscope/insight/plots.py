@@ -231,10 +231,7 @@ def plot_overlay(curves: Sequence[Curve], path: str | Path, *, title: str = "", 
             ax.legend(fontsize=7, ncol=2 if len(curves) > 6 else 1)
     if title:
         fig.suptitle(title, fontsize=10)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return save(fig, Path(path))
 
 
 def _spans_decades(ax: canvas.Axes) -> bool:
