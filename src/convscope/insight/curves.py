@@ -35,7 +35,7 @@ def plot_curves(history: list[dict], path: str | Path, *, title: str = "", best_
     panels = len(names) + len(per_class)
     # at most three panels a row: five metrics side by side would be scaled into a 150 px strip in the report
     rows, cols = grid(panels, max_cols=3)
-    fig, axes = canvas.subplots(rows, cols, layout="constrained", figsize=(3.3 * cols, 2.7 * rows + 0.3),
+    fig, axes = canvas.subplots(rows, cols, layout="constrained", figsize=(3.2 * cols, 2.7 * rows + 0.3),
                                 squeeze=False)
     for ax in axes.flat[panels:]:
         ax.axis("off")

@@ -93,7 +93,7 @@ def look_roc(run: Run, out_dir: Path) -> list[Path]:
     class for multi-class tasks."""
     y, prob, threshold = _val_predictions(run)
     k = prob.shape[1]
-    fig, ax = canvas.subplots(layout="constrained", figsize=(5.2, 4.8))
+    fig, ax = canvas.subplots(layout="constrained", figsize=(4.6, 4.0))
     ax.plot([0, 1], [0, 1], color="0.7", linestyle="--", linewidth=1, label="chance")
     if k == 2:
         if len(np.unique(y)) < 2:
@@ -165,8 +165,8 @@ def look_top_losses(run: Run, out_dir: Path, *, k: int = 12) -> list[Path]:
         what = f"no validation sample is misclassified; the {len(worst)} with the highest loss"
     x = run_data(run).x_val
     signal = x.dim() == 3
-    rows, cols = grid(len(worst), max_cols=3 if signal else 6)
-    width, height = (3.4, 1.6) if signal else (1.7, 1.9)
+    rows, cols = grid(len(worst), max_cols=4 if signal else 6)
+    width, height = (2.4, 1.55) if signal else (1.7, 1.9)
     fig, axes = canvas.subplots(rows, cols, layout="constrained", figsize=(width * cols + 0.4, height * rows + 0.6),
                              squeeze=False)
     for ax, item in zip(axes.flat, worst, strict=False):
