@@ -92,3 +92,14 @@ def test_listing_commands_do_not_import_torch(tmp_path, args):
     assert "HEAVY []" in done.stderr, done.stderr
     if args[0] == "data":
         assert "builtin:digits" in done.stdout, done.stdout
+
+
+def test_show_draws_a_finished_runs_curves_once(tmp_path):
+    _fill(tmp_path / "store", 1)
+    home = ["--home", str(tmp_path / "store")]
+    assert runner.invoke(app, ["show", "1", *home]).exit_code == 0
+    curves = Store(tmp_path / "store").run_dir(1) / "curves.png"
+    assert curves.read_bytes().startswith(b"\x89PNG")  # drawn by the first show
+    curves.write_bytes(b"kept")  # a finished run's history never changes: the next show keeps the picture
+    result = runner.invoke(app, ["show", "1", *home])
+    assert result.exit_code == 0 and "learning curves:" in result.output and curves.read_bytes() == b"kept"
