@@ -105,19 +105,33 @@ def _measure(page: Path, tmp_path: Path) -> tuple[int, float, list[tuple[float, 
     return int(found["collapsed-height"]), float(found["smallest-text-px"]), widths, html
 
 
+def _smallest_picture_text(html: str, widths: list[tuple[float, float]]) -> tuple[list[float], dict[str, float]]:
+    """Each picture's smallest text in px as the reader sees it, and each picture's displayed height by alt."""
+    sources = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]*)"', html)
+    assert len(sources) == len(widths) >= 4
+    seen, shown_height = [], {}
+    for (source, alt), (shown, natural) in zip(sources, widths, strict=True):
+        with Image.open(io.BytesIO(base64.b64decode(source))) as png:
+            assert png.width == natural
+            seen.append(float(png.text[TEXT_PX_KEY]) * shown / natural)
+            shown_height[alt] = png.height * shown / natural
+    return seen, shown_height
+
+
+@pytest.mark.parametrize("page", ["run_page", "search_page"])
+def test_every_text_of_the_image_and_search_reports_is_at_least_10_px(page, request, tmp_path):
+    _, smallest_html, widths, html = _measure(request.getfixturevalue(page), tmp_path)
+    seen, _ = _smallest_picture_text(html, widths)
+    assert smallest_html >= 10 and min(seen) >= MIN_TEXT_PX, (smallest_html, sorted(seen)[:5])
+
+
 def test_a_deep_signal_net_report_is_compact_and_readable(deep_signal_page, tmp_path):
     height, smallest_html, widths, html = _measure(deep_signal_page, tmp_path)
     # a few screens, not 18,000 px: the deep net's further layers, long tables and the config are folded
     assert 3000 < height < 10_000, height  # measured 8,499 px at 1280 px wide (2026-11-26)
     assert smallest_html >= 10, smallest_html
-    sources = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]*)"', html)
-    assert len(sources) == len(widths) >= 10
-    seen, shown_height = [], {}
-    for (source, alt), (shown, natural) in zip(sources, widths, strict=True):
-        with Image.open(io.BytesIO(base64.b64decode(source))) as png:
-            assert png.width == natural
-            seen.append(float(png.text[TEXT_PX_KEY]) * shown / natural)  # text px as the reader sees it
-            shown_height[alt] = png.height * shown / natural
+    seen, shown_height = _smallest_picture_text(html, widths)
+    assert len(seen) >= 10
     assert min(seen) >= MIN_TEXT_PX, sorted(seen)[:5]
     assert shown_height["curves"] > 300, shown_height["curves"]  # five metrics in rows, not a 150 px strip
     assert shown_height["kernels-inception1-b1-conv"] < 400, shown_height  # 1-tap: one bar chart, not 4 x 4 plots
