@@ -17,7 +17,7 @@ import copy
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -173,7 +173,10 @@ class TrainConfig(_ClosedSection):
     threshold: float | Literal["youden"] = 0.5  # binary tasks: decision threshold (youden: chosen on val)
     health: bool = True  # record per-layer gradient/activation statistics each epoch
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int | None = Field(None, ge=1)  # torch intra-op threads; None: all cores
+    # torch intra-op threads. auto: the cores other processes leave free, re-checked every few seconds of
+    # training (a busy machine otherwise stalls every OpenMP barrier; docs/performance.md); None: whatever
+    # the process has (torch's default: one per physical core)
+    threads: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
     # bf16: autocast convs/matmuls to bfloat16 in training and evaluation (weights, optimizer, loss: float32);
     # auto: bf16 for conv nets on a CPU with native bf16 (AMX, AVX-512 BF16), else fp32 (docs/performance.md)
     precision: Literal["auto", "fp32", "bf16"] = "auto"
