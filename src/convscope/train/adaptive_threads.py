@@ -1,90 +1,177 @@
-"""``train.threads: auto``: torch's thread count follows the cores other processes leave free, while training.
+"""``train.threads: auto`` (the default): torch's thread count is the one whose training steps run fastest now.
 
-A trainer with one OpenMP thread per core loses most of its speed when other processes hold some of the cores:
-a thread that loses its core holds every other thread at the next barrier, and the waiting threads spin. So
-every ``every_s`` seconds of training (at the end of a step, and at the end of each epoch) this callback asks
-:class:`convscope.cpu_load.FreeCores` how many cores were free to this process since it last asked, and
-sets ``torch.set_num_threads`` to that, never above the count the process started with (torch's default:
-one per physical core; ``OMP_NUM_THREADS`` where the user set it). ``set_num_threads`` may be called at any
-time between steps; it changes no result beyond float rounding.
+A trainer with one OpenMP thread per core loses most of its speed when other processes share the cores: a
+thread that loses its core holds every other thread at the next barrier, where they spin (issue 13: the
+32-filter ConvNet fell 20x at load 6). Counting free cores is not enough: even *niced* neighbours, which take
+little CPU, preempt a thread often enough to stall the barriers. So this measures what matters, the time
+of a training step: every so often it runs a few steps with the next thread count down (or up) the ladder
+1, 2, 4, ..., all cores, and keeps whichever was faster. A probe costs at most the time of ``probe_steps``
+steps at the current count plus one warm-up step; a probe that loses doubles the wait before the next one
+(up to ``max_interval_s``), so a steady machine, quiet or busy, is probed rarely; a step that suddenly
+takes ``slowdown`` times longer (a neighbour started) probes at once. ``torch.set_num_threads`` may be
+called between any two steps and changes no result beyond float rounding.
+
+:class:`ThreadPicker` is the decision (fed step end times, it answers the count for the next step);
+:class:`AdaptiveThreads` is the trainer callback that feeds it.
 
 Example:
-    >>> import torch
-    >>> before = torch.get_num_threads(); torch.set_num_threads(2)
-    >>> free = iter([None, 0.7, 2.0])        # the first sample starts the window
-    >>> class Fake:
-    ...     def sample(self): return next(free)
-    >>> threads = AdaptiveThreads(free_cores=Fake(), ceiling=2)
-    >>> threads.on_train_begin(None)
-    >>> threads.on_epoch_end(None, 1, {}); torch.get_num_threads()   # 0.7 of a core free: one thread
-    1
-    >>> threads.on_epoch_end(None, 2, {}); torch.get_num_threads()   # quiet again: both cores
-    2
-    >>> threads.changes
-    [(1, 1), (2, 2)]
-    >>> torch.set_num_threads(before)
+    >>> picker = ThreadPicker(2, interval_s=1.0, window=2, probe_steps=2)
+    >>> now, used = 0.0, []
+    >>> for _ in range(30):                  # busy machine: a step takes 0.30 s on 2 threads, 0.07 s on 1
+    ...     now += 0.30 if picker.threads_next == 2 else 0.07
+    ...     used.append(picker.step_end(now))
+    >>> used[-1], picker.changes[0]
+    (1, (2, 1))
 """
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
-from convscope.cpu_load import FreeCores, threads_for
 from convscope.train.callbacks import Callback
 
 if TYPE_CHECKING:
     from convscope.train.trainer import Trainer
 
 
-class _Sampler(Protocol):
-    def sample(self) -> float | None: ...
+def ladder(ceiling: int) -> list[int]:
+    """The thread counts tried: powers of two below ``ceiling``, and ``ceiling``.
+
+    >>> ladder(1), ladder(2), ladder(6)
+    ([1], [1, 2], [1, 2, 4, 6])
+    """
+    return sorted({1 << k for k in range(ceiling.bit_length()) if 1 << k < ceiling} | {ceiling})
+
+
+@dataclass
+class _Probe:
+    threads: int
+    started: float
+    budget_s: float  # the time probe_steps steps take at the current count: a slower probe stops early
+    warm: int = 1  # the first step after a change wakes or parks threads: not counted
+    steps: list[float] = field(default_factory=list)
+
+
+class ThreadPicker:
+    """Chooses torch's thread count from the durations of training steps.
+
+    Args:
+        ceiling: the most threads to use (the process's count when training starts).
+        interval_s: seconds before the first probe, and after a probe that won.
+        max_interval_s: the longest wait between probes (a probe that loses doubles the wait up to this).
+        window: steps whose median is "the current step time".
+        probe_steps: steps a probe measures (fewer when it runs out of its time budget).
+        margin: a probe must be this much faster (fraction) to win, so noise does not flip the count.
+        slowdown: a current step time this many times the reference (the first after a probe) probes at once.
+    """
+
+    def __init__(self, ceiling: int, *, interval_s: float = 4.0, max_interval_s: float = 60.0, window: int = 8,
+                 probe_steps: int = 5, margin: float = 0.05, slowdown: float = 1.5) -> None:
+        self.threads = ceiling  # the count training runs with between probes
+        self.ladder = ladder(ceiling)
+        self.interval_s, self.base_interval_s, self.max_interval_s = interval_s, interval_s, max_interval_s
+        self.window, self.probe_steps, self.margin, self.slowdown = window, probe_steps, margin, slowdown
+        self.changes: list[tuple[int, int]] = []  # (from, to) each time a probe won
+        self._recent: deque[float] = deque(maxlen=window)
+        self._reference: float | None = None
+        self._probe: _Probe | None = None
+        self._last: float | None = None
+        self._next_probe: float | None = None
+        self._last_probe_end = -float("inf")
+        self._skip = 1  # steps not measured: the first one after a change of count
+        self._upward = False  # which neighbour on the ladder the next probe tries, where there are two
+
+    @property
+    def threads_next(self) -> int:
+        """The count the next step runs with (a probe's, during a probe)."""
+        return self._probe.threads if self._probe else self.threads
+
+    def pause(self) -> None:
+        """The next interval is not a training step (an epoch's validation pass lies in it): do not time it."""
+        self._last = None
+
+    def step_end(self, now: float) -> int:
+        """Record that a step ended at ``now`` (seconds); return the thread count for the next step."""
+        last, self._last = self._last, now
+        if self._next_probe is None:
+            self._next_probe = now + self.interval_s
+        if last is None or len(self.ladder) == 1:
+            return self.threads_next
+        seconds = now - last
+        if self._probe is not None:
+            return self._probe_step(now, seconds)
+        if self._skip:
+            self._skip -= 1
+            return self.threads
+        self._recent.append(seconds)
+        if len(self._recent) < self.window:
+            return self.threads
+        current = statistics.median(self._recent)
+        self._reference = self._reference or current
+        slowed = current > self.slowdown * self._reference and now - self._last_probe_end >= self.base_interval_s
+        if now >= self._next_probe or slowed:
+            self._probe = _Probe(self._candidate(), started=now, budget_s=self.probe_steps * current)
+        return self.threads_next
+
+    def _candidate(self) -> int:
+        at = self.ladder.index(self.threads)
+        neighbours = [self.ladder[i] for i in (at - 1, at + 1) if 0 <= i < len(self.ladder)]  # one or two
+        self._upward = not self._upward
+        return neighbours[-1] if self._upward else neighbours[0]
+
+    def _probe_step(self, now: float, seconds: float) -> int:
+        probe = self._probe
+        assert probe is not None
+        if probe.warm:
+            probe.warm -= 1
+        else:
+            probe.steps.append(seconds)
+        if len(probe.steps) < self.probe_steps and now - probe.started < probe.budget_s:
+            return probe.threads
+        current = statistics.median(self._recent)
+        won = len(probe.steps) >= 2 and statistics.median(probe.steps) < (1 - self.margin) * current
+        if won:
+            self.changes.append((self.threads, probe.threads))
+            self.threads, self.interval_s = probe.threads, self.base_interval_s
+        else:
+            self.interval_s = min(2 * self.interval_s, self.max_interval_s)
+        self._probe, self._reference, self._skip = None, None, 1
+        self._recent.clear()
+        self._next_probe, self._last_probe_end = now + self.interval_s, now
+        return self.threads
 
 
 class AdaptiveThreads(Callback):
-    """Re-checks the free cores every ``every_s`` seconds of training and sets torch's thread count to them.
+    """The trainer callback of ``train.threads: auto``: times every step and sets the count :class:`ThreadPicker` picks.
 
     Args:
-        every_s: seconds between checks; long enough for ``/proc/stat``'s 10 ms ticks to average over
-            (2 s on 2 cores: 400 ticks), short enough to follow a neighbour that starts mid-epoch.
-        ceiling: the most threads to use (default: the process's thread count when training starts).
-        free_cores: where the free-core estimate comes from (default :class:`~convscope.cpu_load.FreeCores`).
         clock: seconds, monotonic (tests pass a fake).
+        picker: options for :class:`ThreadPicker` (its ceiling is the process's thread count at the start).
     """
 
-    def __init__(self, *, every_s: float = 2.0, ceiling: int | None = None, free_cores: _Sampler | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.every_s, self.ceiling, self._clock = every_s, ceiling, clock
-        self.free_cores = free_cores
-        self.changes: list[tuple[int, int]] = []  # (epoch during or after which it changed, threads from then on)
-        self._due = 0.0
+    def __init__(self, *, clock: Callable[[], float] = time.perf_counter, **picker: float) -> None:
+        self._clock, self._options = clock, picker
+        self.picker: ThreadPicker | None = None
 
-    def on_train_begin(self, trainer: Trainer | None) -> None:
-        self.ceiling = self.ceiling or torch.get_num_threads()
-        self.free_cores = self.free_cores or FreeCores(self.ceiling)
-        self.free_cores.sample()  # starts the window
-        self._due = self._clock() + self.every_s
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.picker = ThreadPicker(torch.get_num_threads(), **self._options)  # type: ignore[arg-type]
 
     def on_after_backward(self, trainer: Trainer, step: int) -> None:
-        if self._clock() >= self._due:
-            self._adjust(trainer.epoch + 1)
-
-    def on_epoch_end(self, trainer: Trainer | None, epoch: int, logs: dict[str, float]) -> None:
-        self._adjust(epoch)
-
-    def _adjust(self, epoch: int) -> None:
-        assert self.free_cores is not None and self.ceiling is not None
-        free = self.free_cores.sample()
-        self._due = self._clock() + self.every_s
-        if free is None:
-            return
-        threads = threads_for(free, cores=self.ceiling)
+        assert self.picker is not None
+        threads = self.picker.step_end(self._clock())
         if threads != torch.get_num_threads():
             torch.set_num_threads(threads)
-            self.changes.append((epoch, threads))
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        assert self.picker is not None
+        self.picker.pause()
 
 
-__all__ = ["AdaptiveThreads"]
+__all__ = ["AdaptiveThreads", "ThreadPicker", "ladder"]
