@@ -15,7 +15,7 @@ called between any two steps and changes no result beyond float rounding.
 :class:`AdaptiveThreads` is the trainer callback that feeds it.
 
 Example:
-    >>> picker = ThreadPicker(2, interval_s=1.0, window=2, probe_steps=2)
+    >>> picker = ThreadPicker(2, window=2, probe_steps=2)
     >>> now, used = 0.0, []
     >>> for _ in range(30):                  # busy machine: a step takes 0.30 s on 2 threads, 0.07 s on 1
     ...     now += 0.30 if picker.threads_next == 2 else 0.07
@@ -64,7 +64,8 @@ class ThreadPicker:
 
     Args:
         ceiling: the most threads to use (the process's count when training starts).
-        interval_s: seconds before the first probe, and after a probe that won.
+        interval_s: seconds after a probe that won before the next (the first probe runs as soon as ``window``
+            steps are timed: a busy machine should not wait for it).
         max_interval_s: the longest wait between probes (a probe that loses doubles the wait up to this).
         window: steps whose median is "the current step time".
         probe_steps: steps a probe measures (fewer when it runs out of its time budget).
@@ -72,8 +73,8 @@ class ThreadPicker:
         slowdown: a current step time this many times the reference (the first after a probe) probes at once.
     """
 
-    def __init__(self, ceiling: int, *, interval_s: float = 4.0, max_interval_s: float = 60.0, window: int = 8,
-                 probe_steps: int = 5, margin: float = 0.05, slowdown: float = 1.5) -> None:
+    def __init__(self, ceiling: int, *, interval_s: float = 4.0, max_interval_s: float = 60.0, window: int = 5,
+                 probe_steps: int = 4, margin: float = 0.05, slowdown: float = 1.5) -> None:
         self.threads = ceiling  # the count training runs with between probes
         self.ladder = ladder(ceiling)
         self.interval_s, self.base_interval_s, self.max_interval_s = interval_s, interval_s, max_interval_s
@@ -101,7 +102,7 @@ class ThreadPicker:
         """Record that a step ended at ``now`` (seconds); return the thread count for the next step."""
         last, self._last = self._last, now
         if self._next_probe is None:
-            self._next_probe = now + self.interval_s
+            self._next_probe = now
         if last is None or len(self.ladder) == 1:
             return self.threads_next
         seconds = now - last
