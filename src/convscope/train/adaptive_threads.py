@@ -7,8 +7,8 @@ little CPU, preempt a thread often enough to stall the barriers. So this measure
 of a training step: every so often it runs a few steps with the next thread count down (or up) the ladder
 1, 2, 4, ..., all cores, and keeps whichever was faster. A probe costs at most the time of ``probe_steps``
 steps at the current count plus one warm-up step; a probe that loses doubles the wait before the next one
-(up to ``max_interval_s``), so a steady machine, quiet or busy, is probed rarely; a step that suddenly
-takes ``slowdown`` times longer (a neighbour started) probes at once. ``torch.set_num_threads`` may be
+(up to ``max_interval_s``), so a steady machine, quiet or busy, is probed rarely; steps that suddenly
+take ``slowdown`` times longer (a neighbour started) probe the next count down at once. ``torch.set_num_threads`` may be
 called between any two steps and changes no result beyond float rounding.
 
 :class:`ThreadPicker` is the decision (fed step end times, it answers the count for the next step);
@@ -70,7 +70,8 @@ class ThreadPicker:
         window: steps whose median is "the current step time".
         probe_steps: steps a probe measures (fewer when it runs out of its time budget).
         margin: a probe must be this much faster (fraction) to win, so noise does not flip the count.
-        slowdown: a current step time this many times the reference (the first after a probe) probes at once.
+        slowdown: a current step time this many times the reference (the first after a probe) probes the next
+            count down at once (more threads cannot help a slowdown; they are probed on schedule).
     """
 
     def __init__(self, ceiling: int, *, interval_s: float = 4.0, max_interval_s: float = 60.0, window: int = 5,
@@ -116,9 +117,12 @@ class ThreadPicker:
             return self.threads
         current = statistics.median(self._recent)
         self._reference = self._reference or current
-        slowed = current > self.slowdown * self._reference and now - self._last_probe_end >= self.base_interval_s
+        # steps that slowed down (a neighbour started) can only be helped by fewer threads: probe those at once
+        slowed = (current > self.slowdown * self._reference and self.threads > self.ladder[0]
+                  and now - self._last_probe_end >= self.base_interval_s)
         if now >= self._next_probe or slowed:
-            self._probe = _Probe(self._candidate(), started=now, budget_s=self.probe_steps * current)
+            candidate = self.ladder[self.ladder.index(self.threads) - 1] if slowed else self._candidate()
+            self._probe = _Probe(candidate, started=now, budget_s=self.probe_steps * current)
         return self.threads_next
 
     def _candidate(self) -> int:
