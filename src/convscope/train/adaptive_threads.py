@@ -2,14 +2,16 @@
 
 A trainer with one OpenMP thread per core loses most of its speed when other processes share the cores: a
 thread that loses its core holds every other thread at the next barrier, where they spin (issue 13: the
-32-filter ConvNet fell 20x at load 6). Counting free cores is not enough: even *niced* neighbours, which take
-little CPU, preempt a thread often enough to stall the barriers. So this measures what matters, the time
-of a training step: every so often it runs a few steps with the next thread count down (or up) the ladder
-1, 2, 4, ..., all cores, and keeps whichever was faster. A probe costs at most the time of ``probe_steps``
-steps at the current count plus one warm-up step; a probe that loses doubles the wait before the next one
-(up to ``max_interval_s``), so a steady machine, quiet or busy, is probed rarely; steps that suddenly
-take ``slowdown`` times longer (a neighbour started) probe the next count down at once. ``torch.set_num_threads`` may be
-called between any two steps and changes no result beyond float rounding.
+32-filter ConvNet fell 20x at load 6). Counting idle cores in ``/proc/stat`` was tried first: it cannot see
+how much a neighbour that takes little CPU (a niced job, a short test run) disturbs the barriers. So this
+measures what matters, the time of a training step: every so often it runs a few steps with the next
+thread count down (or up) the ladder 1, 2, 4, ..., all cores, and keeps whichever was faster. A probe
+costs at most the time of ``probe_steps`` steps at the current count plus one warm-up step (not timed: it
+wakes or parks threads); a probe that loses doubles the wait before the next one (up to
+``max_interval_s``), so a steady machine, quiet or busy, is probed rarely; steps that suddenly take
+``slowdown`` times longer (a neighbour started) probe the next count down at once.
+``torch.set_num_threads`` may be called between any two steps and changes no result beyond float rounding
+(on the digits CNN, 1 and 2 threads gave identical losses over 2 epochs).
 
 :class:`ThreadPicker` is the decision (fed step end times, it answers the count for the next step);
 :class:`AdaptiveThreads` is the trainer callback that feeds it.
@@ -55,7 +57,7 @@ class _Probe:
     threads: int
     started: float
     budget_s: float  # the time probe_steps steps take at the current count: a slower probe stops early
-    warm: int = 1  # the first step after a change wakes or parks threads: not counted
+    warm: int = 1  # the first step after a change wakes or parks threads: neither counted nor budgeted
     steps: list[float] = field(default_factory=list)
 
 
@@ -67,7 +69,8 @@ class ThreadPicker:
         interval_s: seconds after a probe that won before the next (the first probe runs as soon as ``window``
             steps are timed: a busy machine should not wait for it).
         max_interval_s: the longest wait between probes (a probe that loses doubles the wait up to this).
-        window: steps whose median is "the current step time".
+        window: steps whose mean is "the current step time" (means, not medians: a stall is what a busy
+            machine does to a barrier-bound thread count, and throughput is samples over total time).
         probe_steps: steps a probe measures (fewer when it runs out of its time budget).
         margin: a probe must be this much faster (fraction) to win, so noise does not flip the count.
         slowdown: a current step time this many times the reference (the first after a probe) probes the next
@@ -115,7 +118,7 @@ class ThreadPicker:
         self._recent.append(seconds)
         if len(self._recent) < self.window:
             return self.threads
-        current = statistics.median(self._recent)
+        current = statistics.fmean(self._recent)
         self._reference = self._reference or current
         # steps that slowed down (a neighbour started) can only be helped by fewer threads: probe those at once
         slowed = (current > self.slowdown * self._reference and self.threads > self.ladder[0]
@@ -136,12 +139,14 @@ class ThreadPicker:
         assert probe is not None
         if probe.warm:
             probe.warm -= 1
+            probe.started = now  # the budget starts after the warm-up step
         else:
             probe.steps.append(seconds)
         if len(probe.steps) < self.probe_steps and now - probe.started < probe.budget_s:
             return probe.threads
-        current = statistics.median(self._recent)
-        won = len(probe.steps) >= 2 and statistics.median(probe.steps) < (1 - self.margin) * current
+        current = statistics.fmean(self._recent)
+        # a probe cut short by its budget was slower already; one that ran every step must beat the margin
+        won = len(probe.steps) == self.probe_steps and statistics.fmean(probe.steps) < (1 - self.margin) * current
         if won:
             self.changes.append((self.threads, probe.threads))
             self.threads, self.interval_s = probe.threads, self.base_interval_s
