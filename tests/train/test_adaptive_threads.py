@@ -34,6 +34,20 @@ def test_a_busy_machine_drops_to_one_thread_at_the_first_probe():
     assert used[-100:].count(2) < 10  # later probes of 2 threads lose, and come ever more rarely
 
 
+def test_with_every_core_taken_more_threads_are_not_even_probed():
+    spare = iter([None] + [0.0] * 1000)  # /proc/stat: nothing idle since the previous look
+    picker = ThreadPicker(2, spare=lambda: next(spare))
+    used, _ = _train(picker, lambda step: BUSY, 400)
+    assert picker.changes == [(2, 1)] and used[used.index(1):].count(2) == 0
+
+
+def test_an_idle_core_lets_the_probe_up_run_and_win():
+    picker = ThreadPicker(2, spare=lambda: 1.0)
+    used, now = _train(picker, lambda step: BUSY, 100)  # a busy spell: down to one thread
+    used, _ = _train(picker, lambda step: QUIET, 2000, now)  # the neighbours left; a core lies idle
+    assert picker.changes == [(2, 1), (1, 2)] and used[-1] == 2
+
+
 def test_stalls_count_even_when_most_steps_are_fast():
     # beside busy processes 2 threads run most steps fast and stall on some: 0.29 s a step on average
     stalling = {2: [0.05, 1.0, 0.05, 0.05], 1: [0.07] * 4}

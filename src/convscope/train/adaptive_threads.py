@@ -9,7 +9,9 @@ thread count down (or up) the ladder 1, 2, 4, ..., all cores, and keeps whicheve
 costs at most the time of ``probe_steps`` steps at the current count plus one warm-up step (not timed: it
 wakes or parks threads); a probe that loses doubles the wait before the next one (up to
 ``max_interval_s``), so a steady machine, quiet or busy, is probed rarely; steps that suddenly take
-``slowdown`` times longer (a neighbour started) probe the next count down at once.
+``slowdown`` times longer (a neighbour started) probe the next count down at once. A probe *up* runs only
+while ``/proc/stat`` says half a core lay idle since the last one (:class:`convscope.cpu_load.SpareCores`):
+on a machine whose cores are all taken, one step with a thread more can stall for seconds.
 ``torch.set_num_threads`` may be called between any two steps and changes no result beyond float rounding
 (on the digits CNN, 1 and 2 threads gave identical losses over 2 epochs).
 
@@ -37,6 +39,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from convscope.cpu_load import SpareCores
 from convscope.train.callbacks import Callback
 
 if TYPE_CHECKING:
@@ -75,14 +78,19 @@ class ThreadPicker:
         margin: a probe must be this much faster (fraction) to win, so noise does not flip the count.
         slowdown: a current step time this many times the reference (the first after a probe) probes the next
             count down at once (more threads cannot help a slowdown; they are probed on schedule).
+        spare: spare cores since its previous call, or None when unknown (``SpareCores().sample``); a probe up
+            is skipped, as if it lost, when it says under ``min_spare``. None: always probe.
+        min_spare: the spare cores a probe up needs.
     """
 
     def __init__(self, ceiling: int, *, interval_s: float = 4.0, max_interval_s: float = 60.0, window: int = 5,
-                 probe_steps: int = 4, margin: float = 0.05, slowdown: float = 1.5) -> None:
+                 probe_steps: int = 4, margin: float = 0.05, slowdown: float = 1.5,
+                 spare: Callable[[], float | None] | None = None, min_spare: float = 0.5) -> None:
         self.threads = ceiling  # the count training runs with between probes
         self.ladder = ladder(ceiling)
         self.interval_s, self.base_interval_s, self.max_interval_s = interval_s, interval_s, max_interval_s
         self.window, self.probe_steps, self.margin, self.slowdown = window, probe_steps, margin, slowdown
+        self._spare, self.min_spare = spare, min_spare
         self.changes: list[tuple[int, int]] = []  # (from, to) each time a probe won
         self._recent: deque[float] = deque(maxlen=window)
         self._reference: float | None = None
@@ -107,6 +115,7 @@ class ThreadPicker:
         last, self._last = self._last, now
         if self._next_probe is None:
             self._next_probe = now
+            self._room_to_grow()  # starts the spare-core window
         if last is None or len(self.ladder) == 1:
             return self.threads_next
         seconds = now - last
@@ -125,6 +134,9 @@ class ThreadPicker:
                   and now - self._last_probe_end >= self.base_interval_s)
         if now >= self._next_probe or slowed:
             candidate = self.ladder[self.ladder.index(self.threads) - 1] if slowed else self._candidate()
+            if candidate > self.threads and not self._room_to_grow():
+                self._end_probe(now, won=False)  # every core taken: a thread more would only stall
+                return self.threads
             self._probe = _Probe(candidate, started=now, budget_s=self.probe_steps * current)
         return self.threads_next
 
@@ -149,13 +161,19 @@ class ThreadPicker:
         won = len(probe.steps) == self.probe_steps and statistics.fmean(probe.steps) < (1 - self.margin) * current
         if won:
             self.changes.append((self.threads, probe.threads))
-            self.threads, self.interval_s = probe.threads, self.base_interval_s
-        else:
-            self.interval_s = min(2 * self.interval_s, self.max_interval_s)
+            self.threads = probe.threads
+        self._end_probe(now, won=won)
+        return self.threads
+
+    def _room_to_grow(self) -> bool:
+        spare = self._spare() if self._spare is not None else None
+        return spare is None or spare >= self.min_spare
+
+    def _end_probe(self, now: float, *, won: bool) -> None:
+        self.interval_s = self.base_interval_s if won else min(2 * self.interval_s, self.max_interval_s)
         self._probe, self._reference, self._skip = None, None, 1
         self._recent.clear()
         self._next_probe, self._last_probe_end = now + self.interval_s, now
-        return self.threads
 
 
 class AdaptiveThreads(Callback):
@@ -171,7 +189,8 @@ class AdaptiveThreads(Callback):
         self.picker: ThreadPicker | None = None
 
     def on_train_begin(self, trainer: Trainer) -> None:
-        self.picker = ThreadPicker(torch.get_num_threads(), **self._options)  # type: ignore[arg-type]
+        self.picker = ThreadPicker(torch.get_num_threads(), spare=SpareCores().sample,
+                                   **self._options)  # type: ignore[arg-type]
 
     def on_after_backward(self, trainer: Trainer, step: int) -> None:
         assert self.picker is not None
