@@ -20,6 +20,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,20 @@ def scores(y: np.ndarray, prob: np.ndarray, class_names: list[str]) -> dict[str,
     return out
 
 
+def false_positives(y: np.ndarray, pred: np.ndarray, ids: np.ndarray | None, class_names: list[str],
+                    *, top: int = 4) -> dict[str, list[str]]:
+    """Where each class's false positives come from: ``{"S": ["222 N 310", ...]}`` (record, true class, count),
+    the ``top`` largest sources first."""
+    if ids is None:
+        return {}
+    out = {}
+    for k, name in enumerate(class_names):
+        wrong = (pred == k) & (y != k)
+        sources = Counter(zip(ids[wrong].tolist(), y[wrong].tolist(), strict=True)).most_common(top)
+        out[name] = [f"{record} {class_names[true]} {n}" for (record, true), n in sources]
+    return out
+
+
 def one_seed(config: str, seed: int, overrides: list[str], home: str) -> dict:
     sets = [*overrides, f"seed={seed}"]
     cfg = load_config(config, overrides=sets)
@@ -61,11 +76,17 @@ def one_seed(config: str, seed: int, overrides: list[str], home: str) -> dict:
     model = run.model.eval()
     with torch.no_grad():
         prob = torch.cat([model(x).softmax(1) for x in data.x_test.split(4096)]).numpy()  # (N, K)
+        val_prob = torch.cat([model(x).softmax(1) for x in data.x_val.split(4096)]).numpy()  # (N_val, K)
     y, pred = data.y_test.numpy(), prob.argmax(1)
     result = scores(y, prob, data.class_names)
+    # the DS1 validation patients' scores with the same weights: what a choice of settings may look at
+    result.update({f"val_{k}": v for k, v in scores(data.y_val.numpy(), val_prob, data.class_names).items()})
     result.update(seed=seed, run_id=run.id, wall_s=train_s, cpu_s=cpu_s, epochs=len(run.history),
-                  confusion=confusion_matrix(y, pred, labels=list(range(data.num_classes))).tolist())
+                  val_records=data.assignment.get("val", []),
+                  confusion=confusion_matrix(y, pred, labels=list(range(data.num_classes))).tolist(),
+                  false_positives=false_positives(y, pred, data.ids.get("test"), data.class_names))
     print(f"seed {seed}: " + "  ".join(f"{k} {v:.1f}" for k, v in result.items() if isinstance(v, float)), flush=True)
+    print(f"  false positives (record, true class, beats): {result['false_positives']}", flush=True)
     return result
 
 
