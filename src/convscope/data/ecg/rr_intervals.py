@@ -9,7 +9,8 @@ regular rhythm*, while in atrial fibrillation every normal beat's RR interval di
 neighbours', so a short interval there is not a sign of an S beat. They compare a beat's intervals with
 the median of its 16 neighbouring intervals (8 either side, the beat's own two left out so that an
 early beat and its compensatory pause do not move the median) and measure that neighbourhood's spread
-(median absolute deviation / median: about 0.01-0.03 in sinus rhythm, 0.1-0.3 in atrial fibrillation).
+(median absolute deviation / median; over MIT-BIH DS1's N beats: median 0.02 outside atrial
+fibrillation, 0.18 in records 201 and 203, which have it).
 
 Example:
     >>> times = np.array([0.0, 1.0, 2.0, 2.5, 3.5])
