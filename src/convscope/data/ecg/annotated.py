@@ -57,9 +57,10 @@ _NOT_HERE = ("window_s", "stride_s", "beats", "layout", "diagnoses", "task", "sa
 
 def beats_at(sig: np.ndarray, fs0: float, positions: np.ndarray, opts: WfdbOptions, *,
               usable: np.ndarray | None = None, name: str = "record") -> dict[str, Any]:
-    """Beats ``(B, channels, L)`` and RR features ``(B, F)`` (``opts.rr_features``' names, else the default 7) of a signal ``(leads, samples)`` at ``fs0`` Hz
-    cut at the beat positions ``positions`` (samples at ``fs0``, sorted): training and ``predict`` both
-    call this, so a prediction sees exactly the samples training saw.
+    """Beats ``(B, channels, L)`` and RR features ``(B, F)`` (``opts.rr_features``' names, else the default 7)
+    of a signal ``(leads, samples)`` at ``fs0`` Hz cut at the beat positions ``positions`` (samples at
+    ``fs0``, sorted): training and ``predict`` both call this, so a prediction sees exactly the samples
+    training saw.
 
     The signal steps (``resample_hz``, ``filter``, ``baseline``, ``normalize``) run first; a beat is kept
     when its window lies inside the record and ``usable`` (default: all) says so; the template (the
