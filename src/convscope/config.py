@@ -298,6 +298,12 @@ class Config(_ClosedSection):
     search: SearchConfig | None = None
 
     _raw: dict[str, Any] | None = PrivateAttr(None)  # as written (params unresolved), for search trials
+    _source: str = PrivateAttr("<config>")  # the file (or "run 5") errors found later name, e.g. a layer's shapes
+
+    @property
+    def source(self) -> str:
+        """Where the config came from, as errors name it: its path, ``<config>`` for a dict, ``run ID``."""
+        return self._source
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -310,11 +316,21 @@ class Config(_ClosedSection):
 # Loading
 
 
+def missing_config_hint(path: Path) -> str:
+    """A hint for a config path that does not exist, naming only files that do: a near name in the
+    path's folder (or in ``examples/``), else the packaged default that ``convscope run`` alone runs."""
+    for folder in (path.parent, Path("examples")):
+        names = sorted(p.name for p in folder.glob("*.y*ml")) if folder.is_dir() else []
+        if near := difflib.get_close_matches(path.name, names, n=1, cutoff=0.6):
+            return f"did you mean {folder / near[0]}?"
+    return "check the path; `convscope run` with no config runs the packaged default (a ConvNet on MNIST)"
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML config with the safe loader; a clear error for a missing or malformed file."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: no such config file", hint="check the path, e.g. examples/keras-lab-cnn.yaml")
+        raise ConfigError(f"{path}: no such config file", hint=missing_config_hint(path))
     try:
         raw = load_yaml_text(read_config_text(path), source=str(path))
     except yaml.YAMLError as exc:
@@ -413,6 +429,7 @@ def load_config(config: str | Path | dict[str, Any] | Config, overrides: list[st
     if isinstance(config, Config):
         if not overrides:
             return config
+        source = source or config.source
         config = config._raw if config._raw else config.to_dict()
     if isinstance(config, str | Path):
         source = source or str(config)
@@ -438,4 +455,5 @@ def load_config(config: str | Path | dict[str, Any] | Config, overrides: list[st
     except ValidationError as exc:
         raise explain(exc, file=source, section="", schema=Config) from None
     cfg._raw = unresolved
+    cfg._source = source
     return cfg
