@@ -157,12 +157,6 @@ class EarlyStoppingConfig(_ClosedSection):
     mode: Literal["auto", "min", "max"] = "auto"  # auto: min for *loss, max otherwise
 
 
-class BalancedWeights(_ClosedSection):
-    """``class_weight: {balanced: 0.5}``: the balanced weights to this power (convscope.train.class_weights)."""
-
-    balanced: float = Field(gt=0, le=1)  # 1: balanced; 0.5: inverse square root of each class's frequency
-
-
 class TrainConfig(_ClosedSection):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(128, ge=1)
@@ -170,7 +164,7 @@ class TrainConfig(_ClosedSection):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig | None = None
     loss: Literal["cross_entropy", "bce"] = "cross_entropy"  # bce: one sigmoid output unit, binary labels
-    class_weight: Literal["balanced"] | BalancedWeights | list[float] | None = None  # see train/class_weights.py
+    class_weight: Literal["balanced"] | dict[str, float] | list[float] | None = None  # or {balanced: POWER}
     sampler: Literal["balanced"] | None = None  # draw training batches with equal class probability
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
@@ -192,14 +186,9 @@ class TrainConfig(_ClosedSection):
     @field_validator("class_weight", mode="before")
     @classmethod
     def _weight_form(cls, value: Any) -> Any:
-        # one message for the three forms, instead of pydantic's one line per member of the union
-        if isinstance(value, dict) and (set(value) != {"balanced"} or isinstance(value["balanced"], bool)
-                                        or not isinstance(value["balanced"], int | float)
-                                        or not 0 < value["balanced"] <= 1):
-            raise ValueError(f"got {value}; give {{balanced: POWER}} with 0 < POWER <= 1, e.g. {{balanced: 0.5}}")
-        if isinstance(value, str) and value != "balanced":
-            raise ValueError("give balanced, {balanced: 0.5} (softer) or one number per class")
-        return value
+        from convscope.train.class_weights import check_form
+
+        return check_form(value)
 
     @field_validator("log")
     @classmethod

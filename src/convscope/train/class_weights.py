@@ -29,15 +29,15 @@ from convscope.errors import ConfigError
 def class_weights(spec: Any, y_train: torch.Tensor, num_classes: int) -> torch.Tensor | None:
     """The loss weight of each class ``(K,)`` for ``spec`` (``train.class_weight``), or None for no weights.
 
-    ``spec`` is None, ``"balanced"``, an object or dict with a ``balanced`` power in (0, 1]
-    (:class:`convscope.config.BalancedWeights`), or ``num_classes`` numbers.
+    ``spec`` is None, ``"balanced"``, ``{"balanced": POWER}`` with POWER in (0, 1] (:func:`check_form`), or
+    ``num_classes`` numbers.
 
     Raises:
         ConfigError: a list whose length is not the number of classes.
     """
     if spec is None:
         return None
-    power = getattr(spec, "balanced", None) if not isinstance(spec, dict) else spec.get("balanced")
+    power = spec.get("balanced") if isinstance(spec, dict) else None
     if spec == "balanced" or power is not None:
         counts = torch.bincount(y_train, minlength=num_classes).float()  # (K,)
         weights = len(y_train) / (num_classes * counts.clamp(min=1))  # sklearn's "balanced" formula
@@ -46,3 +46,25 @@ def class_weights(spec: Any, y_train: torch.Tensor, num_classes: int) -> torch.T
         raise ConfigError(f"train.class_weight: {len(spec)} weights for {num_classes} classes",
                           hint=f"give {num_classes} numbers, or class_weight: balanced (or {{balanced: 0.5}})")
     return torch.tensor(spec, dtype=torch.float32)
+
+
+def check_form(value: Any) -> Any:
+    """``value`` when it is one of ``train.class_weight``'s forms, else a ValueError saying them (the config
+    validator's: one message for the three forms, not pydantic's one line per member of the union).
+
+    Example:
+        >>> check_form({"balanced": 0.5})
+        {'balanced': 0.5}
+        >>> check_form({"power": 0.5})
+        Traceback (most recent call last):
+        ...
+        ValueError: got {'power': 0.5}; give {balanced: POWER} with 0 < POWER <= 1, e.g. {balanced: 0.5}
+    """
+    if isinstance(value, dict):
+        power = value.get("balanced")
+        if set(value) != {"balanced"} or isinstance(power, bool) or not isinstance(power, int | float) \
+                or not 0 < power <= 1:
+            raise ValueError(f"got {value}; give {{balanced: POWER}} with 0 < POWER <= 1, e.g. {{balanced: 0.5}}")
+    if isinstance(value, str) and value != "balanced":
+        raise ValueError("give balanced, {balanced: 0.5} (softer) or one number per class")
+    return value
