@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 
@@ -39,7 +40,7 @@ Feature = Callable[["Intervals"], np.ndarray]
 
 
 class Intervals:
-    """The RR intervals around each of a record's beats, computed once and shared by every feature."""
+    """The RR intervals around each of a record's beats, each quantity computed once and shared by the features."""
 
     def __init__(self, times: np.ndarray) -> None:
         rr = np.diff(times)  # (B-1,)
@@ -47,37 +48,37 @@ class Intervals:
         self.pre = np.concatenate([rr[:1], rr])  # (B,) time from the previous beat
         self.post = np.concatenate([rr, rr[-1:]])  # (B,) time to the next beat
         self.sums = np.concatenate([[0.0], np.cumsum(self.pre)])  # (B+1,) running sums of pre
-        self._median: np.ndarray | None = None
-        self._spread: np.ndarray | None = None
 
+    @cached_property
     def neighbourhood(self) -> tuple[np.ndarray, np.ndarray]:
         """Median ``(B,)`` and median absolute deviation ``(B,)`` of each beat's 16 neighbouring intervals."""
-        if self._median is None:
-            pad = np.full(NEIGHBOURS, np.nan)
-            padded = np.concatenate([pad, self.pre, pad, [np.nan]])  # (B + 17,)
-            windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * NEIGHBOURS + 2)  # (B, 18): pre[i-8..i+9]
-            near = np.delete(windows, [NEIGHBOURS, NEIGHBOURS + 1], axis=1)  # (B, 16): without pre[i], post[i]
-            with warnings.catch_warnings():  # a record of 2 beats has no neighbours: handled below
-                warnings.simplefilter("ignore", RuntimeWarning)
-                median = np.nanmedian(near, axis=1)
-                spread = np.nanmedian(np.abs(near - median[:, None]), axis=1)
-            alone = np.isnan(median)
-            self._median = np.where(alone, self.pre, median)
-            self._spread = np.where(alone, 0.0, spread)
-        return self._median, self._spread  # type: ignore[return-value]
+        pad = np.full(NEIGHBOURS, np.nan)
+        padded = np.concatenate([pad, self.pre, pad, [np.nan]])  # (B + 17,)
+        windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * NEIGHBOURS + 2)  # (B, 18): pre[i-8..i+9]
+        near = np.delete(windows, [NEIGHBOURS, NEIGHBOURS + 1], axis=1)  # (B, 16): without pre[i], post[i]
+        with warnings.catch_warnings():  # a record of 2 beats has no neighbours: handled below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nanmedian(near, axis=1)
+            spread = np.nanmedian(np.abs(near - median[:, None]), axis=1)
+        alone = np.isnan(median)
+        return np.where(alone, self.pre, median), np.where(alone, 0.0, spread)
 
+    @cached_property
     def local(self) -> np.ndarray:
+        """Mean pre ``(B,)`` of the last 10 beats."""
         first = np.maximum(np.arange(len(self.pre)) - LOCAL_BEATS + 1, 0)
         return (self.sums[1:] - self.sums[first]) / (np.arange(len(self.pre)) - first + 1)
 
+    @cached_property
     def average(self) -> np.ndarray:
+        """Mean pre ``(B,)`` within +-150 s."""
         lo = np.searchsorted(self.times, self.times - AVERAGE_S, side="left")
         hi = np.searchsorted(self.times, self.times + AVERAGE_S, side="right")
         return (self.sums[hi] - self.sums[lo]) / (hi - lo)
 
 
 def _pre_z(iv: Intervals) -> np.ndarray:
-    median, spread = iv.neighbourhood()
+    median, spread = iv.neighbourhood
     scale = np.maximum(1.4826 * spread, MIN_SPREAD * median)  # 1.4826 MAD: the standard deviation of a normal
     return np.clip((iv.pre - median) / scale, -Z_LIMIT, Z_LIMIT)
 
@@ -87,15 +88,15 @@ RR_TABLE: dict[str, Feature] = {
     # between people whose heart rates differ: a premature beat is early *for that person*)
     "pre_rr": lambda iv: iv.pre,  # s from the previous beat (a record's first beat: its post)
     "post_rr": lambda iv: iv.post,  # s to the next beat (a record's last beat: its pre)
-    "local_rr": lambda iv: iv.local(),  # mean pre of the last 10 beats
-    "average_rr": lambda iv: iv.average(),  # mean pre within +-150 s
-    "pre_ratio": lambda iv: iv.pre / iv.average(),
-    "post_ratio": lambda iv: iv.post / iv.average(),
-    "local_ratio": lambda iv: iv.local() / iv.average(),
+    "local_rr": lambda iv: iv.local,  # mean pre of the last 10 beats
+    "average_rr": lambda iv: iv.average,  # mean pre within +-150 s
+    "pre_ratio": lambda iv: iv.pre / iv.average,
+    "post_ratio": lambda iv: iv.post / iv.average,
+    "local_ratio": lambda iv: iv.local / iv.average,
     # rhythm: the beat against its 16 neighbouring intervals (module docstring)
-    "pre_median_ratio": lambda iv: iv.pre / iv.neighbourhood()[0],  # < 1: earlier than the rhythm around it
-    "post_median_ratio": lambda iv: iv.post / iv.neighbourhood()[0],  # > 1 after an early beat: the pause
-    "rr_spread": lambda iv: iv.neighbourhood()[1] / iv.neighbourhood()[0],  # irregularity of the rhythm
+    "pre_median_ratio": lambda iv: iv.pre / iv.neighbourhood[0],  # < 1: earlier than the rhythm around it
+    "post_median_ratio": lambda iv: iv.post / iv.neighbourhood[0],  # > 1 after an early beat: the pause
+    "rr_spread": lambda iv: iv.neighbourhood[1] / iv.neighbourhood[0],  # irregularity of the rhythm
     "pre_z": _pre_z,  # (pre - median) / spread, clipped: early for *this* rhythm (regular or not)
 }
 RR_FEATURES = ("pre_rr", "post_rr", "local_rr", "average_rr", "pre_ratio", "post_ratio", "local_ratio")
