@@ -164,7 +164,7 @@ class TrainConfig(_ClosedSection):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig | None = None
     loss: Literal["cross_entropy", "bce"] = "cross_entropy"  # bce: one sigmoid output unit, binary labels
-    class_weight: Literal["balanced"] | list[float] | None = None
+    class_weight: Literal["balanced"] | dict[str, float] | list[float] | None = None  # or {balanced: POWER}
     sampler: Literal["balanced"] | None = None  # draw training batches with equal class probability
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
@@ -182,6 +182,13 @@ class TrainConfig(_ClosedSection):
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
     # live loggers, e.g. [tensorboard, {mlflow: {uri: ...}}]: see convscope.train.loggers
     log: list[Any] = Field(default_factory=list)
+
+    @field_validator("class_weight", mode="before")
+    @classmethod
+    def _weight_form(cls, value: Any) -> Any:
+        from convscope.train.class_weights import check_form
+
+        return check_form(value)
 
     @field_validator("log")
     @classmethod
