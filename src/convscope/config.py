@@ -173,9 +173,8 @@ class TrainConfig(_ClosedSection):
     threshold: float | Literal["youden"] = 0.5  # binary tasks: decision threshold (youden: chosen on val)
     health: bool = True  # record per-layer gradient/activation statistics each epoch
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    # torch intra-op threads. auto: the cores other processes leave free, re-checked every few seconds of
-    # training (a busy machine otherwise stalls every OpenMP barrier; docs/performance.md); None: whatever
-    # the process has (torch's default: one per physical core)
+    # torch threads. auto: the count whose steps run fastest now, probed while training (train/adaptive_threads.py);
+    # None: the process's own (torch's default: one per physical core)
     threads: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
     # bf16: autocast convs/matmuls to bfloat16 in training and evaluation (weights, optimizer, loss: float32);
     # auto: bf16 for conv nets on a CPU with native bf16 (AMX, AVX-512 BF16), else fp32 (docs/performance.md)

@@ -101,7 +101,7 @@ class Trainer:
         self._as_images = self.channels_last and not has_2d_convs(self.model)
         if self.channels_last and not self._as_images:
             self.model.to(memory_format=torch.channels_last)
-        # train.threads: auto follows the free cores while training (first, so later callbacks see its threads)
+        # train.threads: auto picks the fastest thread count while training (first, so later callbacks see its threads)
         self.callbacks = ([AdaptiveThreads()] if cfg.threads == "auto" else []) + list(callbacks)
         self.augment = augment
         self.generator = torch.Generator().manual_seed(seed)

@@ -31,7 +31,7 @@ def native_bf16(device: torch.device) -> bool:
 def configure_threads(threads: int | str | None) -> None:
     """``torch.set_num_threads(threads)`` for a number; otherwise (``auto``, ``None``) leave the process's setting alone.
 
-    ``auto`` starts from the process's setting and follows the free cores while training
+    ``auto`` starts from the process's setting and picks the fastest count while training
     (:mod:`convscope.train.adaptive_threads`, which the trainer adds).
 
     Leaving it alone matters: a search worker sets its own share of the cores before it builds a trainer,
