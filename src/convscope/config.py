@@ -17,7 +17,7 @@ import copy
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -173,7 +173,9 @@ class TrainConfig(_ClosedSection):
     threshold: float | Literal["youden"] = 0.5  # binary tasks: decision threshold (youden: chosen on val)
     health: bool = True  # record per-layer gradient/activation statistics each epoch
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int | None = Field(None, ge=1)  # torch intra-op threads; None: all cores
+    # torch threads. auto: the count whose steps run fastest now, probed while training (train/adaptive_threads.py);
+    # None: the process's own (torch's default: one per physical core)
+    threads: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
     # bf16: autocast convs/matmuls to bfloat16 in training and evaluation (weights, optimizer, loss: float32);
     # auto: bf16 for conv nets on a CPU with native bf16 (AMX, AVX-512 BF16), else fp32 (docs/performance.md)
     precision: Literal["auto", "fp32", "bf16"] = "auto"

@@ -29,6 +29,7 @@ from convscope.inference.outputs import probabilities  # noqa: F401  (re-exporte
 from convscope.store.checkpoint import load_state, save_state
 from convscope.store.status import RunStatus
 from convscope.train import metrics as M
+from convscope.train.adaptive_threads import AdaptiveThreads
 from convscope.train.callbacks import Callback, improved
 from convscope.train.class_weights import class_weights
 from convscope.train.optimizers import make_optimizer
@@ -100,7 +101,8 @@ class Trainer:
         self._as_images = self.channels_last and not has_2d_convs(self.model)
         if self.channels_last and not self._as_images:
             self.model.to(memory_format=torch.channels_last)
-        self.callbacks = list(callbacks)
+        # train.threads: auto picks the fastest thread count while training (first, so later callbacks see its threads)
+        self.callbacks = ([AdaptiveThreads()] if cfg.threads == "auto" else []) + list(callbacks)
         self.augment = augment
         self.generator = torch.Generator().manual_seed(seed)
 
