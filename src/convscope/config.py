@@ -17,7 +17,7 @@ import copy
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -164,7 +164,7 @@ class TrainConfig(_ClosedSection):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig | None = None
     loss: Literal["cross_entropy", "bce"] = "cross_entropy"  # bce: one sigmoid output unit, binary labels
-    class_weight: Literal["balanced"] | list[float] | None = None
+    class_weight: Literal["balanced"] | dict[str, float] | list[float] | None = None  # or {balanced: POWER}
     sampler: Literal["balanced"] | None = None  # draw training batches with equal class probability
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
@@ -173,7 +173,9 @@ class TrainConfig(_ClosedSection):
     threshold: float | Literal["youden"] = 0.5  # binary tasks: decision threshold (youden: chosen on val)
     health: bool = True  # record per-layer gradient/activation statistics each epoch
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int | None = Field(None, ge=1)  # torch intra-op threads; None: all cores
+    # torch threads. auto: the count whose steps run fastest now, probed while training (train/adaptive_threads.py);
+    # None: the process's own (torch's default: one per physical core)
+    threads: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
     # bf16: autocast convs/matmuls to bfloat16 in training and evaluation (weights, optimizer, loss: float32);
     # auto: bf16 for conv nets on a CPU with native bf16 (AMX, AVX-512 BF16), else fp32 (docs/performance.md)
     precision: Literal["auto", "fp32", "bf16"] = "auto"
@@ -182,6 +184,13 @@ class TrainConfig(_ClosedSection):
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
     # live loggers, e.g. [tensorboard, {mlflow: {uri: ...}}]: see convscope.train.loggers
     log: list[Any] = Field(default_factory=list)
+
+    @field_validator("class_weight", mode="before")
+    @classmethod
+    def _weight_form(cls, value: Any) -> Any:
+        from convscope.train.class_weights import check_form
+
+        return check_form(value)
 
     @field_validator("log")
     @classmethod
