@@ -23,6 +23,8 @@ psql_su() { su postgres -c "psql -q -p $PORT -v ON_ERROR_STOP=1 $*" >&2; }
 if ! su postgres -c "psql -p $PORT -tAc \"SELECT 1 FROM pg_roles WHERE rolname='convscope'\"" | grep -qx 1; then
   psql_su "-c \"CREATE ROLE convscope LOGIN PASSWORD 'convscope'\""
 fi
+# CREATEROLE: the read-only store tests make a SELECT-only role of their own (tests/store/test_faults.py)
+psql_su "-c \"ALTER ROLE convscope CREATEROLE\""
 if ! su postgres -c "psql -p $PORT -tAc \"SELECT 1 FROM pg_database WHERE datname='convscope_test'\"" | grep -qx 1; then
   psql_su "-c \"CREATE DATABASE convscope_test OWNER convscope\""
 fi

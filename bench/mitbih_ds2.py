@@ -3,11 +3,11 @@
     python bench/mitbih_ds2.py --config examples/mitbih-ds1-ds2.yaml --seeds 0 1 2 \
         --mitdb /work/shared/data/mitdb --out bench/results/mitbih-ds2.json [--set KEY=VALUE ...]
 
-Each seed is one ``convscope.run`` (stored under ``--home``); the script then predicts the test beats
-with the best-validation weights and computes, per AAMI class, sensitivity and positive predictive value
-(``convscope.train.metrics``' per-class clinical metrics; the published numbers were first computed with
-scikit-learn's recall/precision and agree exactly), plus accuracy, and prints mean +- std over the seeds
-next to the published numbers and the targets. ``--set data.split.by=beat`` gives the flattering
+Each seed is one ``convscope.run`` (stored under ``--home``); the script reads the run's stored test and
+validation confusion matrices (best-validation weights) and computes, per AAMI class, sensitivity and
+positive predictive value (``convscope.train.metrics.class_table``: the numbers ``convscope show`` prints),
+plus accuracy, and prints mean +- std over the seeds next to the published numbers and the targets, and
+per seed the records and true classes the false positives come from. ``--set data.split.by=beat`` gives the flattering
 beat-level split for comparison. Needs the mitdb folder; exits 2 naming it when absent.
 """
 
@@ -20,16 +20,16 @@ import resource
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, confusion_matrix
 
 import convscope
 from convscope.config import load_config
 from convscope.data import load_data
-from convscope.train.metrics.diagnostic import class_ppv, class_sensitivity
+from convscope.train.metrics import class_table
 
 PUBLISHED = {  # inter-patient DS1 -> DS2, (Se %, +P %)
     "de Chazal et al. 2004": {"S": (75.9, 38.5), "V": (77.7, 81.9)},
@@ -38,13 +38,27 @@ PUBLISHED = {  # inter-patient DS1 -> DS2, (Se %, +P %)
 TARGETS = {"V": (90.0, 90.0), "S": (75.0, 50.0)}  # issue 11: ahead of de Chazal on all four
 
 
-def scores(y: np.ndarray, prob: np.ndarray, class_names: list[str]) -> dict[str, float]:
-    """Per-class Se and +P (percent, convscope.train.metrics' clinical metrics) and accuracy."""
-    pred = prob.argmax(1)
-    se, ppv = class_sensitivity(y, prob, pred), class_ppv(y, prob, pred)
-    out = {"accuracy": 100 * accuracy_score(y, pred)}
+def scores(confusion: list[list[int]], class_names: list[str]) -> dict[str, float]:
+    """Per-class Se and +P (percent) and accuracy of a stored confusion matrix (convscope.train.metrics'
+    per-class table: what ``convscope show`` prints for the run)."""
+    table = class_table(confusion, class_names)
+    out = {"accuracy": 100 * table.accuracy}
+    for row in table.rows:
+        out[f"{row.name}_se"], out[f"{row.name}_ppv"] = 100 * row.sensitivity, 100 * row.ppv
+    return out
+
+
+def false_positives(y: np.ndarray, pred: np.ndarray, ids: np.ndarray | None, class_names: list[str],
+                    *, top: int = 4) -> dict[str, list[str]]:
+    """Where each class's false positives come from: ``{"S": ["222 N 310", ...]}`` (record, true class, count),
+    the ``top`` largest sources first."""
+    if ids is None:
+        return {}
+    out = {}
     for k, name in enumerate(class_names):
-        out[f"{name}_se"], out[f"{name}_ppv"] = 100 * se[k], 100 * ppv[k]
+        wrong = (pred == k) & (y != k)
+        sources = Counter(zip(ids[wrong].tolist(), y[wrong].tolist(), strict=True)).most_common(top)
+        out[name] = [f"{record} {class_names[true]} {n}" for (record, true), n in sources]
     return out
 
 
@@ -57,15 +71,20 @@ def one_seed(config: str, seed: int, overrides: list[str], home: str) -> dict:
     used = resource.getrusage(resource.RUSAGE_SELF)
     cpu_s = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime  # what the run itself used: the
     # machine is shared, so wall time also counts other people's processes
-    data = load_data(cfg.data, seed=cfg.seed)  # cached: the same test beats the run was scored on
-    model = run.model.eval()
-    with torch.no_grad():
-        prob = torch.cat([model(x).softmax(1) for x in data.x_test.split(4096)]).numpy()  # (N, K)
-    y, pred = data.y_test.numpy(), prob.argmax(1)
-    result = scores(y, prob, data.class_names)
+    data = load_data(cfg.data, seed=cfg.seed)  # cached: the same beats the run was scored on
+    # the run's own test and validation confusion matrices (best-validation weights, the run's precision)
+    result = scores(run.info.test_confusion, data.class_names)
+    # the DS1 validation patients' scores: what a choice of settings may look at
+    result.update({f"val_{k}": v for k, v in scores(run.info.val_confusion, data.class_names).items()})
+    with torch.no_grad():  # per-record sources of false positives (float32 predictions, so within a beat or
+        # two of the stored confusion where bf16 autocast trained the run)
+        prob = torch.cat([run.model.eval()(x).softmax(1) for x in data.x_test.split(4096)]).numpy()  # (N, K)
     result.update(seed=seed, run_id=run.id, wall_s=train_s, cpu_s=cpu_s, epochs=len(run.history),
-                  confusion=confusion_matrix(y, pred, labels=list(range(data.num_classes))).tolist())
+                  val_records=data.assignment.get("val", []), confusion=run.info.test_confusion,
+                  false_positives=false_positives(data.y_test.numpy(), prob.argmax(1), data.ids.get("test"),
+                                                  data.class_names))
     print(f"seed {seed}: " + "  ".join(f"{k} {v:.1f}" for k, v in result.items() if isinstance(v, float)), flush=True)
+    print(f"  false positives (record, true class, beats): {result['false_positives']}", flush=True)
     return result
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 from convscope import formatting as fmt
 
@@ -26,3 +28,13 @@ def test_percentages_and_metrics_by_name():
 def test_params_and_seconds():
     assert fmt.params({"lr": 0.00123, "filters": 8, "act": "relu"}) == "lr=0.00123 filters=8 act=relu"
     assert fmt.seconds(59.94) == "59.9s" and fmt.seconds(61.0) == "1m01s" and fmt.seconds(None) == "-"
+
+
+def test_every_percentage_goes_through_the_one_formatter():
+    """`f"{x:.2%}"` in one command and `f"{x:.1%}"` in another made one number read two ways (issue 14)."""
+    src = Path(__file__).parents[1] / "src" / "convscope"
+    own = re.compile(r"\{[^{}]*:[^{}]*%\}|\*\s*100\b|\b100\s*\*")  # a %-format spec, or a fraction times 100
+    found = [f"{path.relative_to(src)}:{number}: {line.strip()}"
+             for path in src.rglob("*.py") if path.name != "formatting.py"
+             for number, line in enumerate(path.read_text().splitlines(), 1) if own.search(line)]
+    assert not found, "format percentages with convscope.formatting.percent:\n" + "\n".join(found)

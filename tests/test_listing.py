@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -77,12 +78,28 @@ print("HEAVY", heavy, file=sys.stderr)
 
 
 @pytest.mark.parametrize("args", [["runs"], ["runs", "--json"], ["show", "2"], ["show", "2", "--json"], ["--help"],
-                                  ["runs", "--help"]])
+                                  ["runs", "--help"], ["data", "ls"]])
 def test_listing_commands_do_not_import_torch(tmp_path, args):
     _fill(tmp_path / "store", 3)
-    home = [] if "--help" in args else ["--home", str(tmp_path / "store")]
+    home = [] if "--help" in args or args[0] == "data" else ["--home", str(tmp_path / "store")]
+    (tmp_path / "cache" / "builtin").mkdir(parents=True)  # data ls lists a cached array without loading torch
+    np.savez(tmp_path / "cache" / "builtin" / "digits-0123.npz", x=np.zeros((3, 1, 8, 8)), y=np.zeros(3))
     done = subprocess.run([sys.executable, "-c", _PROBE, *args, *home], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src"),
+                               "CONVSCOPE_CACHE": str(tmp_path / "cache")},
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stderr, done.stderr
+    if args[0] == "data":
+        assert "builtin:digits" in done.stdout, done.stdout
+
+
+def test_show_draws_a_finished_runs_curves_once(tmp_path):
+    _fill(tmp_path / "store", 1)
+    home = ["--home", str(tmp_path / "store")]
+    assert runner.invoke(app, ["show", "1", *home]).exit_code == 0
+    curves = Store(tmp_path / "store").run_dir(1) / "curves.png"
+    assert curves.read_bytes().startswith(b"\x89PNG")  # drawn by the first show
+    curves.write_bytes(b"kept")  # a finished run's history never changes: the next show keeps the picture
+    result = runner.invoke(app, ["show", "1", *home])
+    assert result.exit_code == 0 and "learning curves:" in result.output and curves.read_bytes() == b"kept"

@@ -29,8 +29,9 @@ from rich.console import Console
 import convscope
 from convscope.config import Config, load_config
 from convscope.data import build_augment, load_data
+from convscope.data.augment import Augment
 from convscope.data.base import Dataset
-from convscope.errors import BusyError, ConfigError, ConvscopeError
+from convscope.errors import BusyError, ConfigError, ConvscopeError, naming
 from convscope.insight.curves import plot_curves
 from convscope.insight.diagnose import diagnose
 from convscope.models import build_model
@@ -173,8 +174,10 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     else:
         cfg = load_config(default_config_path() if config is None else config, list(overrides or []))
     try:
-        data, model = prepare(cfg)
-        require(cfg.train.log)  # a logger whose package is missing says what to install before a run exists
+        with naming(cfg.source):  # a layer, data path or metric found wrong now still names the config file
+            data, model = prepare(cfg)
+            augment = build_augment(cfg.data.augment, rank=len(data.input_shape))  # refused before a run exists
+            require(cfg.train.log)  # a logger whose package is missing says what to install before a run exists
         info = {"input_shape": list(data.input_shape), "class_names": data.class_names,
                 "assignment": data.assignment, "data_name": data.name, "meta": _scalar_meta(data.meta)}
         if resume is None:
@@ -187,8 +190,10 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
             if (store.run_dir(run_id) / "last.safetensors").exists():
                 verify_checkpoint(store.run_dir(run_id) / "last.safetensors")  # a corrupt one: refused, row untouched
             store.reopen_run(run_id)
-        return _train_and_record(store, cfg, data, model, run_id=run_id, resume=resume, callbacks=callbacks,
-                                 search=search, trial=trial, params=params, progress=progress)
+        with naming(cfg.source):  # a monitor that the first epoch does not log, found while training
+            return _train_and_record(store, cfg, data, model, augment, run_id=run_id, resume=resume,
+                                     callbacks=callbacks, search=search, trial=trial, params=params,
+                                     progress=progress)
     finally:
         if lock is not None:
             lock.release()
@@ -203,7 +208,8 @@ def _refuse_live_writer(row: dict[str, Any]) -> None:
                         hint=f"wait for it to finish, or stop it (kill {row['pid']}), then --resume {row['id']}")
 
 
-def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.Module, *, run_id: int,
+def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.Module,
+                      augment: Augment | None, *, run_id: int,
                       resume: int | None, callbacks: Sequence[Callback], search: str | None, trial: int | None,
                       params: dict[str, Any] | None, progress: bool | None = None) -> Run:
     """Train a created (or reopened) run, writing each epoch, then its test metrics, curves and verdicts."""
@@ -213,7 +219,6 @@ def _train_and_record(store: Store, cfg: Config, data: Dataset, model: torch.nn.
         progress = console.is_terminal or console.is_jupyter
     if progress:
         callbacks = _announce(run_id, cfg, folder, store, callbacks)
-    augment = build_augment(cfg.data.augment, rank=len(data.input_shape))
     builtin: list[Callback] = [Recorder(store, run_id), Checkpoint(folder, every=cfg.train.checkpoint_every),
                                PushArtifacts(store, run_id)]
     if cfg.train.health:

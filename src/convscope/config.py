@@ -17,7 +17,7 @@ import copy
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -164,7 +164,7 @@ class TrainConfig(_ClosedSection):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig | None = None
     loss: Literal["cross_entropy", "bce"] = "cross_entropy"  # bce: one sigmoid output unit, binary labels
-    class_weight: Literal["balanced"] | list[float] | None = None
+    class_weight: Literal["balanced"] | dict[str, float] | list[float] | None = None  # or {balanced: POWER}
     sampler: Literal["balanced"] | None = None  # draw training batches with equal class probability
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
@@ -173,7 +173,9 @@ class TrainConfig(_ClosedSection):
     threshold: float | Literal["youden"] = 0.5  # binary tasks: decision threshold (youden: chosen on val)
     health: bool = True  # record per-layer gradient/activation statistics each epoch
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    threads: int | None = Field(None, ge=1)  # torch intra-op threads; None: all cores
+    # torch threads. auto: the count whose steps run fastest now, probed while training (train/adaptive_threads.py);
+    # None: the process's own (torch's default: one per physical core)
+    threads: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
     # bf16: autocast convs/matmuls to bfloat16 in training and evaluation (weights, optimizer, loss: float32);
     # auto: bf16 for conv nets on a CPU with native bf16 (AMX, AVX-512 BF16), else fp32 (docs/performance.md)
     precision: Literal["auto", "fp32", "bf16"] = "auto"
@@ -182,6 +184,13 @@ class TrainConfig(_ClosedSection):
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
     # live loggers, e.g. [tensorboard, {mlflow: {uri: ...}}]: see convscope.train.loggers
     log: list[Any] = Field(default_factory=list)
+
+    @field_validator("class_weight", mode="before")
+    @classmethod
+    def _weight_form(cls, value: Any) -> Any:
+        from convscope.train.class_weights import check_form
+
+        return check_form(value)
 
     @field_validator("log")
     @classmethod
@@ -280,6 +289,12 @@ class Config(_ClosedSection):
     search: SearchConfig | None = None
 
     _raw: dict[str, Any] | None = PrivateAttr(None)  # as written (params unresolved), for search trials
+    _source: str = PrivateAttr("<config>")  # the file (or "run 5") errors found later name, e.g. a layer's shapes
+
+    @property
+    def source(self) -> str:
+        """Where the config came from, as errors name it: its path, ``<config>`` for a dict, ``run ID``."""
+        return self._source
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -292,11 +307,21 @@ class Config(_ClosedSection):
 # Loading
 
 
+def missing_config_hint(path: Path) -> str:
+    """A hint for a config path that does not exist, naming only files that do: a near name in the
+    path's folder (or in ``examples/``), else the packaged default that ``convscope run`` alone runs."""
+    for folder in (path.parent, Path("examples")):
+        names = sorted(p.name for p in folder.glob("*.y*ml")) if folder.is_dir() else []
+        if near := difflib.get_close_matches(path.name, names, n=1, cutoff=0.6):
+            return f"did you mean {folder / near[0]}?"
+    return "check the path; `convscope run` with no config runs the packaged default (a ConvNet on MNIST)"
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML config with the safe loader; a clear error for a missing or malformed file."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: no such config file", hint="check the path, e.g. examples/keras-lab-cnn.yaml")
+        raise ConfigError(f"{path}: no such config file", hint=missing_config_hint(path))
     try:
         raw = load_yaml_text(read_config_text(path), source=str(path))
     except yaml.YAMLError as exc:
@@ -395,6 +420,7 @@ def load_config(config: str | Path | dict[str, Any] | Config, overrides: list[st
     if isinstance(config, Config):
         if not overrides:
             return config
+        source = source or config.source
         config = config._raw if config._raw else config.to_dict()
     if isinstance(config, str | Path):
         source = source or str(config)
@@ -420,4 +446,5 @@ def load_config(config: str | Path | dict[str, Any] | Config, overrides: list[st
     except ValidationError as exc:
         raise explain(exc, file=source, section="", schema=Config) from None
     cfg._raw = unresolved
+    cfg._source = source
     return cfg

@@ -12,6 +12,9 @@ checkpoint: :class:`StorageError`); 4 another process is using the run or search
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class ConvscopeError(Exception):
     """A mistake in what the user gave us, explained in one line plus a hint on how to fix it."""
@@ -56,3 +59,26 @@ class BusyError(StoreError):
     """Another live process owns the run or search (it is still training it). Exit code 4: wait or stop it."""
 
     exit_code = 4
+
+
+@contextmanager
+def naming(source: str) -> Iterator[None]:
+    """Prefix ``source`` (the config file) to a config, data or model error raised inside, unless its
+    line already starts with it: a layer, a data path or a metric found wrong after the config parsed
+    still names the file to fix. Store and storage errors are about the store, not the config: unchanged.
+
+    Example:
+        >>> try:
+        ...     with naming("exp.yaml"):
+        ...         raise BuildError("model.layers[0] (convv): unknown layer 'convv'")
+        ... except BuildError as exc:
+        ...     print(exc)
+        exp.yaml: model.layers[0] (convv): unknown layer 'convv'
+    """
+    try:
+        yield
+    except (ConfigError, DataError, BuildError) as exc:
+        if not exc.message.startswith(f"{source}:"):
+            exc.message = f"{source}: {exc.message}"
+            exc.args = (exc.message, *exc.args[1:])
+        raise

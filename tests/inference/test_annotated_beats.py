@@ -128,6 +128,41 @@ def test_export_takes_the_beats_with_their_rr_features_as_one_tensor(annotated_r
     assert sidecar["preprocessing"]["rr_features"][0] == "pre_rr"
 
 
+@pytest.fixture(scope="module")
+def rhythm_run(annotated_records, tmp_path_factory) -> convscope.Run:
+    """The run above with named RR features, the rhythm's among them, and the template subtracted."""
+    torch.set_num_threads(1)
+    data = {"source": "ecg-wfdb", "path": str(annotated_records), "labels": "annotations", "leads": ["mlii"],
+            "beat_s": 0.6, "filter": [0.5, 40], "rr_features": ["pre_ratio", "rr_spread", "pre_z"],
+            "template": "subtract", "classes": {"N": ["N"], "V": ["V"]},
+            "split": {"train_records": ["a1", "a2", "a3"], "test_records": ["a4"], "val": 0.34}}
+    model = {"layers": [{"with_scalars": {"scalars": 3, "layers": [
+        {"conv": {"filters": 4, "kernel": 7, "activation": "relu"}}, "global_avg_pool"]}},
+        {"dense": {"units": 2, "activation": "softmax"}}]}
+    cfg = {"name": "beats-rhythm", "seed": 0, "data": data, "model": model,
+           "train": {"epochs": 1, "batch_size": 32, "health": False, "class_weight": {"balanced": 0.5}}}
+    return convscope.run(cfg, home=tmp_path_factory.mktemp("rhythm-home"))
+
+
+def test_named_rr_features_are_replayed_bit_for_bit(rhythm_run, annotated_records):
+    from convscope.inference.annotated_beats import annotated_beats
+    from convscope.inference.readers.wfdb import read_wfdb
+    from convscope.inference.recipe import Recipe
+    from convscope.insight.run_parts import run_data
+
+    recipe = Recipe.for_run(rhythm_run)
+    beats = annotated_beats(recipe, read_wfdb(annotated_records / "a4.hea")[0], annotations="atr")
+    x_test = run_data(rhythm_run).x_test.numpy()  # (B, 1, L + 3)
+    assert beats.x.shape == x_test.shape and np.array_equal(beats.x, x_test)
+    assert np.any(beats.x[:, 0, -1] != 0)  # pre_z: every third beat is labelled V, not every third early
+    assert recipe.describe()["rr_features"] == ["pre_ratio", "rr_spread", "pre_z"]
+    assert "(N, C, L + 3)" in recipe.describe()["rr_layout"]
+    rows = rhythm_run.predict(annotated_records / "a4.hea", per="sample", annotations="atr")
+    prob = np.array([[r["p_N"], r["p_V"]] for r in rows])  # (beats, 2)
+    labels = np.array([0 if r["reference"] == "N" else 1 for r in rows])
+    assert M.confusion(labels, prob, threshold=rhythm_run.info.threshold).tolist() == rhythm_run.info.test_confusion
+    [row] = rhythm_run.predict(annotated_records / "a4.hea")  # detected R peaks
+    assert row["n_N"] + row["n_V"] == row["n_beats"] > 0
 
 
 @pytest.mark.skipif(not MITDB.is_dir(), reason=f"{MITDB} (MIT-BIH Arrhythmia Database) is not on this machine")

@@ -82,6 +82,28 @@ def test_kernel_grid_limits_what_it_draws():
     assert g.weights.shape == (8, 4, 3, 3) and (g.out_channels, g.in_channels) == (64, 32)
 
 
+@pytest.mark.parametrize(("weight", "drawn"), [
+    ((16, 1, 1), "bars"),  # a 1-tap conv reading one channel: a bar per filter
+    ((16, 8, 1), "matrix"),  # a 1-tap conv over 8 channels: one (filter x input channel) matrix
+    ((16, 8, 1, 1), "matrix"),  # a 2D 1x1 conv: the same
+    ((16, 8, 5), "mosaic"),  # a deeper 1D conv: one mosaic of 1 x 5 strips
+])
+def test_a_layer_is_one_picture_not_a_panel_per_filter(weight, drawn):
+    g = kernel_grid(torch.randn(*weight))
+    fig = draw_kernels(g, title="layer")
+    plots_ = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(plots_) == 1, len(plots_)  # 16 filters, one axes (was 16 one-dot plots)
+    ax = plots_[0]
+    if drawn == "bars":
+        assert len(ax.patches) == 16 and [p.get_height() for p in ax.patches] == pytest.approx(g.weights[:, 0, 0])
+    else:
+        image = ax.get_images()[0].get_array()
+        taps = weight[2] if len(weight) == 3 else 1
+        expected = (16, 8) if drawn == "matrix" else (16 * 2 - 1, 8 * (taps + 1) - 1)  # blank line between kernels
+        assert image.shape == expected
+        assert image[0, :taps].tolist() == pytest.approx(g.weights[0, 0].reshape(-1).tolist())
+
+
 @pytest.mark.parametrize("kind", ["1d", "2d"])
 def test_feature_maps_have_each_conv_layers_shape(picture_runs, kind):
     run = picture_runs[kind]

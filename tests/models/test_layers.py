@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -82,6 +83,21 @@ def test_same_padding_with_an_even_kernel_pads_the_end_like_keras():
     expected = F.conv2d(F.pad(x, [1, 2, 1, 2]), conv.weight, conv.bias)  # TF: 1 before, 2 after
     assert net(x).shape == (2, 4, 9, 10)
     torch.testing.assert_close(net(x), expected)
+
+
+@pytest.mark.parametrize("shape", [(1, 40), (1, 12, 12)])
+def test_even_kernels_with_same_padding_warn_nothing(shape):
+    """PyTorch's own padding='same' warns about even kernels ("may require a zero-padded copy of the
+    input") on every forward; convscope pads them itself, so training and inference print nothing (issue 14)."""
+    layers = [{"conv": {"filters": 4, "kernel": 4, "padding": "same"}},
+              {"conv": {"filters": 4, "kernel": 2, "dilation": 3, "padding": "same"}},
+              {"separable": {"filters": 4, "kernel": 4}}, {"maxpool": {"size": 2, "padding": "same"}},
+              "flatten", {"dense": 3}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        net = build_model(layers, shape)
+        net(torch.randn(2, *shape)).sum().backward()
+        assert net.eval()(torch.randn(1, *shape)).shape == (1, 3)
 
 
 def test_same_padding_with_stride_gives_ceil_of_input_over_stride_like_keras():

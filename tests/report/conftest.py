@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -57,3 +58,25 @@ def run_page(reported_run, report_home) -> Path:
 def search_page(small_search, report_home) -> Path:
     """The search's report (which also writes its best trial's run report), written once for the session."""
     return search_report(small_search, home=report_home)
+
+
+@pytest.fixture(scope="session")
+def deep_signal_page(tmp_path_factory) -> Path:
+    """The report of a deep 1D net (three inception modules, 1-tap convs, five metrics): the page that
+    used to scroll for 18,000 px, with 15 one-dot kernel plots per layer and a 150 px strip of curves."""
+    folder = tmp_path_factory.mktemp("deep-signal")
+    rng = np.random.default_rng(0)
+    y = np.arange(160) % 2
+    t = np.linspace(0, 1, 256)
+    x = rng.normal(0, 0.3, (160, 1, 256)) + np.sin(2 * np.pi * (3 + 4 * y[:, None, None]) * t)  # (N, C, L)
+    np.savez(folder / "signals.npz", x=x.astype(np.float32), y=y)
+    cfg = {"name": "deep-signal", "seed": 0,
+           "data": {"source": "npz", "path": str(folder / "signals.npz"), "split": {"val": 0.25, "test": 0.25}},
+           "model": {"layers": [{"repeat": 3, "layers": [{"inception": {"filters": 4}}, {"maxpool": 2}]},
+                                {"conv": {"filters": 8, "kernel": 1, "activation": "relu"}},
+                                "global_avg_pool", {"dense": 2}]},
+           "train": {"epochs": 2, "batch_size": 32, "threads": 1,
+                     "metrics": ["accuracy", "sensitivity", "specificity", "auc"]}}
+    torch.set_num_threads(1)
+    run = convscope.run(cfg, home=folder / "runs")
+    return run_report(run.id, home=folder / "runs")

@@ -7,6 +7,8 @@ fails in CI (``CI`` set) and is skipped elsewhere.
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import re
 import shutil
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from convscope.insight.drawing import MIN_TEXT_PX, TEXT_PX_KEY
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--hide-scrollbars", "--disable-dev-shm-usage"]
@@ -65,3 +69,70 @@ def test_search_report_renders_in_chromium(search_page, tmp_path):
     dom = _check(search_page, tmp_path,
                  elements=["leaderboard-table", "best-run-link", "objective", "params", "curves"])
     assert dom.count("<tr class=") == 4
+
+
+# Appended to a copy of a report: once the page has loaded, the height it scrolls (sections as they open),
+# then, with every <details> opened, the smallest text the HTML draws and each picture's displayed and
+# natural width, written onto <body> where --dump-dom shows them.
+_MEASURE = """<script>
+window.addEventListener("load", function () {
+  var body = document.body;
+  body.dataset.collapsedHeight = document.documentElement.scrollHeight;
+  document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+  var smallest = 1e9;
+  var walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    var node = walker.currentNode, el = node.parentElement;
+    if (!node.textContent.trim() || !el || el.closest("script, style") || !el.getClientRects().length) continue;
+    smallest = Math.min(smallest, parseFloat(getComputedStyle(el).fontSize));
+  }
+  body.dataset.smallestTextPx = smallest;
+  body.dataset.imageWidths = Array.from(document.images).map(function (img) {
+    return img.getBoundingClientRect().width + ":" + img.naturalWidth; }).join(" ");
+});
+</script>"""
+
+
+def _measure(page: Path, tmp_path: Path) -> tuple[int, float, list[tuple[float, int]], str]:
+    html = page.read_text()
+    probe = tmp_path / "measured.html"
+    probe.write_text(html.replace("</body>", _MEASURE + "</body>"))
+    result = _browse(probe, tmp_path / "profile", "--dump-dom", "--window-size=1280,2000")
+    body = re.search(r"<body[^>]*>", result.stdout)
+    assert result.returncode == 0 and body, result.stderr[-2000:]
+    found = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body.group(0)))
+    widths = [tuple(map(float, pair.split(":"))) for pair in found["image-widths"].split()]
+    return int(found["collapsed-height"]), float(found["smallest-text-px"]), widths, html
+
+
+def _smallest_picture_text(html: str, widths: list[tuple[float, float]]) -> tuple[list[float], dict[str, float]]:
+    """Each picture's smallest text in px as the reader sees it, and each picture's displayed height by alt."""
+    sources = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]*)"', html)
+    assert len(sources) == len(widths) >= 4
+    seen, shown_height = [], {}
+    for (source, alt), (shown, natural) in zip(sources, widths, strict=True):
+        with Image.open(io.BytesIO(base64.b64decode(source))) as png:
+            assert png.width == natural
+            seen.append(float(png.text[TEXT_PX_KEY]) * shown / natural)
+            shown_height[alt] = png.height * shown / natural
+    return seen, shown_height
+
+
+@pytest.mark.parametrize("page", ["run_page", "search_page"])
+def test_every_text_of_the_image_and_search_reports_is_at_least_10_px(page, request, tmp_path):
+    _, smallest_html, widths, html = _measure(request.getfixturevalue(page), tmp_path)
+    seen, _ = _smallest_picture_text(html, widths)
+    assert smallest_html >= 10 and min(seen) >= MIN_TEXT_PX, (smallest_html, sorted(seen)[:5])
+
+
+def test_a_deep_signal_net_report_is_compact_and_readable(deep_signal_page, tmp_path):
+    height, smallest_html, widths, html = _measure(deep_signal_page, tmp_path)
+    # a few screens, not 18,000 px: the deep net's further layers, long tables and the config are folded
+    assert 3000 < height < 10_000, height  # measured 8,499 px at 1280 px wide (2026-11-26)
+    assert smallest_html >= 10, smallest_html
+    seen, shown_height = _smallest_picture_text(html, widths)
+    assert len(seen) >= 10
+    assert min(seen) >= MIN_TEXT_PX, sorted(seen)[:5]
+    assert shown_height["curves"] > 300, shown_height["curves"]  # five metrics in rows, not a 150 px strip
+    assert shown_height["kernels-inception1-b1-conv"] < 400, shown_height  # 1-tap: one bar chart, not 4 x 4 plots
+    assert html.count("<details") >= 4  # the health and model tables, the further kernels and feature maps

@@ -109,3 +109,19 @@ def test_search_report_is_copied_to_the_artifact_root_with_links_that_hold_there
         page = fsspec.filesystem("memory").cat_file(f"/{root.split('://')[1]}/searches/tiny.html").decode()
     assert re.search(r'<a href="([^"]+)" id="best-run-link">', page).group(1) == f"../runs/{best.run_id}/report.html"
     assert len(re.findall(r"<tr class=\"", page)) == 2 and "tiny" in page  # the same leaderboard
+
+
+def test_completed_and_early_stopped_trials_have_their_own_markers(tmp_path):
+    import importlib
+
+    module = importlib.import_module("convscope.report.search_report")  # the package's name is the function
+    trials = [{"number": i, "status": status, "value": 0.5 + i / 10}
+              for i, status in enumerate(["completed", "early_stopped", "completed", "pruned"])]
+    drawn = []
+    with pytest.MonkeyPatch.context() as patch:  # keep the figure the function saves, to read its markers
+        patch.setattr(module, "save", lambda fig, path: drawn.append(fig) or path)
+        module._objective_figure(trials, "val_accuracy", True, tmp_path / "objective.png")
+    ax = drawn[0].axes[0]
+    shapes = {c.get_label(): c.get_paths()[0].vertices.round(3).tobytes() for c in ax.collections}
+    assert set(shapes) == {"completed", "early_stopped", "pruned"}
+    assert len(set(shapes.values())) == 3  # three statuses, three marker shapes (not told apart by colour alone)

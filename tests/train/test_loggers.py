@@ -59,7 +59,7 @@ def test_a_missing_extra_says_what_to_install_before_a_run_exists(tmp_path, digi
     result = runner.invoke(app, ["run", str(path), "--log", logger])
     assert result.exit_code == 2, result.output
     errors = [line for line in result.output.splitlines() if "error" in line or "hint" in line]
-    assert errors == [f"error: train.log: {logger} needs the '{package}' package: "
+    assert errors == [f"error: {path}: train.log: {logger} needs the '{package}' package: "
                       f'pip install "convscope[{extra}]"'], result.output
     assert Store(tmp_path / "runs").runs() == []  # nothing written
 

@@ -43,6 +43,16 @@ def test_the_search_share_of_threads_is_the_trial_threads(make_search, started_s
     assert worker.trial_config({"filters": 8}).train.threads == 1
 
 
+def test_train_threads_auto_gives_each_worker_an_equal_share_of_the_cores(make_search, started_specs):
+    from convscope.tuning.backends.local import available_cores
+
+    cfg = make_search({"filters": {"grid": [4, 8]}}, strategy="grid", threads_per_worker=None)
+    cfg["train"]["threads"] = "auto"  # the default: a trial's threads are fixed by the search, not adapted
+    driver.search(cfg, name="auto", workers=2, progress=False)
+    assert {s.threads for s in started_specs} == {max(1, available_cores() // 2)}
+    assert Worker(started_specs[0]).trial_config({"filters": 8}).train.threads == max(1, available_cores() // 2)
+
+
 def test_a_search_is_found_by_its_config_name(tmp_path):
     from convscope.errors import StoreError
     from convscope.store import Store

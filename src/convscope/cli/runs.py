@@ -22,7 +22,7 @@ from convscope.cli.app import (
     status_markup,
     with_log,
 )
-from convscope.errors import ConvscopeError
+from convscope.errors import ConvscopeError, naming
 
 
 @app.command("run")
@@ -159,11 +159,15 @@ def show_cmd(run_id: Annotated[str, typer.Argument(help="Run id (see `convscope 
     for verdict in run.info.diagnosis:
         console.print(f"[magenta]verdict:[/] {verdict.get('text', verdict)}")
     if run.history:
-        from convscope.insight.curves import plot_curves
+        from convscope.store.status import RunStatus
 
+        path = run.dir / "curves.png"
+        finished = RunStatus.of(run.status) is not None and RunStatus.of(run.status).finished
         try:
-            path = plot_curves(run.history, run.dir / "curves.png", title=f"run {run.id}: {run.name}",
-                               best_epoch=run.best_epoch)
+            if not (finished and path.is_file()):  # a finished run's curves never change: drawn once (1-2 s)
+                from convscope.insight.curves import plot_curves
+
+                path = plot_curves(run.history, path, title=f"run {run.id}: {run.name}", best_epoch=run.best_epoch)
         except OSError as exc:  # a read-only or full store: everything above was still worth showing
             console.print(f"[yellow]note:[/] learning curves not written: {exc.strerror} ({run.dir})", soft_wrap=True)
             return
@@ -184,15 +188,16 @@ def summary_cmd(config: Annotated[Path | None, typer.Argument(help="Experiment Y
     from convscope.models import build_model, summary
 
     cfg = load_config(config if config is not None else default_config_path(), set_)
-    if cfg.model.input:
-        shape = tuple(cfg.model.input)
-        num_classes = None
-    else:
-        from convscope.data import load_data
+    with naming(cfg.source):
+        if cfg.model.input:
+            shape = tuple(cfg.model.input)
+            num_classes = None
+        else:
+            from convscope.data import load_data
 
-        data = load_data(cfg.data, seed=cfg.seed)
-        shape, num_classes = data.input_shape, data.num_classes
-    model = build_model(cfg.model, shape, num_classes=num_classes)
+            data = load_data(cfg.data, seed=cfg.seed)
+            shape, num_classes = data.input_shape, data.num_classes
+        model = build_model(cfg.model, shape, num_classes=num_classes)
     info = summary(model, shape, batch_size=batch_size or cfg.train.batch_size)
     console.print(info.table())
 

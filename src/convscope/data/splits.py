@@ -29,6 +29,7 @@ from dataclasses import replace
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedGroupKFold, StratifiedKFold, train_test_split
 
+from convscope import formatting as fmt
 from convscope.config import SplitConfig
 from convscope.data.base import Source, Split
 from convscope.errors import ConfigError, DataError
@@ -77,7 +78,7 @@ def _carve(part: Split, frac: float, *, what: str, stratify: bool, grouped: bool
     else:
         n_held = round(frac * n)
         if not 1 <= n_held <= n - 1:
-            raise DataError(f"cannot carve a {what} set of {frac:.0%} from {n} samples",
+            raise DataError(f"cannot carve a {what} set of {fmt.percent(frac, decimals=0)} from {n} samples",
                             hint="use more data (or a larger data.limit), or change data.split")
         index = np.arange(n)
         try:
@@ -169,7 +170,7 @@ def split_source(source: Source, split: SplitConfig, *, seed: int,
         test_frac = DEFAULT_TEST if split.test is None else split.test
         if test_frac > 0:
             part, test = _carve(part, test_frac, what="test", **carve)
-            notes.append(f"test: {len(test)} samples ({test_frac:.0%}) carved from the training data"
+            notes.append(f"test: {len(test)} samples ({fmt.percent(test_frac, decimals=0)}) carved from the training data"
                          + (" (the source has no test set)" if split.test is None else ""))
 
     if split.kfold is not None:
@@ -189,7 +190,7 @@ def split_source(source: Source, split: SplitConfig, *, seed: int,
             raise ConfigError(f"data.split: val {split.val} + test {test_frac} leaves nothing to train on",
                               hint="keep val + test below 1, e.g. val: 0.15, test: 0.15")
         train, val = _carve(part, split.val / (1.0 - test_frac), what="validation", **carve)
-        notes.append(f"validation: {len(val)} samples ({split.val:.0%}) carved from the training data")
+        notes.append(f"validation: {len(val)} samples ({fmt.percent(split.val, decimals=0)}) carved from the training data")
 
     if grouped:
         train_groups = set(_names(train))

@@ -201,19 +201,20 @@ class Recipe:
             b = self.beat_options
             out.update(beats="one per R peak (annotated in training; NeuroKit2's detector on new records)",
                        beat_s=b.beat_s, template=b.template,
-                       rr_features=list(_rr_names()) if b.rr_features else None,
-                       rr_layout="the last 7 values of channel 0 (zeros on the others), seconds and ratios; "
-                                 "one input tensor (N, C, L + 7)" if b.rr_features else None)
+                       rr_features=list(_rr_names(b.rr_features)) if b.rr_features else None,
+                       rr_layout=f"the last {len(_rr_names(b.rr_features))} values of channel 0 (zeros on the others), "
+                                 f"seconds and ratios; one input tensor (N, C, L + {len(_rr_names(b.rr_features))})"
+                       if b.rr_features else None)
         elif self.kind == "image":
             out.update(pixels="float32 in [0, 1] (8-bit / 255)", size_hw=list(self.input_shape[1:]),
                        mode="L" if self.input_shape[0] == 1 else "RGB")
         return out
 
 
-def _rr_names() -> tuple[str, ...]:
-    from convscope.data.ecg.annotated import RR_FEATURES
+def _rr_names(option: bool | list[str]) -> tuple[str, ...]:
+    from convscope.data.ecg.rr_intervals import rr_names
 
-    return RR_FEATURES
+    return rr_names(option)
 
 
 def _source_trait(source: str, trait: str) -> Any:

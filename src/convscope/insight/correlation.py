@@ -97,7 +97,7 @@ def feature_correlation(features: np.ndarray, *, layer: str = "", central: float
 
 def draw_correlation(c: Correlation, *, title: str) -> canvas.Figure:
     n = len(c.matrix)
-    fig, ax = canvas.subplots(layout="constrained", figsize=(6.2, 5.4))
+    fig, ax = canvas.subplots(layout="constrained", figsize=(5.2, 4.5))
     image = ax.imshow(c.matrix, cmap=CMAP, vmin=-c.limit, vmax=c.limit, interpolation="nearest")
     ticks = np.arange(n) if n <= 32 else np.linspace(0, n - 1, 16).astype(int)
     ax.set_xticks(ticks, [str(c.order[t]) for t in ticks], fontsize=6, rotation=90)

@@ -8,6 +8,7 @@ from pathlib import Path
 from matplotlib.ticker import MaxNLocator
 
 from convscope.insight import canvas
+from convscope.insight.drawing import grid, save
 
 
 def curve_metrics(history: list[dict]) -> list[str]:
@@ -32,9 +33,14 @@ def plot_curves(history: list[dict], path: str | Path, *, title: str = "", best_
     names = curve_metrics(history)
     per_class = per_class_metrics(history)
     panels = len(names) + len(per_class)
-    fig, axes = canvas.subplots(1, panels, figsize=(4.2 * panels, 3.4), squeeze=False)
+    # at most three panels a row: five metrics side by side would be scaled into a 150 px strip in the report
+    rows, cols = grid(panels, max_cols=3)
+    fig, axes = canvas.subplots(rows, cols, layout="constrained", figsize=(3.2 * cols, 2.7 * rows + 0.3),
+                                squeeze=False)
+    for ax in axes.flat[panels:]:
+        ax.axis("off")
     epochs = [row["epoch"] for row in history]
-    for ax, name in zip(axes[0], [*names, *per_class], strict=True):
+    for ax, name in zip(axes.flat, [*names, *per_class], strict=False):
         lines = [("train", "--", name), ("val", "-", name)] if name in names else \
             [("val", "-", key) for key in per_class[name]]
         for split, style, key in lines:
@@ -53,7 +59,4 @@ def plot_curves(history: list[dict], path: str | Path, *, title: str = "", best_
             ax.legend(fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return save(fig, path)

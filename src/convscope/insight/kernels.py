@@ -1,9 +1,11 @@
 """Conv kernels as pictures: what each filter multiplies its input window by.
 
+- A 1-tap (1D) or 1x1 (2D) layer: one picture for the whole layer -- a bar per filter when it reads one
+  channel, else a (filter x input channel) matrix -- instead of a panel of one dot per filter.
 - A layer reading one input channel (usually the first): one panel per filter, 2D kernels as small
   images, 1D kernels as line plots.
-- A deeper layer: per output channel, its input-channel × kernel matrix -- for 1D one (in, taps) image
-  per filter; for 2D a mosaic with a row of kernels per filter and a column per input channel.
+- A deeper layer: one mosaic with a row of kernels per filter and a column per input channel (a 1D
+  kernel is a strip of its taps).
 
 Colors: a diverging map centred on zero with symmetric bounds (``vmin = -vmax``) shared by every kernel
 of the layer, so red and blue mean the same weight everywhere in the figure and a pale kernel is a weak
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from convscope.insight import canvas
 from convscope.insight.drawing import SIGNED_CMAP, grid, safe_name, save
@@ -68,11 +71,40 @@ def _shown(g: KernelGrid) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def _draw_pointwise(g: KernelGrid) -> canvas.Figure:
+    """A 1-tap (1D) or 1x1 (2D) layer: each kernel is one weight per input channel, so the whole layer is
+    one picture -- a bar per filter when it reads one channel, else one (filter x input channel) matrix."""
+    out, inn = g.weights.shape[:2]
+    w = g.weights.reshape(out, inn)  # (out, in)
+    cmap = canvas.get_cmap(SIGNED_CMAP)
+    norm = canvas.Normalize(g.vmin, g.vmax)
+    if inn == 1:
+        fig, ax = canvas.subplots(layout="constrained", figsize=(min(9.5, 2.0 + 0.28 * out), 2.6))
+        ax.bar(np.arange(out), w[:, 0], color=cmap(norm(w[:, 0])), edgecolor="0.3", linewidth=0.5)
+        ax.set_xlim(-0.6, out - 0.4)
+        ax.axhline(0, color="0.4", linewidth=0.7)
+        ax.set_ylim(g.vmin * 1.08, g.vmax * 1.08)
+        ax.set_ylabel("weight")
+        ax.set_xlabel("filter")
+    else:
+        fig, ax = canvas.subplots(layout="constrained",
+                                  figsize=(min(9.5, 2.4 + 0.2 * inn), min(8.0, 1.3 + 0.2 * out)))
+        image = ax.imshow(w, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+        ax.set_ylabel("output channel (filter)")
+        ax.set_xlabel("input channel")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        fig.colorbar(image, ax=ax, shrink=0.8, label="weight")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig
+
+
 def draw_kernels(g: KernelGrid, *, title: str) -> canvas.Figure:
     """The figure for one layer (see the module docstring for the layouts)."""
     out, inn = g.weights.shape[:2]
     signal = g.weights.ndim == 3
-    if inn == 1:
+    if int(np.prod(g.weights.shape[2:])) == 1:
+        fig = _draw_pointwise(g)
+    elif inn == 1:
         rows, cols = grid(out)
         fig, axes = canvas.subplots(rows, cols, layout="constrained", figsize=(1.5 * cols + 0.8, 1.45 * rows + 0.7),
                                  squeeze=False)
@@ -98,42 +130,31 @@ def draw_kernels(g: KernelGrid, *, title: str) -> canvas.Figure:
         fig.supxlabel(("tap (offset in the window)" if signal else "kernel column") + f" — {NO_FLIP}", fontsize=8)
         if not signal:
             fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
-    elif signal:
-        rows, cols = grid(out, max_cols=6)
-        fig, axes = canvas.subplots(rows, cols, layout="constrained", figsize=(1.9 * cols + 0.8, 1.6 * rows + 0.8),
-                                 squeeze=False)
-        for i, ax in enumerate(axes.flat):
-            if i >= out:
-                ax.axis("off")
-                continue
-            image = ax.imshow(g.weights[i], cmap=SIGNED_CMAP, vmin=g.vmin, vmax=g.vmax, aspect="auto",
-                              interpolation="nearest")
-            ax.set_title(f"filter {i}", fontsize=7)
-            ax.tick_params(labelsize=6)
-            if i % cols == 0:
-                ax.set_ylabel("input ch", fontsize=7)
-        fig.supxlabel(f"tap — {NO_FLIP}", fontsize=8)
-        fig.colorbar(image, ax=axes, shrink=0.8, label="weight")
     else:
-        # one mosaic image (rows: filters, columns: input channels, a blank line between kernels): the
-        # same picture as a grid of axes, drawn in one imshow instead of out x in of them
-        kh, kw = g.weights.shape[2:]
+        # one mosaic image (rows: filters, columns: input channels, a blank line between kernels; a 1D
+        # kernel is a 1 x taps strip): the same picture as a grid of axes, drawn in one imshow instead of
+        # out x in of them, and a fraction of their height
+        weights = g.weights[:, :, None, :] if signal else g.weights  # (out, in, kh, kw)
+        kh, kw = weights.shape[2:]
         mosaic = np.full((out * (kh + 1) - 1, inn * (kw + 1) - 1), np.nan)
         for o in range(out):
             for i in range(inn):
-                mosaic[o * (kh + 1):o * (kh + 1) + kh, i * (kw + 1):i * (kw + 1) + kw] = g.weights[o, i]
-        cell = 0.32 * max(kh, kw) / 3
-        size = (min(14, cell * inn * 1.2 + 2.2), min(30, cell * out + 1.2))
+                mosaic[o * (kh + 1):o * (kh + 1) + kh, i * (kw + 1):i * (kw + 1) + kw] = weights[o, i]
+        unit = 0.1 if signal else 0.11  # inches per weight (11-12 px): a filter's row still fits its label
+        rows_unit = 0.1 if signal else unit  # a 1D filter: a row of weights and a blank one, 22 px a label
+        size = (min(9.5, unit * mosaic.shape[1] + 2.6), min(12.0, rows_unit * mosaic.shape[0] + 1.5))
         fig, ax = canvas.subplots(layout="constrained", figsize=size)
         cmap = canvas.get_cmap(SIGNED_CMAP).with_extremes(bad="white")
-        image = ax.imshow(mosaic, cmap=cmap, vmin=g.vmin, vmax=g.vmax, interpolation="nearest")
-        ax.set_xticks([i * (kw + 1) + (kw - 1) / 2 for i in range(inn)], [str(i) for i in range(inn)], fontsize=7)
-        ax.set_yticks([o * (kh + 1) + (kh - 1) / 2 for o in range(out)], [str(o) for o in range(out)], fontsize=7)
+        image = ax.imshow(mosaic, cmap=cmap, vmin=g.vmin, vmax=g.vmax, interpolation="nearest",
+                          aspect="auto" if signal else "equal")
+        ax.set_xticks([i * (kw + 1) + (kw - 1) / 2 for i in range(inn)], [str(i) for i in range(inn)])
+        ax.set_yticks([o * (kh + 1) + (kh - 1) / 2 for o in range(out)], [str(o) for o in range(out)])
         ax.tick_params(length=0)
         for side in ax.spines.values():
             side.set_visible(False)
-        ax.set_ylabel("output channel (filter)", fontsize=8)
-        ax.set_xlabel(f"input channel — {NO_FLIP}", fontsize=8)
+        ax.set_ylabel("output channel (filter)")
+        ax.set_xlabel(("input channel (each cell: the taps, left to right)" if signal else "input channel")
+                      + f" — {NO_FLIP}")
         fig.colorbar(image, ax=ax, shrink=0.6, label="weight")
     fig.suptitle(title + _shown(g), fontsize=9)
     return fig
@@ -153,7 +174,7 @@ def look_kernels(run: Run, out_dir: Path, *, layer: str | None = None, max_layer
     for name, module in layers[:max_layers]:
         g = kernel_grid(module.weight)
         k = module.weight.shape[2:]
-        size = f"of {k[0]} taps" if len(k) == 1 else "×".join(map(str, k))
+        size = f"of {k[0]} tap{'s' if k[0] > 1 else ''}" if len(k) == 1 else "×".join(map(str, k))
         fig = draw_kernels(g, title=f"run {run.id} {name}: {g.out_channels} kernels {size} over "
                                     f"{g.in_channels} input channel{'s' if g.in_channels > 1 else ''}, "
                                     f"color scale ±{g.vmax:.3g}")

@@ -27,7 +27,7 @@ from torch import nn
 from convscope.errors import ConvscopeError
 from convscope.inference.outputs import probabilities
 from convscope.insight import canvas
-from convscope.insight.drawing import draw_sample, save
+from convscope.insight.drawing import draw_sample, grid, save
 from convscope.insight.look import PICTURES
 from convscope.insight.run_parts import (
     class_name,
@@ -173,6 +173,21 @@ def _target(run: Run, x: torch.Tensor, y: int | None) -> int:
     return int(M.predictions(prob, float(run.info.threshold))[0])
 
 
+def _panels(count: int, *, signal: bool) -> tuple[canvas.Figure, list[tuple[canvas.Axes, ...]]]:
+    """The figure for ``count`` samples and each sample's axes, two samples a row (a column of them made
+    a deep net's report a screen per picture): a signal with its overlay in one panel, an image and its
+    map in two panels side by side."""
+    rows, cols = grid(count, max_cols=2)
+    per = 1 if signal else 2  # panels per sample
+    fig, axes = canvas.subplots(rows, cols * per, layout="constrained", squeeze=False,
+                                figsize=(4.8 * cols, 2.4 * rows + 0.5) if signal else (5.2 * cols, 2.2 * rows + 0.5))
+    slots = [tuple(axes[i // cols, (i % cols) * per + j] for j in range(per)) for i in range(rows * cols)]
+    for unused in slots[count:]:
+        for ax in unused:
+            ax.axis("off")
+    return fig, slots[:count]
+
+
 @PICTURES.register("occlusion", order=50)
 def look_occlusion(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, input_path: str | Path | None = None,
                    window: int | None = None) -> list[Path]:
@@ -188,8 +203,7 @@ def look_occlusion(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, i
     signal = len(data.input_shape) == 2
     baseline = 0.0 if signal else float(data.x_train.mean())  # zeroed window / the data's mean grey
     rows = _samples(run, index, count, input_path)
-    fig, axes = canvas.subplots(len(rows), 1 if signal else 2, layout="constrained", squeeze=False,
-                             figsize=(7.5 if signal else 5.2, 2.2 * len(rows) + 0.5))
+    fig, axes = _panels(len(rows), signal=signal)
     for r, (i, x, y) in enumerate(rows):
         target = _target(run, x, y)
         occ = occlusion_map(model, x, target, window=(window,) * (x.dim() - 2) if window else None,
@@ -198,17 +212,17 @@ def look_occlusion(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, i
         label = f"val {i}" if i is not None else Path(input_path).name
         what = f"{label}: class {class_name(run, target)}, p = {occ.probability:.3f}"
         if signal:
-            image = _overlay(axes[r, 0], x[0].numpy(), occ.drop, cmap="RdBu_r", vmin=-bound, vmax=bound)
-            axes[r, 0].set_title(f"{what}; color: drop of p when samples are zeroed "
-                                 f"(window {occ.window[0]})", fontsize=8)
-            fig.colorbar(image, ax=axes[r, 0], pad=0.01, label="drop of p")
+            ax = axes[r][0]
+            image = _overlay(ax, x[0].numpy(), occ.drop, cmap="RdBu_r", vmin=-bound, vmax=bound)
+            ax.set_title(f"{what}\ncolor: drop of p when samples are zeroed (window {occ.window[0]})", fontsize=8)
+            fig.colorbar(image, ax=ax, pad=0.01, label="drop of p")
         else:
-            draw_sample(axes[r, 0], x[0].numpy(), title=what)
-            image = axes[r, 1].imshow(occ.drop, cmap="RdBu_r", vmin=-bound, vmax=bound)
-            axes[r, 1].set_xticks([])
-            axes[r, 1].set_yticks([])
-            axes[r, 1].set_title(f"drop of p under a {'×'.join(map(str, occ.window))} grey patch", fontsize=8)
-            fig.colorbar(image, ax=axes[r, 1], label="drop of p")
+            draw_sample(axes[r][0], x[0].numpy(), title=what)
+            image = axes[r][1].imshow(occ.drop, cmap="RdBu_r", vmin=-bound, vmax=bound)
+            axes[r][1].set_xticks([])
+            axes[r][1].set_yticks([])
+            axes[r][1].set_title(f"drop of p under a {'×'.join(map(str, occ.window))} grey patch", fontsize=8)
+            fig.colorbar(image, ax=axes[r][1], label="drop of p")
     fig.suptitle(f"run {run.id}: occlusion sensitivity (red: the patch hides evidence for the class)", fontsize=9)
     name = f"occlusion-{index}.png" if input_path is None else f"occlusion-{Path(input_path).stem}.png"
     return [save(fig, Path(out_dir) / name)]
@@ -221,8 +235,7 @@ def look_gradcam(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, inp
     model = run.model
     signal = len(run_data(run).input_shape) == 2
     rows = _samples(run, index, count, input_path)
-    fig, axes = canvas.subplots(len(rows), 1 if signal else 2, layout="constrained", squeeze=False,
-                             figsize=(7.5 if signal else 5.2, 2.2 * len(rows) + 0.5))
+    fig, axes = _panels(len(rows), signal=signal)
     used = layer
     for r, (i, x, y) in enumerate(rows):
         target = _target(run, x, y)
@@ -230,14 +243,15 @@ def look_gradcam(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, inp
         label = f"val {i}" if i is not None else Path(input_path).name
         what = f"{label}: class {class_name(run, target)}"
         if signal:
-            image = _overlay(axes[r, 0], x[0].numpy(), cam, cmap="inferno", vmin=0, vmax=1)
-            axes[r, 0].set_title(f"{what}; color: Grad-CAM of {used}", fontsize=8)
-            fig.colorbar(image, ax=axes[r, 0], pad=0.01, label="relevance")
+            ax = axes[r][0]
+            image = _overlay(ax, x[0].numpy(), cam, cmap="inferno", vmin=0, vmax=1)
+            ax.set_title(f"{what}\ncolor: Grad-CAM of {used}", fontsize=8)
+            fig.colorbar(image, ax=ax, pad=0.01, label="relevance")
         else:
-            draw_sample(axes[r, 0], x[0].numpy(), title=what)
-            image = _overlay(axes[r, 1], x[0].numpy(), cam, cmap="inferno", vmin=0, vmax=1)
-            axes[r, 1].set_title(f"Grad-CAM of {used}", fontsize=8)
-            fig.colorbar(image, ax=axes[r, 1], label="relevance")
+            draw_sample(axes[r][0], x[0].numpy(), title=what)
+            image = _overlay(axes[r][1], x[0].numpy(), cam, cmap="inferno", vmin=0, vmax=1)
+            axes[r][1].set_title(f"Grad-CAM of {used}", fontsize=8)
+            fig.colorbar(image, ax=axes[r][1], label="relevance")
     fig.suptitle(f"run {run.id}: Grad-CAM (where the last conv layer's evidence for the class lies)", fontsize=9)
     name = f"gradcam-{index}.png" if input_path is None else f"gradcam-{Path(input_path).stem}.png"
     return [save(fig, Path(out_dir) / name)]

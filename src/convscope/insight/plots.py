@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn import metrics as skm
 
+from convscope import formatting as fmt
 from convscope.insight import canvas
 from convscope.insight.curves import curve_metrics
 from convscope.insight.drawing import draw_sample, grid, save
@@ -63,11 +64,11 @@ def look_confusion(run: Run, out_dir: Path) -> list[Path]:
     size = 2.2 + 0.42 * k
     fig, axes = canvas.subplots(1, 2, layout="constrained", figsize=(2 * size + 1.2, size))
     panels = ((axes[0], counts, "counts", "d"), (axes[1], rates, "normalized by true class", ".2f"))
-    for ax, matrix, title, fmt in panels:
+    for ax, matrix, title, cell_format in panels:
         image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=matrix.max() or 1)
         for i in range(k):
             for j in range(k):
-                value = format(int(matrix[i, j]) if fmt == "d" else matrix[i, j], fmt)
+                value = format(int(matrix[i, j]) if cell_format == "d" else matrix[i, j], cell_format)
                 light = matrix[i, j] > 0.55 * (matrix.max() or 1)
                 ax.text(j, i, value, ha="center", va="center", fontsize=7 if k > 6 else 9,
                         color="white" if light else "black")
@@ -79,7 +80,7 @@ def look_confusion(run: Run, out_dir: Path) -> list[Path]:
         fig.colorbar(image, ax=ax, shrink=0.8)
     accuracy = float(np.trace(counts)) / max(int(counts.sum()), 1)
     where = "test" if split == "test" else "validation"
-    fig.suptitle(f"run {run.id}: {where} confusion ({int(counts.sum())} samples, accuracy {accuracy:.1%}"
+    fig.suptitle(f"run {run.id}: {where} confusion ({int(counts.sum())} samples, accuracy {fmt.percent(accuracy)}"
                  + (f", threshold {threshold:.3g})" if k == 2 else ")"), fontsize=9)
     return [save(fig, Path(out_dir) / "confusion.png")]
 
@@ -93,7 +94,7 @@ def look_roc(run: Run, out_dir: Path) -> list[Path]:
     class for multi-class tasks."""
     y, prob, threshold = _val_predictions(run)
     k = prob.shape[1]
-    fig, ax = canvas.subplots(layout="constrained", figsize=(5.2, 4.8))
+    fig, ax = canvas.subplots(layout="constrained", figsize=(4.6, 4.0))
     ax.plot([0, 1], [0, 1], color="0.7", linestyle="--", linewidth=1, label="chance")
     if k == 2:
         if len(np.unique(y)) < 2:
@@ -104,7 +105,7 @@ def look_roc(run: Run, out_dir: Path) -> list[Path]:
         tn, fp, fn, tp = skm.confusion_matrix(y, pred, labels=[0, 1]).ravel()
         op_fpr, op_tpr = fp / max(fp + tn, 1), tp / max(tp + fn, 1)
         ax.plot([op_fpr], [op_tpr], "o", color="C3",
-                label=f"threshold {threshold:.3g}: sens {op_tpr:.1%}, spec {1 - op_fpr:.1%}")
+                label=f"threshold {threshold:.3g}: sens {fmt.percent(op_tpr)}, spec {fmt.percent(1 - op_fpr)}")
         title = f"run {run.id}: validation ROC ({class_name(run, 1)} vs {class_name(run, 0)})"
     else:
         aucs = []
@@ -151,7 +152,7 @@ def top_losses(y: np.ndarray, prob: np.ndarray, *, threshold: float = 0.5, k: in
 
 def _share(p: float) -> str:
     """A probability as a percentage that does not round a small one to a misleading 0%."""
-    return f"{p:.0%}" if p >= 0.1 else f"{p:.1%}" if p >= 0.001 else "<0.1%"
+    return fmt.percent(p, decimals=0) if p >= 0.1 else fmt.percent(p) if p >= 0.001 else "<0.1%"
 
 
 @PICTURES.register("top-losses", order=100)
@@ -165,14 +166,14 @@ def look_top_losses(run: Run, out_dir: Path, *, k: int = 12) -> list[Path]:
         what = f"no validation sample is misclassified; the {len(worst)} with the highest loss"
     x = run_data(run).x_val
     signal = x.dim() == 3
-    rows, cols = grid(len(worst), max_cols=3 if signal else 6)
-    width, height = (3.4, 1.6) if signal else (1.7, 1.9)
+    rows, cols = grid(len(worst), max_cols=4 if signal else 6)
+    width, height = (2.4, 1.55) if signal else (1.7, 1.9)
     fig, axes = canvas.subplots(rows, cols, layout="constrained", figsize=(width * cols + 0.4, height * rows + 0.6),
                              squeeze=False)
     for ax, item in zip(axes.flat, worst, strict=False):
         draw_sample(ax, x[item.index].numpy(),
                     title=f"val {item.index}: true {class_name(run, item.true)} (p {_share(math.exp(-item.loss))})\n"
-                          f"said {class_name(run, item.predicted)} ({item.confidence:.0%})")
+                          f"said {class_name(run, item.predicted)} ({fmt.percent(item.confidence, decimals=0)})")
         if signal:
             ax.tick_params(labelsize=6)
     for ax in list(axes.flat)[len(worst):]:
@@ -231,10 +232,7 @@ def plot_overlay(curves: Sequence[Curve], path: str | Path, *, title: str = "", 
             ax.legend(fontsize=7, ncol=2 if len(curves) > 6 else 1)
     if title:
         fig.suptitle(title, fontsize=10)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return save(fig, Path(path))
 
 
 def _spans_decades(ax: canvas.Axes) -> bool:

@@ -57,6 +57,10 @@ PICTURES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
 ]
 
 
+# A layer table longer than this (a deep net's) starts folded, so the page stays a page, not a scroll.
+FOLD_ROWS = 12
+
+
 # -- run report ---------------------------------------------------------------------------------
 
 
@@ -142,16 +146,16 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
     curves = look(run, "curves")
     groups = []
     for gid, title, lead, items in PICTURES:
-        figures = []
+        kinds = []
         for what, caption in items:
             if not has_weights:
                 break
             options = {"count": occlusion_samples} if what in ("occlusion", "gradcam") else {}
             paths = look(run, what, **options)
-            for i, path in enumerate(paths):  # one caption per kind, under its last picture
-                last = i == len(paths) - 1
-                figures.append(figure(path, title=what if last else "", caption=caption if last else ""))
-        groups.append({"id": gid, "title": title, "lead": lead, "figures": figures})
+            if paths:  # the first picture (a net's first layer) shown; a deep net's other layers folded away
+                kinds.append({"first": figure(paths[0], title=what, caption=caption),
+                              "rest": [figure(path) for path in paths[1:]], "what": what})
+        groups.append({"id": gid, "title": title, "lead": lead, "kinds": kinds})
     summary, summary_error = _summary(run) if has_weights else (None, "no stored weights")
     store = Store(run.home)
     row = store.run(run.id)
@@ -171,7 +175,7 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
         verdicts=sorted(run.info.diagnosis, key=lambda v: SEVERITY_ORDER.get(v.get("severity"), 3)),
         curves=[figure(p) for p in curves], health=_health_rows(run),
         last_epoch=run.history[-1]["epoch"] if run.history else "-",
-        summary=summary, summary_error=summary_error, groups=groups, history=_history(run),
+        summary=summary, summary_error=summary_error, groups=groups, history=_history(run), fold_rows=FOLD_ROWS,
         config_yaml=run.config.to_yaml(), env=sorted((k, str(v)) for k, v in env.items()))
     store.push_artifacts(run.id)  # a remote artifact root gets the report and its pictures too
     return page

@@ -23,6 +23,7 @@ import numpy as np
 
 from convscope.insight import canvas
 from convscope.insight.diagnose import SEVERITY_ORDER
+from convscope.insight.drawing import save
 from convscope.insight.look import look_search
 from convscope.report.html import figure, metric_text, render, short_number
 from convscope.report.report import run_report
@@ -73,8 +74,7 @@ def _objective_figure(trials: list[dict[str, Any]], metric: str, maximize: bool,
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
-    return path
+    return save(fig, path)
 
 
 def _axis(values: list[Any]) -> tuple[list[float], list[float], list[str]]:
@@ -91,11 +91,26 @@ def _axis(values: list[Any]) -> tuple[list[float], list[float], list[str]]:
             ticks = [float(10 ** x) if log else float(x) for x in np.linspace(low, high, 5)]
         tick_t = np.log10(ticks) if log else np.array(ticks, dtype=float)
         tick_pos = ((tick_t - low) / (high - low)).tolist() if high > low else [0.5] * len(ticks)
-        return pos, tick_pos, [f"{v:.3g}" for v in ticks]
+        return pos, *_spaced(tick_pos, [f"{v:.3g}" for v in ticks])
     cats = sorted({str(v) for v in values})
     step = 1 / max(len(cats) - 1, 1)
     where = {c: (i * step if len(cats) > 1 else 0.5) for i, c in enumerate(cats)}
-    return [where[str(v)] for v in values], list(where.values()), cats
+    return [where[str(v)] for v in values], *_spaced(list(where.values()), cats)
+
+
+def _spaced(positions: list[float], labels: list[str], *, gap: float = 0.07) -> tuple[list[float], list[str]]:
+    """The tick labels of one axis with at least ``gap`` (of the axis height, about a text line) between
+    them, from the bottom up: two trials at 0.0944 and 0.0972 would print one label over the other.
+
+    Example:
+        >>> _spaced([0.0, 0.02, 0.5, 1.0], ["0.0944", "0.0972", "0.25", "0.403"])
+        ([0.0, 0.5, 1.0], ['0.0944', '0.25', '0.403'])
+    """
+    kept: list[tuple[float, str]] = []
+    for position, label in sorted(zip(positions, labels, strict=True)):
+        if not kept or position - kept[-1][0] >= gap:
+            kept.append((position, label))
+    return [p for p, _ in kept], [label for _, label in kept]
 
 
 def _parallel_figure(trials: list[dict[str, Any]], names: list[str], metric: str, maximize: bool,
@@ -121,7 +136,8 @@ def _parallel_figure(trials: list[dict[str, Any]], names: list[str], metric: str
     for x, (_, tick_pos, labels) in enumerate(columns):
         ax.axvline(x, color="0.3", linewidth=0.8)
         for p, label in zip(tick_pos, labels, strict=True):
-            ax.text(x + 0.03, p, label, fontsize=7, va="center")
+            ax.text(x + 0.03, p, label, fontsize=7, va="center", zorder=4,  # above the lines, on a pale box
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1.0})
     ax.set_xticks(range(len(axes_names)), axes_names)
     ax.set_yticks([])
     ax.set_xlim(-0.1, len(axes_names) - 0.6)
@@ -129,8 +145,7 @@ def _parallel_figure(trials: list[dict[str, Any]], names: list[str], metric: str
         ax.spines[side].set_visible(False)
     fig.colorbar(canvas.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=metric, pad=0.01)
     ax.set_title("one line per trial (dashed grey: pruned or failed)", fontsize=9)
-    fig.savefig(path, dpi=110)
-    return path
+    return save(fig, path)
 
 
 def _importance_figure(study: Any, path: Path) -> tuple[Path | None, str]:
@@ -151,8 +166,7 @@ def _importance_figure(study: Any, path: Path) -> tuple[Path | None, str]:
     ax.set_xlim(0, 1.1)
     ax.set_xlabel("share of the objective's variance (fANOVA)")
     ax.grid(axis="x", alpha=0.3)
-    fig.savefig(path, dpi=110)
-    return path, ""
+    return save(fig, path), ""
 
 
 def search_report(name: str, *, home: str | Path | None = None, out: str | Path | None = None,

@@ -36,7 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from convscope.errors import StorageError, StoreError
-from convscope.store import schema
+from convscope.store import faults, schema
 from convscope.store.artifacts import ARTIFACTS_ENV, ArtifactRoot
 from convscope.store.engine import READ_OPTION, database_url, engine_for, explain, shown
 from convscope.store.faults import explain_fault, is_read_only_fault, read_only_engine
@@ -114,7 +114,7 @@ class Store:
         # where rows say they are: the SQLite file, or the server URL without its password
         self.path = Path(self.url.database) if not self.is_server else None
         self.location = str(self.path) if self.path else shown(self.url)
-        self.read_only = False
+        self.read_only, self._refusal = False, None  # _refusal: why a read-only server store refuses writes
         self._beats: dict[int, Heartbeat] = {}
         self.artifact_root = ArtifactRoot(artifacts or os.environ.get(ARTIFACTS_ENV) or self.home,
                                           staging=self.home / "staging")
@@ -123,36 +123,37 @@ class Store:
                 self.home.mkdir(parents=True, exist_ok=True)
             self.artifact_root.check_writable()
             self._engine = engine_for(self.url)
+            if self.is_server and self._open_server_read_only():
+                return
             with self._tx() as conn:
                 if self.is_server:
                     # two nodes opening a fresh database at once must not both create the tables
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key("convscope-schema"))))
                 schema.upgrade(conn, source=self.location)
-        except (sa.exc.OperationalError, OSError, StoreError) as exc:
-            cause = exc.orig if isinstance(exc, sa.exc.OperationalError) and exc.orig is not None else exc
-            fault = None if isinstance(exc, StoreError) else explain_fault(cause, where=self.home)
+        except (sa.exc.DBAPIError, OSError, StoreError) as exc:
+            cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
+            fault = None if isinstance(exc, StoreError) else explain_fault(cause, where=self.location if self.is_server else self.home)
             if self.is_server or self.path is None or not self.path.is_file() or not is_read_only_fault(exc, fault):
                 raise (fault or (explain(self.url, exc) if isinstance(exc, sa.exc.OperationalError) else exc)) from None
-            self._open_read_only()
+            # an existing SQLite store that cannot be written (a read-only mount, a backup): queries only
+            self.read_only, self._engine = True, read_only_engine(self.path)
             return
         self._mark_interrupted()
 
-    def _open_read_only(self) -> None:
-        """Open an existing SQLite store that cannot be written (a read-only mount, a backup): queries work,
-        writes raise a StorageError (exit code 3). ``mode=ro`` first; ``immutable=1`` when a WAL database has
-        no ``-shm`` file to open read-only; on a read-only filesystem nothing changes it under us."""
-        assert self.path is not None
-        self.read_only = True
-        self._engine, version = read_only_engine(self.path)
-        if version is None or int(version) != SCHEMA_VERSION:
-            raise StorageError(f"{self.path}: the store is read-only and needs a schema upgrade",
-                               hint="open it once with write access, or copy it to a writable folder")
+    def _open_server_read_only(self) -> bool:
+        """True (and queries only from now on) when the server lets this role read the store but not write it."""
+        with self._read() as conn:
+            self._refusal = faults.server_write_refusal(conn, where=self.location)
+            if self._refusal is not None:
+                faults.require_current_schema(str(schema.version(conn)), where=self.location)
+        self.read_only = self._refusal is not None
+        return self.read_only
 
     def check_writable(self) -> None:
         """A StorageError (exit code 3) when this store was opened read-only."""
         if self.read_only:
-            raise StorageError(f"{self.home}: the run store is read-only",
-                               hint="point --home (or CONVSCOPE_HOME) at a writable folder, or make this one writable")
+            raise self._refusal or StorageError(f"{self.home}: the run store is read-only",
+                                                hint="point --home (or CONVSCOPE_HOME) at a writable folder, or make this one writable")
 
     # -- connections -------------------------------------------------------------------------
 

@@ -32,8 +32,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from alembic.migration import MigrationContext
-from alembic.operations import Operations
 
 from convscope.errors import StoreError
 
@@ -117,6 +115,10 @@ def _create_v1(conn: sa.Connection) -> None:
 
 
 def _add_heartbeat_and_artifacts(conn: sa.Connection) -> None:
+    # imported here: only an old store needs Alembic, and `convscope runs` should not pay 70 ms for it
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
     ops = Operations(MigrationContext.configure(conn))
     ops.add_column("runs", sa.Column("heartbeat", sa.Float))
     ops.add_column("runs", sa.Column("artifacts", sa.Text))

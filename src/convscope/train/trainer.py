@@ -29,7 +29,9 @@ from convscope.inference.outputs import probabilities  # noqa: F401  (re-exporte
 from convscope.store.checkpoint import load_state, save_state
 from convscope.store.status import RunStatus
 from convscope.train import metrics as M
+from convscope.train.adaptive_threads import AdaptiveThreads
 from convscope.train.callbacks import Callback, improved
+from convscope.train.class_weights import class_weights
 from convscope.train.optimizers import make_optimizer
 from convscope.train.schedules import make_scheduler
 from convscope.train.speedups import (
@@ -99,7 +101,8 @@ class Trainer:
         self._as_images = self.channels_last and not has_2d_convs(self.model)
         if self.channels_last and not self._as_images:
             self.model.to(memory_format=torch.channels_last)
-        self.callbacks = list(callbacks)
+        # train.threads: auto picks the fastest thread count while training (first, so later callbacks see its threads)
+        self.callbacks = ([AdaptiveThreads()] if cfg.threads == "auto" else []) + list(callbacks)
         self.augment = augment
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -152,19 +155,8 @@ class Trainer:
         return int(out.shape[1])
 
     def _class_weight(self) -> torch.Tensor | None:
-        cw = self.cfg.class_weight
-        if cw is None:
-            return None
-        k = self.data.num_classes
-        if cw == "balanced":
-            counts = torch.bincount(self.data.y_train, minlength=k).float()
-            weights = len(self.data.y_train) / (k * counts.clamp(min=1))  # sklearn's "balanced" formula
-        else:
-            if len(cw) != k:
-                raise ConfigError(f"train.class_weight: {len(cw)} weights for {k} classes",
-                                  hint=f"give {k} numbers, or class_weight: balanced")
-            weights = torch.tensor(cw, dtype=torch.float32)
-        return weights.to(self.device)
+        weights = class_weights(self.cfg.class_weight, self.data.y_train, self.data.num_classes)
+        return None if weights is None else weights.to(self.device)
 
     def _fast(self, model: nn.Module) -> nn.Module:
         """``model``'s fast twin (parameters, buffers and activations shared): in channels_last, a signal net's

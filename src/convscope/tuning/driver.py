@@ -94,8 +94,8 @@ def search(config: str | Path | dict | None = None, *, overrides: list[str] | No
     kind = backend or setup.search.backend
     # the one place that decides a trial's torch threads: search.threads_per_worker, else the config's
     # train.threads, else an equal share of the cores; each trial's train.threads is set to it
-    threads = (setup.search.threads_per_worker or setup.cfg.train.threads
-               or max(1, available_cores() // n_workers))
+    fixed = setup.cfg.train.threads if isinstance(setup.cfg.train.threads, int) else None  # not auto / None
+    threads = setup.search.threads_per_worker or fixed or max(1, available_cores() // n_workers)
     if kept is not None:
         # a resumed search runs as it was started (thread counts change the numbers), unless the user says
         # otherwise: --workers / --backend, or search.workers / threads_per_worker / backend set anew

@@ -36,7 +36,7 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartb
 from optuna.storages.journal import JournalFileBackend
 
 from convscope.config import Config, SearchConfig, is_range, load_config
-from convscope.errors import ConfigError
+from convscope.errors import ConfigError, naming
 from convscope.store import Store
 from convscope.store.heartbeat import heartbeat_seconds, stale_after
 from convscope.store.status import RunStatus
@@ -331,22 +331,24 @@ class SearchSetup:
             raise ConfigError(f"{source}: params: nothing to search (no value is a range)",
                               hint="make a param a range, e.g. params: {lr: {loguniform: [1.0e-4, 1.0e-2]}}, "
                                    "or train it with `convscope run`")
-        probe = {name: _representative(dist) for name, dist in distributions(space).items()}
-        cfg = load_config(_with_params(raw, probe), source=source)
-        search = cfg.search
-        if search is None:
-            # no search: section: a space of lists is a grid; anything continuous needs a strategy and a budget
-            try:
-                grid_values(space)
-            except ConfigError:
-                raise ConfigError(f"{source}: search: a space with continuous ranges needs a strategy and trials",
-                                  hint="add search: {strategy: tpe, trials: 20}") from None
-            search = SearchConfig(strategy="grid")
-        if SAMPLERS.traits(search.strategy).get("enumerates_grid"):
-            grid_values(space)  # a continuous range in a grid is an error that says why, before anything runs
-        n, note = budget(search, space)
+        with naming(source):  # a range or budget found wrong below names the config file too
+            probe = {name: _representative(dist) for name, dist in distributions(space).items()}
+            cfg = load_config(_with_params(raw, probe), source=source)
+            search = cfg.search
+            if search is None:
+                # no search: section: a space of lists is a grid; anything continuous needs a strategy and trials
+                try:
+                    grid_values(space)
+                except ConfigError:
+                    raise ConfigError(f"{source}: search: a space with continuous ranges needs a strategy and "
+                                      "trials", hint="add search: {strategy: tpe, trials: 20}") from None
+                search = SearchConfig(strategy="grid")
+            if SAMPLERS.traits(search.strategy).get("enumerates_grid"):
+                grid_values(space)  # a continuous range in a grid is an error that says why, before anything runs
+            n, note = budget(search, space)
+            objective = Objective.of(cfg)
         return cls(raw=copy.deepcopy(raw), source=source, space=space, cfg=cfg, search=search,
-                   objective=Objective.of(cfg), budget=n, note=note)
+                   objective=objective, budget=n, note=note)
 
     def trial_config(self, values: dict[str, Any]) -> Config:
         """The concrete config of a trial that took ``values``."""

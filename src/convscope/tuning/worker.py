@@ -272,7 +272,9 @@ class Worker:
             # owns the run and the trial now, so this one records nothing and goes on
             return "interrupted"
         except Exception as exc:  # fault isolation: any error ends this trial, never the search
-            reason = exc.message if isinstance(exc, ConvscopeError) else f"{type(exc).__name__}: {exc}"
+            # every trial comes from the search's one config file: its leaderboard reasons leave the name out
+            reason = (exc.message.removeprefix(f"{self.setup.source}: ") if isinstance(exc, ConvscopeError)
+                      else f"{type(exc).__name__}: {exc}")
             store = Store(self.home)
             run_id = self._failed_run(store, trial.number, params, reason)
             link_trial(trial, run_id, RunStatus.FAILED)

@@ -6,8 +6,10 @@ sample. Symbols map to classes by ``classes`` (default: the AAMI EC57 classes, b
 that are not beats (rhythm changes, noise, comments) are skipped, and so are beats whose symbol the
 table does not list. ``template: add`` adds per lead a channel, the beat minus its record's median
 beat; ``template: subtract`` keeps only that difference. ``rr_features: true`` appends the beat's RR
-intervals (:data:`RR_FEATURES`) as the last 7 values of the first channel (zeros on the others); a
-model reads them with the ``with_scalars`` block.
+intervals (:data:`~convscope.data.ecg.rr_intervals.RR_FEATURES`) as the last 7 values of the first channel
+(zeros on the others), ``rr_features: [name, ...]`` any features of
+:data:`~convscope.data.ecg.rr_intervals.RR_TABLE` (e.g. the rhythm's irregularity) in that order; a model
+reads them with the ``with_scalars`` block.
 
 The signal steps are the pipeline's (``leads``, ``resample_hz``, ``filter``, ``baseline``,
 ``normalize`` per beat or per record). What all records give is cached under the cache folder keyed
@@ -38,6 +40,7 @@ from convscope.data.base import Source, Split
 from convscope.data.cache import cached_arrays
 from convscope.data.ecg.options import WfdbOptions
 from convscope.data.ecg.pipeline import bandpass, remove_baseline, resample, zscore
+from convscope.data.ecg.rr_intervals import RR_FEATURES, rr_features, rr_names
 from convscope.data.ecg.wfdb_files import read_signal, record_names
 from convscope.errors import ConfigError, DataError
 
@@ -47,39 +50,17 @@ AAMI_CLASSES = {"N": ["N", "L", "R", "e", "j"], "S": ["A", "a", "J", "S"], "V": 
 # Every WFDB beat annotation code (PhysioNet, "Annotation codes", beat annotations); other codes mark
 # rhythm changes, noise, signal quality or comments and are not beats.
 BEAT_SYMBOLS = ("N", "L", "R", "B", "A", "a", "J", "S", "V", "r", "F", "e", "j", "n", "E", "/", "f", "Q", "?")
-RR_FEATURES = ("pre_rr", "post_rr", "local_rr", "average_rr", "pre_ratio", "post_ratio", "local_ratio")
-LOCAL_BEATS = 10  # local_rr: mean of the last 10 RR intervals (de Chazal et al. 2004)
-AVERAGE_S = 150.0  # average_rr: mean RR within +-150 s, i.e. a 5-minute window (de Chazal et al. 2004)
 CACHE_VERSION = 1  # bump when what is cached changes, so old files are not reused
 _ONLY_HERE = ("annotator", "classes", "patients", "rr_features", "template")
 _NOT_HERE = ("window_s", "stride_s", "beats", "layout", "diagnoses", "task", "sampling", "min_likelihood")
 
 
-def rr_features(times: np.ndarray) -> np.ndarray:
-    """RR features ``(B, 7)`` of beats at ``times`` (seconds, sorted), in the order of :data:`RR_FEATURES`.
-
-    ``pre``/``post``: time from the previous / to the next beat (a record's first beat takes its
-    post, the last its pre); ``local``: mean pre of the last 10 beats; ``average``: mean pre within
-    +-150 s; the ratios divide pre, post and local by average, which is what transfers between
-    people whose heart rates differ (a premature S beat is early *for that person*).
-    """
-    rr = np.diff(times)  # (B-1,)
-    pre = np.concatenate([rr[:1], rr])  # (B,)
-    post = np.concatenate([rr, rr[-1:]])  # (B,)
-    sums = np.concatenate([[0.0], np.cumsum(pre)])
-    first = np.maximum(np.arange(len(pre)) - LOCAL_BEATS + 1, 0)
-    local = (sums[1:] - sums[first]) / (np.arange(len(pre)) - first + 1)
-    lo = np.searchsorted(times, times - AVERAGE_S, side="left")
-    hi = np.searchsorted(times, times + AVERAGE_S, side="right")
-    average = (sums[hi] - sums[lo]) / (hi - lo)
-    return np.stack([pre, post, local, average, pre / average, post / average, local / average], axis=1)
-
-
 def beats_at(sig: np.ndarray, fs0: float, positions: np.ndarray, opts: WfdbOptions, *,
               usable: np.ndarray | None = None, name: str = "record") -> dict[str, Any]:
-    """Beats ``(B, channels, L)`` and RR features ``(B, 7)`` of a signal ``(leads, samples)`` at ``fs0`` Hz
-    cut at the beat positions ``positions`` (samples at ``fs0``, sorted): training and ``predict`` both
-    call this, so a prediction sees exactly the samples training saw.
+    """Beats ``(B, channels, L)`` and RR features ``(B, F)`` (``opts.rr_features``' names, else the default 7)
+    of a signal ``(leads, samples)`` at ``fs0`` Hz cut at the beat positions ``positions`` (samples at
+    ``fs0``, sorted): training and ``predict`` both call this, so a prediction sees exactly the samples
+    training saw.
 
     The signal steps (``resample_hz``, ``filter``, ``baseline``, ``normalize``) run first; a beat is kept
     when its window lies inside the record and ``usable`` (default: all) says so; the template (the
@@ -122,10 +103,11 @@ def beats_at(sig: np.ndarray, fs0: float, positions: np.ndarray, opts: WfdbOptio
         x = np.concatenate([x, relative], axis=1) if opts.template == "add" else relative  # (B, 2 * leads or leads, L)
     elif opts.template == "add":
         x = np.concatenate([x, x], axis=1)  # no beat: (0, 2 * leads, L)
+    names = rr_names(opts.rr_features) or RR_FEATURES
     if len(positions) >= 2:
-        rr = rr_features(positions / fs)[keep]  # (B, 7); every beat, kept or not, is a neighbour
+        rr = rr_features(positions / fs, names)[keep]  # (B, F); every beat, kept or not, is a neighbour
     else:
-        rr = np.zeros((int(keep.sum()), len(RR_FEATURES)))  # one beat has no RR interval; none is kept then
+        rr = np.zeros((int(keep.sum()), len(names)))  # one beat has no RR interval; none is kept then
     return {"x": x.astype(np.float32), "rr": rr.astype(np.float32), "fs": fs, "positions": positions[keep],
             "keep": keep, "inside": inside}
 
@@ -248,20 +230,20 @@ def load_annotated(cfg: DataConfig, root: Path, opts: WfdbOptions) -> Source:
     arrays = cached_arrays("ecg-wfdb", "annotated", _cache_key(root, names, opts), lambda: _read_all(root, names, opts))
     x, y, class_names = arrays["x"], arrays["y"], arrays["class_names"].tolist()
     if opts.rr_features:
-        x = pack_rr(x, arrays["rr"])  # (B, leads, L + 7): the last 7 values of lead 0 are RR features
+        x = pack_rr(x, arrays["rr"])  # (B, leads, L + F): the last F values of lead 0 are RR features
     fs = float(arrays["fs"])
     counts = Counter(y.tolist())
     non_beats, unmapped, edge = arrays["skipped"].tolist()
     notes = [f"ecg-wfdb (annotations): {len(names)} records of {len(np.unique(arrays['groups']))} patients -> {len(y)} "
              f"beats ({', '.join(f'{c} {counts[k]}' for k, c in enumerate(class_names))}) of {x.shape[1]} {'channels (lead, lead - median beat)' if opts.template == 'add' else 'leads'} x "
              f"{round(opts.beat_s * fs)} samples at {fs:g} Hz"
-             + (f" + {len(RR_FEATURES)} RR features ({', '.join(RR_FEATURES)}) as the last values of lead 0"
-                if opts.rr_features else ""),
+             + (f" + {len(rr_names(opts.rr_features))} RR features ({', '.join(rr_names(opts.rr_features))}) as the last "
+                "values of lead 0" if opts.rr_features else ""),
              f"ecg-wfdb (annotations): skipped {non_beats} non-beat annotations, {unmapped} beats of symbols outside "
              f"the classes ({', '.join(arrays['unmapped'].tolist()) or 'none'}), {edge} beats too close to a record's edge"]
     meta: dict[str, Any] = {"sample_rate": fs, "leads": arrays["leads"].tolist(), "aggregate": opts.aggregate or "none",
                             "synthetic": False, "layout": "annotations", "annotator": opts.annotator or "atr"}
     if opts.rr_features:
-        meta["scalar_inputs"] = len(RR_FEATURES)
+        meta["scalar_inputs"] = len(rr_names(opts.rr_features))
     return Source(train=Split(x, y, arrays["groups"], arrays["ids"]), class_names=class_names,
                   name="ecg-wfdb (annotations)", notes=notes, meta=meta)

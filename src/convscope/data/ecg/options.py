@@ -17,12 +17,14 @@ Example:
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from convscope.config import DataConfig
 from convscope.config_errors import explain
+from convscope.data.ecg.rr_intervals import RR_TABLE
 
 
 class SignalOptions(BaseModel):
@@ -95,9 +97,25 @@ class WfdbOptions(SignalOptions):
     classes: dict[str, list[str]] | None = None  # class -> beat symbols (default: the AAMI EC57 classes)
     exclude_records: list[str | int] = Field(default_factory=list)  # records left out (e.g. the paced ones)
     patients: dict[str, list[str | int]] | None = None  # patient -> records, when one person has several
-    rr_features: bool = False  # append each beat's RR intervals (annotated.RR_FEATURES) to its samples
+    rr_features: bool | list[str] = False  # append each beat's RR features to its samples: true, the 7 of
+    # rr_intervals.RR_FEATURES; or names of rr_intervals.RR_TABLE, e.g. [pre_ratio, post_ratio, rr_spread]
     template: Literal["add", "subtract"] | None = None  # the record's median beat: add a channel per lead
     # holding the beat minus it, or subtract it from the beat
+
+    @field_validator("rr_features")
+    @classmethod
+    def _known_rr(cls, value: bool | list[str]) -> bool | list[str]:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("give at least one RR feature, or rr_features: true for the default 7")
+            for name in value:
+                if name not in RR_TABLE:
+                    close = get_close_matches(str(name), RR_TABLE, n=1)
+                    raise ValueError(f"unknown RR feature '{name}'" + (f"; did you mean '{close[0]}'?" if close else "")
+                                     + f" (RR features: {', '.join(RR_TABLE)})")
+            if len(set(value)) < len(value):
+                raise ValueError(f"a feature is named twice in {value}; name each once")
+        return value
 
 
 class ArrayOptions(SignalOptions):

@@ -28,15 +28,18 @@ def native_bf16(device: torch.device) -> bool:
     return any(query() for query in bf16_queries())
 
 
-def configure_threads(threads: int | None) -> None:
-    """``torch.set_num_threads(threads)`` when given; otherwise leave the process's setting alone.
+def configure_threads(threads: int | str | None) -> None:
+    """``torch.set_num_threads(threads)`` for a number; otherwise (``auto``, ``None``) leave the process's setting alone.
+
+    ``auto`` starts from the process's setting and picks the fastest count while training
+    (:mod:`convscope.train.adaptive_threads`, which the trainer adds).
 
     Leaving it alone matters: a search worker sets its own share of the cores before it builds a trainer,
     and PyTorch's default (one thread per physical core) is already right for a lone run.
     Inter-op threads are not touched: eager training runs no inter-op parallel work, and PyTorch
     refuses to change their number once any has started.
     """
-    if threads is not None and threads != torch.get_num_threads():
+    if isinstance(threads, int) and threads != torch.get_num_threads():
         torch.set_num_threads(threads)
 
 
