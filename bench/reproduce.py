@@ -13,8 +13,9 @@ optimizer kernels, data pipeline).
     python bench/reproduce.py --check              # no training: commands parse, numbers are in their docs
 
 Exit codes: 0 every figure within its spread; 1 a figure moved; 2 a bad figures file or command.
-Figures from a `convscope search` or `ensemble` command are checked (``--check``) but not re-run here:
-re-run them by their command. The store, configs and metrics are convscope's own (``convscope.run``);
+Figures from a `convscope search` or `ensemble` command, and a bench's figures (`python bench/NAME.py ...`,
+timings and search-efficiency ratios), are checked (``--check``) but not re-run here: re-run them by their
+command. `convscope run` with no config is the built-in default experiment (the README's). The store, configs and metrics are convscope's own (``convscope.run``);
 the only hand-written part is reading the figure list, which no library does for us.
 """
 
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import convscope
+from convscope.api import default_config_path
 from convscope.config import apply_overrides, load_config, read_yaml
 from convscope.errors import ConfigError, ConvscopeError
 from convscope.tuning.study import SearchSetup
@@ -46,10 +48,10 @@ NUMBER = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*(?:±\s*\d+(?:\.\d+)?\s*)?(%?)\
 
 @dataclass(frozen=True)
 class Command:
-    """A figure's command, parsed: ``convscope VERB [CONFIG] [--set KEY=VALUE ...]``."""
+    """A figure's command, parsed: ``convscope VERB [CONFIG] [--set KEY=VALUE ...]`` or ``python bench/X.py``."""
 
-    verb: str  # run | search | ensemble
-    config: str | None  # relative to the repository root
+    verb: str  # run | search | ensemble | bench
+    config: str | None  # relative to the repository root; a run's None is the built-in default; a bench's script
     overrides: tuple[str, ...]
 
 
@@ -92,10 +94,15 @@ def parse_command(text: str, *, where: str) -> Command:
 
     >>> parse_command("convscope run examples/x.yaml --set train.epochs=3 --set seed=S", where="f")
     Command(verb='run', config='examples/x.yaml', overrides=('train.epochs=3', 'seed=S'))
+    >>> parse_command("python bench/search_efficiency.py --epochs 9", where="f")
+    Command(verb='bench', config='bench/search_efficiency.py', overrides=())
     """
     words = shlex.split(text)
+    if len(words) >= 2 and words[0] == "python" and words[1].startswith("bench/") and words[1].endswith(".py"):
+        return Command("bench", words[1], ())
     if len(words) < 2 or words[0] != "convscope" or words[1] not in ("run", "search", "ensemble"):
-        raise ConfigError(f"{where}: command: {text!r} is not `convscope run|search|ensemble ...`")
+        raise ConfigError(f"{where}: command: {text!r} is not `convscope run|search|ensemble ...`",
+                          hint="or `python bench/NAME.py ...` for a bench's figure")
     verb, rest = words[1], words[2:]
     config, overrides, i = None, [], 0
     while i < len(rest):
@@ -171,12 +178,17 @@ def check(figure: Figure, root: Path) -> list[str]:
         if figure.text not in text:
             problems.append(f"{figure.line}: published: {figure.text!r} does not appear in {figure.doc} "
                             "(update the doc and this list together)")
-        # a run's command is printed whole; a search's rows print their options apart, so only its config
-        shown = figure.raw_command if figure.command.verb == "run" else str(figure.command.config)
+        # a run's or bench's command is printed whole; a search's rows print their options apart, so only
+        # its config
+        shown = str(figure.command.config) if figure.command.verb == "search" else figure.raw_command
         if shown not in text:
             problems.append(f"{figure.line}: command: {shown!r} does not appear in {figure.doc}")
     command = figure.command
-    if command.config is None:
+    if command.verb == "bench":
+        if not (root / str(command.config)).is_file():
+            problems.append(f"{figure.line}: command: {command.config} does not exist")
+        return problems
+    if command.config is None and command.verb != "run":
         return problems
     overrides = [f"seed={figure.seeds[0]}" if o == "seed=S" else o for o in command.overrides]
     try:
@@ -185,10 +197,15 @@ def check(figure: Figure, root: Path) -> list[str]:
             apply_overrides(raw, overrides, source=command.config)
             SearchSetup.from_raw(raw, source=command.config)
         else:
-            load_config(root / command.config, overrides)
+            load_config(config_path(command, root), overrides)
     except ConvscopeError as exc:
         problems.append(f"{figure.line}: command: {exc.message}")
     return problems
+
+
+def config_path(command: Command, root: Path) -> Path:
+    """The YAML a run command trains: its config, or the built-in default when it names none."""
+    return root / command.config if command.config else default_config_path()
 
 
 def measure(figures: list[Figure], *, root: Path, home: Path) -> list[Outcome]:
@@ -202,9 +219,9 @@ def measure(figures: list[Figure], *, root: Path, home: Path) -> list[Outcome]:
             for seed in figure.seeds:
                 overrides = [f"seed={seed}" if o == "seed=S" else o for o in figure.command.overrides]
                 overrides.append(f"train.threads={figure.threads}")
-                print(f"  {figure.id}: convscope run {figure.command.config} --set {' --set '.join(overrides)}",
+                print(f"  {figure.id}: convscope run {figure.command.config or '(default)'} --set {' --set '.join(overrides)}",
                       flush=True)
-                runs[key].append(convscope.run(root / figure.command.config, overrides=overrides, home=home))
+                runs[key].append(convscope.run(config_path(figure.command, root), overrides=overrides, home=home))
         scale = 100 if figure.percent else 1
         values = []
         for run in runs[key]:

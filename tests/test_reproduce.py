@@ -77,3 +77,45 @@ def test_several_seeds_need_a_seed_placeholder_in_a_run_command(tmp_path):
     (tmp_path / "figures.yaml").write_text(text)
     with pytest.raises(ConfigError, match=r"\(digits-accuracy\): seeds: 3 seeds, but the command has no"):
         reproduce.load_figures(tmp_path / "figures.yaml")
+
+
+def _figure_file(tmp_path, command: str, published: str = "85.52%") -> Path:
+    (tmp_path / "figures.yaml").write_text(f"""figures:
+  - id: one
+    doc: doc.md
+    command: {command}
+    metric: test_accuracy
+    published: {published}
+    spread: 0.01
+    cheap: true
+    seeds: 1
+    cpu: AMD EPYC
+    precision: fp32
+    threads: 1
+""")
+    return tmp_path / "figures.yaml"
+
+
+def test_a_bench_figure_is_checked_against_its_doc_and_script_but_not_rerun(tmp_path, capsys):
+    command = "python bench/tiny.py --epochs 2"
+    figures = _figure_file(tmp_path, command, "0.9806")
+    (tmp_path / "doc.md").write_text(f"ASHA reached 0.9806 (`{command}`).")
+    figure = reproduce.load_figures(figures)[0]
+    assert figure.command == reproduce.Command("bench", "bench/tiny.py", ())
+    assert reproduce.check(figure, tmp_path) == [f"{figure.line}: command: bench/tiny.py does not exist"]
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "tiny.py").write_text("raise SystemExit('a bench figure is not re-run')\n")
+    assert reproduce.check(figure, tmp_path) == []
+    assert reproduce.main(["--figures", str(figures), "--only", "one", "--home", str(tmp_path / "store")]) == 0
+    assert "0 figures" in capsys.readouterr().out
+    (tmp_path / "doc.md").write_text("ASHA reached 0.9806 (`python bench/tiny.py`).")
+    assert "command: 'python bench/tiny.py --epochs 2' does not appear" in reproduce.check(figure, tmp_path)[0]
+
+
+def test_a_run_without_a_config_is_the_builtin_default_experiment(tmp_path):
+    (tmp_path / "doc.md").write_text("98.5% (`convscope run --set train.epoks=1`)")
+    figure = reproduce.load_figures(_figure_file(tmp_path, "convscope run --set train.epoks=1", "98.5%"))[0]
+    assert figure.command == reproduce.Command("run", None, ("train.epoks=1",))
+    problems = reproduce.check(figure, tmp_path)  # the default config was loaded: its override is checked
+    assert len(problems) == 1 and "epoks" in problems[0]
+    assert reproduce.config_path(figure.command, tmp_path).is_file()
