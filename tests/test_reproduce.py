@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from tests.bench_scripts import load_bench
 
 from convscope.errors import ConfigError
 
@@ -16,11 +15,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "reproduce"
 
 
 def _load_reproduce():
-    spec = importlib.util.spec_from_file_location("reproduce", ROOT / "bench" / "reproduce.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["reproduce"] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("reproduce")
 
 
 reproduce = _load_reproduce()

@@ -3,23 +3,14 @@ list of where each class's false positives come from (record, true class, count)
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-BENCH = Path(__file__).parents[2] / "bench" / "mitbih_ds2.py"
+from tests.bench_scripts import load_bench
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("convscope_bench_mitbih_ds2", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("mitbih_ds2")
 
 
 def test_scores_are_sensitivity_and_ppv_in_percent_of_the_confusion_matrix(bench):

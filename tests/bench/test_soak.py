@@ -3,22 +3,15 @@ the database grows by a few kB a run, and SQLite's integrity check passes. `benc
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).parents[2] / "bench" / "soak.py"
+from tests.bench_scripts import load_bench
 
 
 @pytest.fixture(scope="module")
 def soak_module():
-    spec = importlib.util.spec_from_file_location("convscope_bench_soak", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("soak")
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors in /proc/self/fd (Linux)")
