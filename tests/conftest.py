@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -47,17 +48,11 @@ def digits_cfg():
 POSTGRES_ENV = "CONVSCOPE_TEST_POSTGRES"  # exported by .ci/run (.ci/postgres.sh starts the server)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_backend(request, monkeypatch):
-    """Runs a test once on the embedded SQLite store and once on a real PostgreSQL server.
-
-    The PostgreSQL run gets a schema of its own (dropped afterwards) through ``CONVSCOPE_STORE``, which
-    every Store, search worker and Optuna storage of the test reads; it skips when $CONVSCOPE_TEST_POSTGRES
-    is unset. Yields the store URL (None for SQLite).
-    """
-    if request.param == "sqlite":
-        yield None
-        return
+@contextlib.contextmanager
+def postgres_test_schema(monkeypatch):
+    """A schema of its own on the test server, set as ``CONVSCOPE_STORE``: yields (admin engine, schema, store
+    URL); afterwards the schema and any role named ``ro_<schema>`` (read-only tests make one) are dropped.
+    Skips when $CONVSCOPE_TEST_POSTGRES is unset."""
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(f"${POSTGRES_ENV} is unset (.ci/run starts a PostgreSQL server and sets it)")
@@ -76,10 +71,27 @@ def store_backend(request, monkeypatch):
     url = f"{base}{sep}options=-csearch_path%3D{schema}"
     monkeypatch.setenv("CONVSCOPE_STORE", url)
     try:
-        yield url
+        yield admin, schema, url
     finally:
         close_storages()
         dispose_engines()
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+            for (role,) in conn.exec_driver_sql(f"SELECT rolname FROM pg_roles WHERE rolname = 'ro_{schema}'"):
+                conn.exec_driver_sql(f"DROP ROLE {role}")
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_backend(request, monkeypatch):
+    """Runs a test once on the embedded SQLite store and once on a real PostgreSQL server.
+
+    The PostgreSQL run gets a schema of its own (dropped afterwards) through ``CONVSCOPE_STORE``, which
+    every Store, search worker and Optuna storage of the test reads; it skips when $CONVSCOPE_TEST_POSTGRES
+    is unset. Yields the store URL (None for SQLite).
+    """
+    if request.param == "sqlite":
+        yield None
+        return
+    with postgres_test_schema(monkeypatch) as (_, _, url):
+        yield url

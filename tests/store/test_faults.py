@@ -7,22 +7,19 @@ case also needs a connecting role with CREATEROLE, which that script grants.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 import yaml
+from tests.conftest import postgres_test_schema
 from typer.testing import CliRunner
 
 import convscope
 from convscope.cli import app
 from convscope.errors import StorageError
-from convscope.store.engine import dispose_engines
 from convscope.store.faults import explain_fault
 
-POSTGRES_ENV = "CONVSCOPE_TEST_POSTGRES"
 runner = CliRunner()
 TINY_CONV = {"name": "tiny", "seed": 0, "data": {"source": "builtin:digits", "split": {"val": 0.2, "test": 0.2}},
              "model": {"layers": [{"conv": {"filters": 4, "kernel": 3, "activation": "relu"}}, "flatten",
@@ -52,24 +49,8 @@ def test_other_server_errors_keep_their_traceback():
 @pytest.fixture
 def postgres_schema(monkeypatch) -> Iterator[tuple[sa.Engine, str, str]]:
     """A schema of its own on the test server: (admin engine, schema name, store URL of the owner)."""
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"${POSTGRES_ENV} is unset (.ci/run starts a PostgreSQL server and sets it)")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=sa.NullPool)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {name}")
-    owner = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{name}"
-    monkeypatch.setenv("CONVSCOPE_STORE", owner)
-    try:
-        yield admin, name, owner
-    finally:
-        dispose_engines()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {name} CASCADE")
-            for (role,) in conn.exec_driver_sql(f"SELECT rolname FROM pg_roles WHERE rolname = 'ro_{name}'"):
-                conn.exec_driver_sql(f"DROP ROLE {role}")
-        admin.dispose()
+    with postgres_test_schema(monkeypatch) as made:
+        yield made
 
 
 def _read_only_url(admin: sa.Engine, schema: str, owner: str, how: str) -> str:
