@@ -39,10 +39,10 @@ TARGETS = {"V": (90.0, 90.0), "S": (75.0, 50.0)}  # issue 11: ahead of de Chazal
 
 
 def scores(confusion: list[list[int]], class_names: list[str]) -> dict[str, float]:
-    """Per-class Se and +P (percent) and accuracy of a stored confusion matrix (convscope.train.metrics'
+    """Per-class Se and +P (percent), accuracy and macro F1 of a stored confusion matrix (convscope.train.metrics'
     per-class table: what ``convscope show`` prints for the run)."""
     table = class_table(confusion, class_names)
-    out = {"accuracy": 100 * table.accuracy}
+    out = {"accuracy": 100 * table.accuracy, "macro_f1": 100 * table.macro.f1}
     for row in table.rows:
         out[f"{row.name}_se"], out[f"{row.name}_ppv"] = 100 * row.sensitivity, 100 * row.ppv
     return out
