@@ -94,21 +94,20 @@ def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only t
              as_json: JsonOption = False,
              home: HomeOption = None) -> None:
     """List stored runs (newest first; a search's leaderboard with --search)."""
-    from convscope.listing import best_text, headline_test, run_summary
-    from convscope.store.db import Store
+    from convscope.listing import best_text, headline_test, run_summary, stored_runs
 
     if search is not None:
         print_leaderboard(search, home, as_json=as_json)
         return
-    store = Store(home)
-    rows = [run_summary(r) for r in store.runs(limit=limit)]
+    location, stored = stored_runs(home, limit=limit)
+    rows = [run_summary(r) for r in stored]
     if as_json:
         _print_json(rows)
         return
     if not rows:
-        console.print(f"no runs in {store.location}")
+        console.print(f"no runs in {location}")
         return
-    table = Table(title=f"runs in {store.location}")
+    table = Table(title=f"runs in {location}")
     for col in ("id", "name", "date", "status", "epochs", "best val", "test"):
         table.add_column(col, justify="right" if col in ("id", "epochs") else "left")
     for r in rows:
