@@ -130,7 +130,7 @@ _RUNS_TABLE = """\
 │  3 │ run0 │ 2026-05-28   │ completed │      1 │ val_loss     │ test_accuracy │
 │    │      │ 23:26        │           │        │ 0.6000       │ 70.0%         │
 │    │      │              │           │        │ (epoch 1)    │               │
-│  2 │ run1 │ 2026-05-28   │ completed │      1 │ val_accuracy │ -             │
+│  2 │ run1 │ 2026-05-28   │ pruned    │      1 │ val_accuracy │ -             │
 │    │      │ 22:26        │           │        │ 75.0% (epoch │               │
 │    │      │              │           │        │ 1)           │               │
 │  1 │ run0 │ 2026-05-28   │ completed │      1 │ val_accuracy │ test_accuracy │
@@ -152,7 +152,7 @@ _RUNS_JSON = [{"id": 3,
               {"id": 2,
                "name": "run1",
                "created": "2026-05-28T22:26:41+00:00",
-               "status": "completed",
+               "status": "pruned",
                "reason": "ran all 1 epochs",
                "epochs": 1,
                "best": {"metric": "val_accuracy", "value": 0.75, "epoch": 1},
@@ -171,16 +171,17 @@ _RUNS_JSON = [{"id": 3,
                "search": "grid",
                "trial": 0,
                "params": {"lr": 0.1}}]
-
+# a coloured status is a span on the word, the cell's padding unstyled (a terminal shows no difference, bytes do)
+_PRUNED_IN_COLOUR = "│  2 │ run1 │ 2026-05-28   │ \x1b[33mpruned\x1b[0m    │      1 │ val_accuracy │ -             │"
 
 
 def _pinned_store(home: Path) -> None:
-    """Three runs, one a search trial and one without test metrics, created at fixed times."""
+    """Three runs, one a pruned search trial without test metrics, created at fixed times."""
     _fill(home, 2, search="grid")
     _fill(home, 1)
     with sqlite3.connect(home / "runs.db") as conn:
         conn.execute("UPDATE runs SET created = 1780000000 + id * 3600.5")
-        conn.execute("UPDATE runs SET test = NULL WHERE id = 2")
+        conn.execute("UPDATE runs SET test = NULL, status = 'pruned' WHERE id = 2")
 
 
 def _cli(tmp_path: Path, how: str, *args: str, color: bool = False) -> str:
@@ -197,6 +198,7 @@ def test_runs_prints_the_same_bytes_through_sqlite3_and_the_store(tmp_path):
     _pinned_store(tmp_path / "h")
     for args in (["runs"], ["runs", "--json"], ["runs", "--limit", "1"]):
         assert _cli(tmp_path, "fast", *args) == _cli(tmp_path, "store", *args), args
-    assert _cli(tmp_path, "fast", "runs", color=True) == _cli(tmp_path, "store", "runs", color=True)
+    coloured = _cli(tmp_path, "fast", "runs", color=True)
+    assert coloured == _cli(tmp_path, "store", "runs", color=True) and _PRUNED_IN_COLOUR in coloured.splitlines()
     assert [line.rstrip() for line in _cli(tmp_path, "fast", "runs").splitlines()] == _RUNS_TABLE.splitlines()
     assert json.loads(_cli(tmp_path, "fast", "runs", "--json")) == _RUNS_JSON
