@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from convscope.store import Store, queries, schema
+from convscope.store.engine import dispose_engines
 from convscope.store.fast_read import read_runs
 
 NO_SUCH_PID = 2**22 + 12345
@@ -64,6 +65,15 @@ def test_answers_while_another_process_writes(tmp_path):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_leaves_the_home_as_it_found_it(tmp_path):
+    _fill(tmp_path)
+    dispose_engines()  # this process's Store connections close: SQLite removes runs.db-wal and runs.db-shm
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert read_runs(tmp_path) is not None
+    after = sorted(p.name for p in tmp_path.iterdir())
+    assert after == before and "runs.db-wal" not in after
 
 
 def test_defers_to_the_store_when_it_would_write_or_parse(tmp_path, monkeypatch):

@@ -3,7 +3,7 @@
 Opening a :class:`~convscope.store.db.Store` imports SQLAlchemy (about 0.1 s, a third of ``convscope runs``)
 and takes SQLite's write lock to check the schema and mark dead runs. A listing needs neither when the store
 is already as ``Store`` would leave it, so :func:`read_runs` reads the rows itself, with the same SQL
-(``queries.py``) and the same decoding, in one read-only snapshot. It returns None, and the caller opens the
+(``queries.py``) and the same decoding, in one read transaction (one snapshot; no write lock taken). It returns None, and the caller opens the
 ``Store``, whenever the ``Store`` would do more than read:
 
 - ``CONVSCOPE_STORE``/``--store`` names the database (PostgreSQL, or a SQLite URL for SQLAlchemy to parse);
@@ -58,8 +58,10 @@ def read_runs(home: str | Path | None = None, *, search: str | None = None,
     if not path.is_file():
         return None
     try:
-        # mode=ro: never a write, not even the checkpoint a read-write connection makes when it closes a WAL store
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+        # mode=rw, not ro: nothing here writes, but as the store's last connection it removes the WAL files when it
+        # closes, as the Store's own connection does (a read-only one would leave runs.db-wal and -shm behind);
+        # rw also never creates a database that vanished since is_file()
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=60)
     except sqlite3.Error:
         return None
     try:
