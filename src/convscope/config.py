@@ -177,8 +177,9 @@ class TrainConfig(_ClosedSection):
     # None: the process's own (torch's default: one per physical core)
     threads: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
     # bf16: autocast convs/matmuls to bfloat16 in training and evaluation (weights, optimizer, loss: float32);
+    # fp16: float16 autocast with PyTorch's loss scaler (for GPUs without fast bf16);
     # auto: bf16 for conv nets on a CPU with native bf16 (AMX, AVX-512 BF16), else fp32 (docs/performance.md)
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool | Literal["auto"] = "auto"  # NHWC for conv nets (1D ones as 1-pixel-high images)
     compile: bool = False  # torch.compile the training forward (10-25 s start; for long runs)
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints

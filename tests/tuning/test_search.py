@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -55,6 +56,20 @@ def test_asha_prunes_configs_that_cannot_learn(make_search):
     assert all("pruned at epoch 1 (rung 0) by asha" in t.reason for t in pruned)
     assert result.best.params["lr"] == 0.01 and result.best.epochs == 3
     assert result.epochs < 6 * 3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_two_workers_train_their_trials_on_one_gpu(make_search, home):
+    cfg = make_search({"lr": {"loguniform": [1e-3, 3e-2]}, "filters": {"choice": [4, 8]}}, epochs=2,
+                      strategy="tpe", trials=4)
+    cfg["train"] = {**cfg["train"], "device": "cuda", "precision": "bf16"}
+    result = search(cfg, name="on-gpu", workers=2, progress=False)  # spawned workers: each opens its own CUDA context
+    assert result.finished == 4
+    runs = Store(home).runs(search="on-gpu")
+    assert len({r["pid"] for r in runs}) == 2
+    for r in runs:
+        assert r["status"] == "completed" and r["env"]["device"].startswith("cuda") and r["env"]["precision"] == "bf16"
+    assert result.best_value > 0.5  # 2 epochs on digits: far above chance (0.1)
 
 
 def test_two_workers_share_the_budget(make_search, home, store_backend):

@@ -1,0 +1,54 @@
+"""train.precision: fp16 (float16 autocast with PyTorch's loss scaler) on a GPU; refused on a CPU with one line."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import convscope
+from convscope.errors import ConfigError
+from convscope.train.speedups import autocast, grad_scaler
+
+NO_CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+
+
+@NO_CUDA
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+def test_a_gpu_run_learns_in_each_precision_and_predicts_as_it_was_evaluated(digits_cfg, precision):
+    digits_cfg["train"].update(device="cuda", precision=precision)
+    run = convscope.run(digits_cfg)
+    assert run.status == "completed"
+    assert run.info.env["precision"] == precision and run.info.env["device"].startswith("cuda")
+    assert run.test_metrics["test_accuracy"] > 0.8  # chance is 0.1
+    # the stored weights (saved from the GPU) reload and give the stored test accuracy, evaluated on the GPU in
+    # the run's precision as the trainer evaluated it
+    from convscope.api import prepare
+    from convscope.inference.engine import infer
+
+    data, _ = prepare(run.config)
+    loaded = convscope.load_run(run.id)
+    _, prob = infer(loaded.model, data.x_test, precision=precision, device="cuda")
+    accuracy = float((prob.argmax(dim=1).cpu() == data.y_test).float().mean())
+    assert accuracy == pytest.approx(run.test_metrics["test_accuracy"])
+
+
+def test_fp16_on_the_cpu_is_one_line_naming_the_field_and_the_choices(digits_cfg):
+    digits_cfg["train"].update(device="cpu", precision="fp16")
+    with pytest.raises(ConfigError, match="train.precision: fp16 is for GPUs") as caught:
+        convscope.run(digits_cfg)
+    assert "bf16" in caught.value.hint
+
+
+def test_only_fp16_gets_a_loss_scaler_and_each_precision_its_autocast_dtype():
+    cpu = torch.device("cpu")
+    assert grad_scaler(cpu, "fp32") is None and grad_scaler(cpu, "bf16") is None
+    assert grad_scaler(cpu, "fp16") is not None
+    assert autocast(cpu, "fp32") is None
+    assert autocast(cpu, "bf16").fast_dtype == torch.bfloat16
+    assert autocast(cpu, "fp16").fast_dtype == torch.float16
+
+
+def test_an_unknown_precision_is_one_line_naming_the_field(digits_cfg):
+    digits_cfg["train"]["precision"] = "fp8"
+    with pytest.raises(ConfigError, match="train.precision"):
+        convscope.run(digits_cfg)
