@@ -21,13 +21,13 @@ part() {  # part NAME SECONDS CMD...: run CMD under a time limit, log to OUT_DIR
     echo "== $name: exit $? in $((SECONDS - start)) s" | tee -a "$out/summary.txt"
     tail -n 4 "$out/$name.log"
 }
-part gpu-tests 240 $py -m pytest -q -rfs -p no:cacheprovider tests/train/test_precision.py \
+part gpu-tests 200 $py -m pytest -q -rfs -p no:cacheprovider tests/train/test_precision.py \
     "tests/train/test_trainer.py::test_kill_9_keeps_finished_epochs_and_resume_matches_an_uninterrupted_run" \
     "tests/tuning/test_search.py::test_two_workers_train_their_trials_on_one_gpu"
 for precision in fp32 bf16 fp16; do
-    part "overhead-$precision" 120 $py bench/overhead.py --device cuda --precision "$precision" --samples 60000 \
+    part "overhead-$precision" 90 $py bench/overhead.py --device cuda --precision "$precision" --samples 60000 \
         --epochs 2 --repeats 3 --batch-size 256
 done
-part default-run 180 $py -m convscope.cli run --set train.device=cuda
-part suite-on-gpu 240 $py -m pytest -q -rf -p no:cacheprovider -n 8 tests/train tests/models tests/inference \
+part default-run 120 $py -m convscope.cli run --set train.device=cuda
+part suite-on-gpu 200 $py -m pytest -q -rf -p no:cacheprovider -n 8 tests/train tests/models tests/inference \
     tests/tuning/test_search.py tests/test_stored_run.py
