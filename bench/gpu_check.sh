@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The CUDA checks, as one script for a GPU machine lent for a few minutes (run from the repository root):
 #   bash bench/gpu_check.sh [OUT_DIR]
-# 1. the tests that need a GPU (they skip elsewhere): training on cuda in fp32 / bf16 / fp16, a killed cuda run
+# 1. the tests marked cuda (they skip elsewhere): training on cuda in fp32 / bf16 / fp16, a killed cuda run
 #    resumes to the same numbers (dropout on the device's generator, fp16's loss scaler), two search workers on
 #    one GPU; 2. the trainer against a bare PyTorch loop on the GPU in each precision (bench/overhead.py);
-# 3. the README's default run on the GPU; 4. the trainer, model, inference and search tests with device: auto,
-#    which picks the GPU there. Each part's log goes to OUT_DIR; a part's failure does not stop the next.
+# 3. the README's default run on the GPU; 4. the trainer, model, inference and search tests on that machine
+#    (PRECISIONS and SUITE narrow parts 2 and 4). Each part's log goes to OUT_DIR; a part's failure does not stop the next.
 set -u
 out=${1:-gpu-check}
 mkdir -p "$out"
@@ -21,13 +21,12 @@ part() {  # part NAME SECONDS CMD...: run CMD under a time limit, log to OUT_DIR
     echo "== $name: exit $? in $((SECONDS - start)) s" | tee -a "$out/summary.txt"
     tail -n 4 "$out/$name.log"
 }
-part gpu-tests 200 $py -m pytest -q -rfs -p no:cacheprovider tests/train/test_precision.py \
-    "tests/train/test_trainer.py::test_kill_9_keeps_finished_epochs_and_resume_matches_an_uninterrupted_run" \
-    "tests/tuning/test_search.py::test_two_workers_train_their_trials_on_one_gpu"
-for precision in fp32 bf16 fp16; do
+part gpu-tests 240 $py -m pytest -q -rfs -p no:cacheprovider -m cuda tests/train tests/tuning/test_search.py
+for precision in ${PRECISIONS:-fp32 bf16 fp16}; do
     part "overhead-$precision" 90 $py bench/overhead.py --device cuda --precision "$precision" --samples 60000 \
         --epochs 2 --repeats 3 --batch-size 256
 done
 part default-run 120 $py -m convscope.cli run --set train.device=cuda
-part suite-on-gpu 200 $py -m pytest -q -rf -p no:cacheprovider -n 8 tests/train tests/models tests/inference \
-    tests/tuning/test_search.py tests/test_stored_run.py
+# the rest of the suite on the GPU machine: tests not marked cuda see a CPU-only machine (tests/conftest.py)
+part suite-on-gpu-machine 200 $py -m pytest -q -rf -p no:cacheprovider -n 8 ${SUITE:-tests/train tests/models \
+    tests/inference tests/tuning/test_search.py tests/test_stored_run.py}

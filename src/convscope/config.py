@@ -182,6 +182,10 @@ class TrainConfig(_ClosedSection):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool | Literal["auto"] = "auto"  # NHWC for conv nets (1D ones as 1-pixel-high images)
     compile: bool = False  # torch.compile the training forward (10-25 s start; for long runs)
+    # on a GPU: cuDNN's deterministic algorithms (same seed -> same numbers; a resumed run continues bit for bit);
+    # false lets cuDNN time and pick the fastest, and reruns then agree to float rounding. CPUs are deterministic
+    # at a fixed thread count either way (docs/performance.md)
+    deterministic: bool = True
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
     # live loggers, e.g. [tensorboard, {mlflow: {uri: ...}}]: see convscope.train.loggers
     log: list[Any] = Field(default_factory=list)

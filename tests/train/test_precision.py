@@ -9,10 +9,8 @@ import convscope
 from convscope.errors import ConfigError
 from convscope.train.speedups import autocast, grad_scaler
 
-NO_CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 
-
-@NO_CUDA
+@pytest.mark.cuda
 @pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
 def test_a_gpu_run_learns_in_each_precision_and_predicts_as_it_was_evaluated(digits_cfg, precision):
     digits_cfg["train"].update(device="cuda", precision=precision)
@@ -30,6 +28,19 @@ def test_a_gpu_run_learns_in_each_precision_and_predicts_as_it_was_evaluated(dig
     _, prob = infer(loaded.model, data.x_test, precision=precision, device="cuda")
     accuracy = float((prob.argmax(dim=1).cpu() == data.y_test).float().mean())
     assert accuracy == pytest.approx(run.test_metrics["test_accuracy"])
+
+
+@pytest.mark.cuda
+def test_a_gpu_run_repeats_to_the_last_bit_and_a_nondeterministic_one_still_learns(digits_cfg):
+    digits_cfg["train"].update(device="cuda", precision="fp32")
+    digits_cfg["model"]["layers"].insert(3, {"dropout": 0.3})  # the device's generator draws every step
+    a, b = convscope.run(digits_cfg), convscope.run(digits_cfg)
+    numbers = [[{k: v for k, v in row.items() if k not in ("seconds", "health")} for row in r.history] for r in (a, b)]
+    assert numbers[0] == numbers[1]  # train.deterministic (the default): cuDNN's deterministic algorithms
+    digits_cfg["train"]["deterministic"] = False  # cuDNN times and picks the fastest
+    fast = convscope.run(digits_cfg)
+    assert fast.test_metrics["test_accuracy"] > 0.8
+    assert torch.backends.cudnn.benchmark and not torch.backends.cudnn.deterministic
 
 
 def test_fp16_on_the_cpu_is_one_line_naming_the_field_and_the_choices(digits_cfg):

@@ -130,13 +130,10 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-NO_CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
-
-
 @pytest.mark.parametrize(("device", "precision"), [
     ("cpu", "auto"),
-    pytest.param("cuda", "fp32", marks=NO_CUDA),  # dropout on the GPU draws from the device's generator
-    pytest.param("cuda", "fp16", marks=NO_CUDA),  # the loss scaler's state is part of the checkpoint
+    pytest.param("cuda", "fp32", marks=pytest.mark.cuda),  # dropout on the GPU draws from the device's generator
+    pytest.param("cuda", "fp16", marks=pytest.mark.cuda),  # the loss scaler's state is part of the checkpoint
 ])
 def test_kill_9_keeps_finished_epochs_and_resume_matches_an_uninterrupted_run(digits_cfg, tmp_path, device,
                                                                                 precision):

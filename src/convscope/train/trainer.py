@@ -94,6 +94,9 @@ class Trainer:
         self.data = data
         self.device = pick_device(cfg.device)
         configure_threads(cfg.threads)
+        if self.device.type == "cuda":  # process-wide cuDNN switches: set by the run that trains on the GPU
+            torch.backends.cudnn.deterministic = cfg.deterministic
+            torch.backends.cudnn.benchmark = not cfg.deterministic
         self.model = model.to(self.device)
         self.precision = resolve_precision(cfg.precision, self.model, self.device)  # "fp32", "bf16" or "fp16"
         self.scaler = grad_scaler(self.device, self.precision)  # fp16's loss scaler, else None
