@@ -21,12 +21,13 @@ part() {  # part NAME SECONDS CMD...: run CMD under a time limit, log to OUT_DIR
     echo "== $name: exit $? in $((SECONDS - start)) s" | tee -a "$out/summary.txt"
     tail -n 4 "$out/$name.log"
 }
-part gpu-tests 240 $py -m pytest -q -rfs -p no:cacheprovider -m cuda tests/train tests/tuning/test_search.py
+part gpu-tests 240 $py -m pytest -q -rfs -p no:cacheprovider -m cuda tests/train/test_precision.py \
+    tests/train/test_trainer.py tests/tuning/test_search.py tests/inference/test_engine.py
 for precision in ${PRECISIONS:-fp32 bf16 fp16}; do
     part "overhead-$precision" 90 $py bench/overhead.py --device cuda --precision "$precision" --samples 60000 \
         --epochs 2 --repeats 3 --batch-size 256
 done
 part default-run 120 $py -m convscope.cli run --set train.device=cuda
 # the rest of the suite on the GPU machine: tests not marked cuda see a CPU-only machine (tests/conftest.py)
-part suite-on-gpu-machine 200 $py -m pytest -q -rf -p no:cacheprovider -n 8 ${SUITE:-tests/train tests/models \
+[ -n "${SKIP_SUITE:-}" ] || part suite-on-gpu-machine 200 $py -m pytest -q -rf -p no:cacheprovider -n 8 ${SUITE:-tests/train tests/models \
     tests/inference tests/tuning/test_search.py tests/test_stored_run.py}

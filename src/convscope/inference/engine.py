@@ -152,6 +152,11 @@ def infer(model: nn.Module, x: torch.Tensor | np.ndarray, *, precision: str = "f
 def infer_run(run: Run, x: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Logits and probabilities ``(N, K)`` of a stored run's best weights, evaluated as its trainer did."""
     settings = InferenceSettings.for_run(run)
-    logits, prob = infer(run.model, x, precision=settings.precision, batch_size=settings.batch_size,
-                         channels_last=settings.channels_last, device=settings.device)
+    model = run.model
+    home = next(model.parameters()).device
+    try:
+        logits, prob = infer(model, x, precision=settings.precision, batch_size=settings.batch_size,
+                             channels_last=settings.channels_last, device=settings.device)
+    finally:  # a GPU run is evaluated on the GPU; run.model stays where the caller had it (the pictures use it)
+        model.to(home)
     return logits.cpu().numpy(), prob.cpu().numpy()
