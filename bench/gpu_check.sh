@@ -5,7 +5,7 @@
 #    resumes to the same numbers (dropout on the device's generator, fp16's loss scaler), two search workers on
 #    one GPU; 2. the trainer against a bare PyTorch loop on the GPU in each precision (bench/overhead.py);
 # 3. the README's default run on the GPU; 4. the trainer, model, inference and search tests on that machine
-#    (PRECISIONS and SUITE narrow parts 2 and 4). Each part's log goes to OUT_DIR; a part's failure does not stop the next.
+#    (PRECISIONS="" skips part 2, SKIP_SUITE=1 part 4, SUITE narrows it). Each part's log goes to OUT_DIR; a part's failure does not stop the next.
 set -u
 out=${1:-gpu-check}
 mkdir -p "$out"
@@ -23,7 +23,7 @@ part() {  # part NAME SECONDS CMD...: run CMD under a time limit, log to OUT_DIR
 }
 part gpu-tests 240 $py -m pytest -q -rfs -p no:cacheprovider -m cuda tests/train/test_precision.py \
     tests/train/test_trainer.py tests/tuning/test_search.py tests/inference/test_engine.py
-for precision in ${PRECISIONS:-fp32 bf16 fp16}; do
+for precision in ${PRECISIONS-fp32 bf16 fp16}; do
     part "overhead-$precision" 90 $py bench/overhead.py --device cuda --precision "$precision" --samples 60000 \
         --epochs 2 --repeats 3 --batch-size 256
 done
