@@ -82,7 +82,8 @@ def import_breakdown(words: list[str], env: dict[str, str], repeats: int) -> lis
                 continue
             self_us, _, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
             top = name.split(".")[0]
-            top = "stdlib" if top.lstrip("_") in sys.stdlib_module_names or top in sys.builtin_module_names else top
+            stdlib = {top, top.lstrip("_")} & (sys.stdlib_module_names | set(sys.builtin_module_names))
+            top = "stdlib" if stdlib else top
             seconds[top] = seconds.get(top, 0.0) + int(self_us) / 1e6
         for top, value in seconds.items():
             totals.setdefault(top, []).append(value)
