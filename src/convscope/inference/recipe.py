@@ -203,16 +203,24 @@ class Recipe:
                        beat_s=s.beat_s if s.beats else None)
         if self.beat_options is not None:
             b = self.beat_options
+            scalars = _scalar_names(b)
             out.update(beats="one per R peak (annotated in training; NeuroKit2's detector on new records)",
                        beat_s=b.beat_s, template=b.template,
                        rr_features=list(_rr_names(b.rr_features)) if b.rr_features else None,
-                       rr_layout=f"the last {len(_rr_names(b.rr_features))} values of channel 0 (zeros on the others), "
-                                 f"seconds and ratios; one input tensor (N, C, L + {len(_rr_names(b.rr_features))})"
-                       if b.rr_features else None)
+                       beat_features=scalars[len(_rr_names(b.rr_features)):] if b.beat_features else None,
+                       rr_layout=f"the last {len(scalars)} values of channel 0 (zeros on the others): "
+                                 f"{', '.join(scalars)}; one input tensor (N, C, L + {len(scalars)})"
+                       if scalars else None)
         elif self.kind == "image":
             out.update(pixels="float32 in [0, 1] (8-bit / 255)", size_hw=list(self.input_shape[1:]),
                        mode="L" if self.input_shape[0] == 1 else "RGB")
         return out
+
+
+def _scalar_names(options: Any) -> list[str]:
+    from convscope.data.ecg.annotated import scalar_names
+
+    return scalar_names(options)
 
 
 def _rr_names(option: bool | list[str]) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from convscope.config import DataConfig
 from convscope.config_errors import explain
+from convscope.data.ecg.beat_shape import BEAT_FEATURES
 from convscope.data.ecg.leads import AnyOf, lead_label, lead_spec
 from convscope.data.ecg.rr_intervals import RR_TABLE
 
@@ -110,6 +111,8 @@ class WfdbOptions(SignalOptions):
     # rr_intervals.RR_FEATURES; or names of rr_intervals.RR_TABLE, e.g. [pre_ratio, post_ratio, rr_spread]
     template: Literal["add", "subtract"] | None = None  # the record's median beat: add a channel per lead
     # holding the beat minus it, or subtract it from the beat
+    beat_features: list[str] | None = None  # QRS-shape features against the record's median beat, on every
+    # lead (beat_shape.BEAT_FEATURES, e.g. [qrs_width_ratio, template_corr]), joined after the RR features
 
     @field_validator("rr_features")
     @classmethod
@@ -124,6 +127,22 @@ class WfdbOptions(SignalOptions):
                                      + f" (RR features: {', '.join(RR_TABLE)})")
             if len(set(value)) < len(value):
                 raise ValueError(f"a feature is named twice in {value}; name each once")
+        return value
+
+    @field_validator("beat_features")
+    @classmethod
+    def _known_shape(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError(f"give at least one beat feature ({', '.join(BEAT_FEATURES.names())}), or leave it out")
+        for name in value:
+            if name not in BEAT_FEATURES:
+                close = get_close_matches(str(name), BEAT_FEATURES.names(), n=1)
+                raise ValueError(f"unknown beat feature '{name}'" + (f"; did you mean '{close[0]}'?" if close else "")
+                                 + f" (beat features: {', '.join(BEAT_FEATURES.names())})")
+        if len(set(value)) < len(value):
+            raise ValueError(f"a feature is named twice in {value}; name each once")
         return value
 
 
