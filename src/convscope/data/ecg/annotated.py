@@ -9,7 +9,9 @@ beat; ``template: subtract`` keeps only that difference. ``rr_features: true`` a
 intervals (:data:`~convscope.data.ecg.rr_intervals.RR_FEATURES`) as the last 7 values of the first channel
 (zeros on the others), ``rr_features: [name, ...]`` any features of
 :data:`~convscope.data.ecg.rr_intervals.RR_TABLE` (e.g. the rhythm's irregularity) in that order; a model
-reads them with the ``with_scalars`` block.
+reads them with the ``with_scalars`` block. ``beat_features: [name, ...]`` (QRS-shape features of every
+lead against the record's median beat, :data:`~convscope.data.ecg.beat_shape.BEAT_FEATURES`) follow the RR
+features there (:func:`scalar_names`).
 
 The signal steps are the pipeline's (``leads``, ``resample_hz``, ``filter``, ``baseline``,
 ``normalize`` per beat or per record). What all records give is cached under the cache folder keyed
@@ -38,9 +40,9 @@ import wfdb
 from convscope.config import DataConfig
 from convscope.data.base import Source, Split
 from convscope.data.cache import cached_arrays
+from convscope.data.ecg.beat_shape import beat_features
 from convscope.data.ecg.options import WfdbOptions
 from convscope.data.ecg.pipeline import bandpass, remove_baseline, resample, zscore
-from convscope.data.ecg.beat_shape import beat_features
 from convscope.data.ecg.rr_intervals import rr_features, rr_names
 from convscope.data.ecg.wfdb_files import read_signal, record_names
 from convscope.errors import ConfigError, DataError

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from convscope.errors import ConfigError
 
+
 class AnyOf(BaseModel):
     """``{any_of: [v1, v2, v4, v5]}``: the first of these leads the record has, in this order."""
 
