@@ -203,7 +203,7 @@ class Recipe:
                        beat_s=s.beat_s if s.beats else None)
         if self.beat_options is not None:
             b = self.beat_options
-            scalars = _scalar_names(b)
+            scalars = _scalar_names(b, self.leads or [])
             out.update(beats="one per R peak (annotated in training; NeuroKit2's detector on new records)",
                        beat_s=b.beat_s, template=b.template,
                        rr_features=list(_rr_names(b.rr_features)) if b.rr_features else None,
@@ -217,10 +217,10 @@ class Recipe:
         return out
 
 
-def _scalar_names(options: Any) -> list[str]:
+def _scalar_names(options: Any, leads: list[str]) -> list[str]:
     from convscope.data.ecg.annotated import scalar_names
 
-    return scalar_names(options)
+    return scalar_names(options, leads)
 
 
 def _rr_names(option: bool | list[str]) -> tuple[str, ...]:

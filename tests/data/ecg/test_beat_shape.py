@@ -95,6 +95,15 @@ def test_records_get_their_beat_features_after_the_rr_features(wide_and_narrow):
         assert (tail[v][:, [2, 4]] < 0.99).all() and np.allclose(tail[~v][:, [2, 4]], 1.0)
 
 
+def test_every_lead_of_the_record_gets_its_features_when_leads_are_not_named(wide_and_narrow):
+    cfg = DataConfig(source="ecg-wfdb", path=str(wide_and_narrow), labels="annotations", normalize="none",
+                     beat_features=["template_corr"],
+                     split={"train_records": ["w1", "w2"], "test_records": ["w3"], "val": 0.5})
+    source = load_data(cfg, seed=0)
+    assert source.meta["scalar_inputs"] == 2 and source.x_test.shape[1:] == (2, 144 + 2)
+    assert "(template_corr[mlii], template_corr[v1])" in source.notes[0]
+
+
 @pytest.mark.parametrize(("value", "needle"), [
     (["qrs_widht"], "unknown beat feature 'qrs_widht'; did you mean 'qrs_width'?"),
     (["template_corr", "template_corr"], "named twice"),

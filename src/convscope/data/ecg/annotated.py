@@ -61,15 +61,15 @@ _NOT_HERE = ("window_s", "stride_s", "beats", "layout", "diagnoses", "task", "sa
 def beats_at(sig: np.ndarray, fs0: float, positions: np.ndarray, opts: WfdbOptions, *,
               usable: np.ndarray | None = None, name: str = "record") -> dict[str, Any]:
     """Beats ``(B, channels, L)`` and scalar inputs ``(B, F)`` (``opts.rr_features``' RR features, then
-    ``opts.beat_features`` of each lead: :func:`scalar_names`) of a signal ``(leads, samples)`` at ``fs0`` Hz cut at the beat positions ``positions`` (samples at
-    ``fs0``, sorted): training and ``predict`` both call this, so a prediction sees exactly the samples
-    training saw.
+    ``opts.beat_features`` of each lead: :func:`scalar_names`) of a signal ``(leads, samples)`` at ``fs0`` Hz
+    cut at the beat positions ``positions`` (samples at ``fs0``, sorted): training and ``predict`` both call
+    this, so a prediction sees exactly the samples training saw.
 
     The signal steps (``resample_hz``, ``filter``, ``baseline``, ``normalize``) run first; a beat is kept
     when its window lies inside the record and ``usable`` (default: all) says so; the template (the
     median of the kept beats; the beat features compare each beat with it), the RR features (every beat is
-    a neighbour, kept or not) follow. Returns ``x``, ``scalars`` (float32), ``fs`` (Hz after resampling), ``positions`` (kept beats' samples at
-    ``fs``), ``keep`` and ``inside`` (masks over ``positions``).
+    a neighbour, kept or not) follow. Returns ``x``, ``scalars`` (float32), ``fs`` (Hz after resampling),
+    ``positions`` (kept beats' samples at ``fs``), ``keep`` and ``inside`` (masks over ``positions``).
 
     Example:
         >>> opts = WfdbOptions(beat_s=0.2, normalize="none", template="add", rr_features=True)
@@ -116,30 +116,30 @@ def beats_at(sig: np.ndarray, fs0: float, positions: np.ndarray, opts: WfdbOptio
             "keep": keep, "inside": inside}
 
 
-def scalar_names(opts: WfdbOptions) -> list[str]:
+def scalar_names(opts: WfdbOptions, leads: list[str]) -> list[str]:
     """The names of a beat's scalar inputs, in their packed order: the RR features, then each beat feature
-    of each lead (``qrs_width_ratio[mlii]``).
+    of each of the beat's ``leads`` (``qrs_width_ratio[mlii]``).
 
     Example:
-        >>> scalar_names(WfdbOptions(leads=["mlii", {"any_of": ["v1", "v5"]}], rr_features=["pre_ratio"],
-        ...                          beat_features=["template_corr"]))
+        >>> opts = WfdbOptions(leads=["mlii", {"any_of": ["v1", "v5"]}], rr_features=["pre_ratio"],
+        ...                    beat_features=["template_corr"])
+        >>> scalar_names(opts, opts.lead_labels)
         ['pre_ratio', 'template_corr[mlii]', 'template_corr[v1|v5]']
     """
-    leads = opts.lead_labels or ["lead 0"]
     return [*rr_names(opts.rr_features), *(f"{name}[{lead}]" for lead in leads for name in opts.beat_features or ())]
 
 
 def pack_scalars(x: np.ndarray, rr: np.ndarray) -> np.ndarray:
-    """Beats ``(B, C, L)`` with their RR features ``(B, 7)`` as the last 7 values of channel 0 ``(B, C, L + 7)``
-    (zeros on the other channels): the one-tensor layout the ``with_scalars`` block reads.
+    """Beats ``(B, C, L)`` with their scalar inputs ``(B, F)`` (e.g. 7 RR features) as the last F values of
+    channel 0 ``(B, C, L + F)`` (zeros on the other channels): the one-tensor layout ``with_scalars`` reads.
 
     Example:
         >>> pack_scalars(np.zeros((1, 2, 3)), np.arange(7.0)[None]).tolist()[0][0]
         [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     """
-    tail = np.zeros((len(x), x.shape[1], rr.shape[-1]), dtype=np.float32)  # (B, C, 7)
+    tail = np.zeros((len(x), x.shape[1], rr.shape[-1]), dtype=np.float32)  # (B, C, F)
     tail[:, 0] = rr
-    return np.concatenate([x.astype(np.float32, copy=False), tail], axis=-1)  # (B, C, L + 7)
+    return np.concatenate([x.astype(np.float32, copy=False), tail], axis=-1)  # (B, C, L + F)
 
 
 def class_table(opts: WfdbOptions) -> tuple[list[str], dict[str, int]]:
@@ -246,7 +246,7 @@ def load_annotated(cfg: DataConfig, root: Path, opts: WfdbOptions) -> Source:
     names = _records(root, opts)
     arrays = cached_arrays("ecg-wfdb", "annotated", _cache_key(root, names, opts), lambda: _read_all(root, names, opts))
     x, y, class_names = arrays["x"], arrays["y"], arrays["class_names"].tolist()
-    scalars = scalar_names(opts)
+    scalars = scalar_names(opts, arrays["leads"].tolist())
     if scalars:
         x = pack_scalars(x, arrays["rr"])  # (B, leads, L + F): the last F values of lead 0 are the scalars
     fs = float(arrays["fs"])
