@@ -45,7 +45,6 @@ from convscope.store.heartbeat import (
     dead_driver,
     dead_run,
     heartbeat_seconds,
-    pid_alive,
     stale_after,
 )
 from convscope.store.location import default_home
@@ -425,4 +424,4 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big", signed=True)
 
 
-__all__ = ["FINISHED", "SCHEMA_VERSION", "RunTakenOver", "Store", "default_home", "pid_alive"]
+__all__ = ["FINISHED", "SCHEMA_VERSION", "RunTakenOver", "Store", "default_home"]
