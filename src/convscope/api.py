@@ -38,7 +38,7 @@ from convscope.models import build_model
 from convscope.models.budget import check_budget
 from convscope.store import RunStatus, Store, save_weights
 from convscope.store.checkpoint import verify as verify_checkpoint
-from convscope.store.db import pid_alive
+from convscope.store.heartbeat import pid_alive
 from convscope.store.run_lock import RunLock
 from convscope.stored_run import Run, load_run
 from convscope.train import metrics as M
