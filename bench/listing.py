@@ -7,6 +7,9 @@ ratio says what convscope adds to Python's own start-up whatever the machine's l
 and the fastest of ``--repeats`` and whether torch was imported (it must not be).
 
     python bench/listing.py [--runs 1000] [--epochs 3] [--repeats 7]
+
+Then, for ``convscope runs``, where its import time goes: ``python -X importtime``'s self times summed by
+top-level package (the standard library as one), the median of ``--repeats`` processes.
 """
 
 from __future__ import annotations
@@ -66,6 +69,28 @@ def timed(cmd: list[str], env: dict[str, str], repeats: int) -> tuple[float, flo
     return statistics.median(seconds), min(seconds), cpu, err
 
 
+def import_breakdown(words: list[str], env: dict[str, str], repeats: int) -> list[tuple[str, float]]:
+    """Seconds of ``python -X importtime`` self time by top-level package (``stdlib`` for the standard library)
+    while ``convscope WORDS`` runs, the median of ``repeats`` processes, largest first."""
+    totals: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        done = subprocess.run([sys.executable, "-X", "importtime", "-c", PROBE, *words], capture_output=True,
+                              text=True, env=env, timeout=300)
+        seconds: dict[str, float] = {}
+        for line in done.stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            self_us, _, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+            top = name.split(".")[0]
+            stdlib = {top, top.lstrip("_")} & (sys.stdlib_module_names | set(sys.builtin_module_names))
+            top = "stdlib" if stdlib else top
+            seconds[top] = seconds.get(top, 0.0) + int(self_us) / 1e6
+        for top, value in seconds.items():
+            totals.setdefault(top, []).append(value)
+    return sorted(((top, statistics.median(values + [0.0] * (repeats - len(values))))
+                   for top, values in totals.items()), key=lambda item: -item[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
@@ -85,6 +110,9 @@ def main() -> None:
             print(f"{'convscope ' + ' '.join(words):<22} median {median:6.3f} s  fastest {fastest:6.3f} s  "
                   f"CPU {cpu:6.3f} s  ({median / base:4.1f}x python's start-up; "
                   f"torch imported: {'TORCH True' in err})")
+        parts = import_breakdown(["runs"], env, args.repeats)
+        print(f"convscope runs imports {sum(v for _, v in parts):.3f} s (python -X importtime, self times, median): "
+              + ", ".join(f"{top} {value * 1e3:.0f} ms" for top, value in parts[:10]))
         print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 

@@ -8,6 +8,10 @@ fused Adam), so the ratio isolates the framework's own cost; ``--plain`` gives t
 defaults instead (float32, NCHW, for-loop Adam), which measures what the fast paths win.
 
     python bench/overhead.py [--epochs 2] [--repeats 3] [--samples 20000] [--plain]
+    python bench/overhead.py --device cuda --precision bf16   # on a GPU (fp32, bf16 or fp16 with loss scaling)
+
+On a GPU both loops keep the data on the device and wait for it (``torch.cuda.synchronize``) before the
+clock stops; ``--precision`` sets both loops' precision (default: what ``auto`` picks on that device).
 """
 
 from __future__ import annotations
@@ -43,45 +47,60 @@ def make_data(n: int) -> Dataset:
     return Dataset(x, y, xv, yv, None, None, [str(i) for i in range(10)], name="bench")
 
 
-def bare_loop(data: Dataset, epochs: int, batch_size: int, *, plain: bool) -> float:
+def bare_loop(data: Dataset, epochs: int, batch_size: int, *, plain: bool, device: torch.device,
+              precision: str) -> float:
     """The loop a careful user writes by hand: shuffle, slice, forward, loss, backward, step."""
     torch.manual_seed(0)
-    model = build_model(SEED_CONVNET, (1, 28, 28))
-    cpu = torch.device("cpu")
+    model = build_model(SEED_CONVNET, (1, 28, 28)).to(device)
     # the settings convscope's trainer picks for this model here (unless --plain: PyTorch's defaults)
-    bf16 = not plain and resolve_precision("auto", model, cpu) == "bf16"
-    nhwc = not plain and use_channels_last(model, "auto", cpu)
+    precision = "fp32" if plain else resolve_precision(precision, model, device)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+    nhwc = not plain and use_channels_last(model, "auto", device)
     layout = torch.channels_last if nhwc else torch.contiguous_format
     model.to(memory_format=layout)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=not plain)
     n = len(data.y_train)
-    x_val = data.x_val.contiguous(memory_format=layout)
+    x_train, y_train = data.x_train.to(device), data.y_train.to(device)
+    x_val = data.x_val.to(device).contiguous(memory_format=layout)
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(epochs):
         model.train()
-        perm = torch.randperm(n)
-        x, y = data.x_train[perm].contiguous(memory_format=layout), data.y_train[perm]
+        perm = torch.randperm(n).to(device)
+        x, y = x_train[perm].contiguous(memory_format=layout), y_train[perm]
         for i in range(0, n, batch_size):
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
                 logits = model(x[i:i + batch_size])
             loss = F.cross_entropy(logits.float(), y[i:i + batch_size])
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            if scaler is None:
+                loss.backward()
+                opt.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
         model.eval()
         with torch.inference_mode():  # the same validation pass convscope does each epoch
             for i in range(0, len(data.y_val), 1024):
                 model(x_val[i:i + 1024])
+        synchronize(device)
     return epochs * n / (time.perf_counter() - start)
 
 
-def convscope_loop(data: Dataset, epochs: int, batch_size: int) -> float:
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def convscope_loop(data: Dataset, epochs: int, batch_size: int, *, device: torch.device, precision: str) -> float:
     torch.manual_seed(0)
     model = build_model(SEED_CONVNET, (1, 28, 28))
-    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, health=False)
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, health=False, device=str(device), precision=precision)
     trainer = Trainer(model, data, cfg, seed=0)
     start = time.perf_counter()
-    trainer.fit()
+    trainer.fit()  # its last step is an epoch's validation, read back as numbers: the GPU has finished
     return epochs * len(data.y_train) / (time.perf_counter() - start)
 
 
@@ -92,14 +111,19 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20000)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--plain", action="store_true", help="bare loop with PyTorch's defaults, not the fast paths")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     args = parser.parse_args()
+    device = torch.device(args.device)
     data = make_data(args.samples)
     bare, ours = [], []
     for _ in range(args.repeats):
-        bare.append(bare_loop(data, args.epochs, args.batch_size, plain=args.plain))
-        ours.append(convscope_loop(data, args.epochs, args.batch_size))
+        bare.append(bare_loop(data, args.epochs, args.batch_size, plain=args.plain, device=device,
+                              precision=args.precision))
+        ours.append(convscope_loop(data, args.epochs, args.batch_size, device=device, precision=args.precision))
     b, o = statistics.median(bare), statistics.median(ours)
-    print(f"threads {torch.get_num_threads()}, {args.samples} samples x {args.epochs} epochs, batch {args.batch_size}, "
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, threads {torch.get_num_threads()}"
+    print(f"{where}, precision {args.precision}, {args.samples} samples x {args.epochs} epochs, batch {args.batch_size}, "
           f"median of {args.repeats}")
     print(f"bare PyTorch loop : {b:9.0f} samples/s  ({'PyTorch defaults' if args.plain else 'same fast paths'})")
     print(f"convscope trainer : {o:9.0f} samples/s")

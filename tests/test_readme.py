@@ -75,6 +75,7 @@ NOT_RUN = {
     "convscope search exp.yaml --backend ray --address HEAD:6379": "the reader's Ray cluster; tests/tuning/test_ray.py "
                                                                      "runs the ray backend",
     "python bench/overhead.py": "a benchmark (minutes); bench/ is linted by the ruff command above",
+    "bash bench/gpu_check.sh gpu-check": "needs a CUDA GPU (the tests it runs are marked cuda and skip without one)",
     'pip install "convscope[tensorboard]"': "installs packages",
     "tensorboard --logdir convscope-runs/tensorboard": "starts a server (tests/train/test_loggers_tensorboard.py reads its files)",
     "convscope predict 12 /data/new-ecgs/": "illustrative: the reader's run and records (tests/inference run predict)",

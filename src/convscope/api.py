@@ -38,7 +38,7 @@ from convscope.models import build_model
 from convscope.models.budget import check_budget
 from convscope.store import RunStatus, Store, save_weights
 from convscope.store.checkpoint import verify as verify_checkpoint
-from convscope.store.db import pid_alive
+from convscope.store.heartbeat import pid_alive
 from convscope.store.run_lock import RunLock
 from convscope.stored_run import Run, load_run
 from convscope.train import metrics as M
@@ -52,16 +52,19 @@ from convscope.train.trainer import Trainer
 
 
 def environment(trainer: Trainer | None = None) -> dict[str, Any]:
-    return {
+    """Where a run ran; the device and precision only once a trainer has resolved them (``auto``)."""
+    env: dict[str, Any] = {
         "convscope": convscope.__version__,
         "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "device": str(trainer.device) if trainer else "cpu",
         "threads": torch.get_num_threads(),
-        "precision": trainer.precision if trainer else None,  # train.precision: auto, resolved on this machine
         "cpus": os.cpu_count(),
     }
+    if trainer is not None:
+        env["device"] = str(trainer.device)
+        env["precision"] = trainer.precision  # train.precision: auto, resolved on this machine
+    return env
 
 
 class Recorder(Callback):

@@ -176,14 +176,14 @@ class TrainConfig(_ClosedSection):
     # torch threads. auto: the count whose steps run fastest now, probed while training (train/adaptive_threads.py);
     # None: the process's own (torch's default: one per physical core)
     threads: Annotated[int, Field(ge=1)] | Literal["auto"] | None = "auto"
-    # bf16: autocast convs/matmuls to bfloat16 in training and evaluation (weights, optimizer, loss: float32);
-    # auto: bf16 for conv nets on a CPU with native bf16 (AMX, AVX-512 BF16), else fp32 (docs/performance.md)
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    # bf16/fp16: autocast convs/matmuls in training and evaluation (weights, optimizer, loss: float32; fp16 on GPUs,
+    # with a loss scaler); auto: bf16 for conv nets on a CPU with native bf16 (AMX, AVX-512 BF16), else fp32
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     channels_last: bool | Literal["auto"] = "auto"  # NHWC for conv nets (1D ones as 1-pixel-high images)
     compile: bool = False  # torch.compile the training forward (10-25 s start; for long runs)
+    deterministic: bool = True  # GPU: cuDNN's deterministic algorithms (false: its fastest); docs/performance.md
     checkpoint_every: int = Field(1, ge=1)  # epochs between resumable checkpoints
-    # live loggers, e.g. [tensorboard, {mlflow: {uri: ...}}]: see convscope.train.loggers
-    log: list[Any] = Field(default_factory=list)
+    log: list[Any] = Field(default_factory=list)  # live loggers, e.g. [tensorboard, {mlflow: {uri: ...}}]
 
     @field_validator("class_weight", mode="before")
     @classmethod

@@ -1,7 +1,7 @@
 """What ``convscope runs`` and ``convscope show`` say about a stored run, as plain data (and JSON).
 
 One place turns a store row into the fields a listing shows, so the table and ``--json`` agree. It reads
-the store only (no torch): listing a store of thousands of runs stays instant.
+the store only (no torch, and no SQLAlchemy for a SQLite store that needs no writing: ``stored_runs``).
 
 Example:
     >>> row = {"id": 3, "name": "grid", "created": 0.0, "status": "completed", "epochs": 15, "monitor": "val_loss",
@@ -19,9 +19,24 @@ Example:
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from convscope import formatting as fmt
+
+
+def stored_runs(home: str | Path | None = None, *, limit: int | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """``(where the store is, its newest runs)``: read with the stdlib's ``sqlite3`` when the store needs nothing
+    but reading (``store/fast_read.py``), else through the :class:`~convscope.store.db.Store`."""
+    from convscope.store.fast_read import read_runs
+
+    quick = read_runs(home, limit=limit)
+    if quick is not None:
+        return quick
+    from convscope.store.db import Store
+
+    store = Store(home)
+    return store.location, store.runs(limit=limit)
 
 
 def run_summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -56,4 +71,4 @@ def headline_test(summary: dict[str, Any]) -> str:
     return f"{key} {fmt.metric(key, test[key])}" if key else "-"
 
 
-__all__ = ["best_text", "headline_test", "run_summary"]
+__all__ = ["best_text", "headline_test", "run_summary", "stored_runs"]

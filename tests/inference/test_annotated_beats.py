@@ -186,3 +186,75 @@ def test_real_mitbih_records_predict_at_annotated_and_detected_beats(tmp_path):
     for row in run.predict(tests):  # NeuroKit2's R peaks: 2270 of 2273 and 2596 of 2601 beats when measured
         ann = wfdb.rdann(row["input"], "atr")
         assert abs(row["n_beats"] - int(np.isin(ann.symbol, list("NLRejAaJSVEF")).sum())) <= 0.01 * row["n_beats"]
+
+
+@pytest.fixture(scope="module")
+def two_lead_records(tmp_path_factory) -> Path:
+    """Four 30 s two-lead records whose second lead is V1, V5 or V2 (and MLII second in b2, as in MIT-BIH's
+    114); the 'annotations' are ECGSYN's R peaks, every third beat labelled V."""
+    import neurokit2 as nk
+
+    root = tmp_path_factory.mktemp("two-leads")
+    layouts = {"b1": ["MLII", "V1"], "b2": ["V5", "MLII"], "b3": ["MLII", "V2"], "b4": ["MLII", "V5"]}
+    for i, (name, leads) in enumerate(layouts.items()):
+        v1, ii, _ = ecg(30, FS, 70 + 5 * i, 300 + i).T
+        sig = np.stack([ii, v1] if leads[0] == "MLII" else [v1, ii], axis=1)  # (samples, 2)
+        _, info = nk.ecg_peaks(ii, sampling_rate=FS)
+        peaks = np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
+        symbols = ["V" if j % 3 == 2 else "N" for j in range(len(peaks))]
+        wfdb.wrsamp(name, fs=FS, units=["mV", "mV"], sig_name=leads, p_signal=sig, fmt=["16", "16"],
+                    write_dir=str(root))
+        wfdb.wrann(name, "atr", peaks, symbol=symbols, write_dir=str(root))
+    wfdb.wrsamp("b5", fs=FS, units=["mV", "mV"], sig_name=["MLII", "V3"], p_signal=np.zeros((FS * 10, 2)),
+                fmt=["16", "16"], write_dir=str(root))  # a record with none of the second channel's leads
+    return root
+
+
+@pytest.fixture(scope="module")
+def two_lead_run(two_lead_records, tmp_path_factory) -> convscope.Run:
+    """Two channels (MLII, and V1 or V5 or V2), each minus its record's median beat, 7 RR features and the
+    QRS-shape features of both leads: 7 + 2 x 2 scalars."""
+    torch.set_num_threads(1)
+    data = {"source": "ecg-wfdb", "path": str(two_lead_records), "labels": "annotations",
+            "leads": ["mlii", {"any_of": ["v1", "v2", "v5"]}], "beat_s": 0.6, "filter": [0.5, 40],
+            "normalize": "record", "rr_features": True, "template": "subtract",
+            "beat_features": ["qrs_width_ratio", "template_corr"], "classes": {"N": ["N"], "V": ["V"]},
+            "exclude_records": ["b5"], "split": {"train_records": ["b1", "b2", "b3"], "test_records": ["b4"], "val": 0.34}}
+    model = {"layers": [{"with_scalars": {"scalars": 11, "layers": [
+        {"conv": {"filters": 4, "kernel": 7, "activation": "relu"}}, "global_avg_pool"]}},
+        {"dense": {"units": 2, "activation": "softmax"}}]}
+    cfg = {"name": "beats-two-leads", "seed": 0, "data": data, "model": model,
+           "train": {"epochs": 1, "batch_size": 32, "health": False}}
+    return convscope.run(cfg, home=tmp_path_factory.mktemp("two-lead-home"))
+
+
+def test_a_two_lead_run_with_beat_features_predicts_its_test_beats_bit_for_bit(two_lead_run, two_lead_records):
+    from convscope.inference.annotated_beats import annotated_beats
+    from convscope.inference.readers.wfdb import read_wfdb
+    from convscope.inference.recipe import Recipe
+    from convscope.insight.run_parts import run_data
+
+    recipe = Recipe.for_run(two_lead_run)
+    assert recipe.leads == ["mlii", "v1|v2|v5"] and recipe.input_shape == (2, 150 + 11)
+    beats = annotated_beats(recipe, read_wfdb(two_lead_records / "b4.hea")[0], annotations="atr")
+    x_test = run_data(two_lead_run).x_test.numpy()  # (B, 2, L + 11): b4's second channel is its V5
+    assert beats.x.shape == x_test.shape and np.array_equal(beats.x, x_test)
+    assert np.any(beats.x[:, 1, :150] != 0) and np.any(beats.x[:, 0, -4:] != 0)  # lead 2 and beat features
+    described = recipe.describe()
+    assert described["beat_features"] == ["qrs_width_ratio[mlii]", "template_corr[mlii]",
+                                          "qrs_width_ratio[v1|v2|v5]", "template_corr[v1|v2|v5]"]
+    assert "(N, C, L + 11)" in described["rr_layout"]
+    rows = two_lead_run.predict(two_lead_records / "b4.hea", per="sample", annotations="atr")
+    prob = np.array([[r["p_N"], r["p_V"]] for r in rows])  # (beats, 2)
+    labels = np.array([0 if r["reference"] == "N" else 1 for r in rows])
+    assert M.confusion(labels, prob, threshold=two_lead_run.info.threshold).tolist() == two_lead_run.info.test_confusion
+    [row] = two_lead_run.predict(two_lead_records / "b2.hea")  # detected R peaks; MLII is b2's second signal
+    assert row["n_N"] + row["n_V"] == row["n_beats"] > 0
+
+
+def test_predicting_a_record_lacking_every_listed_lead_is_one_line(two_lead_run, two_lead_records):
+    result = runner.invoke(app, ["predict", str(two_lead_run.id), str(two_lead_records / "b5.hea"),
+                                 "--home", str(two_lead_run.home)])
+    assert result.exit_code == 2, result.output
+    assert "b5: lacks lead v1|v2|v5" in result.output and "(it has: mlii, v3)" in result.output
+    assert "Traceback" not in result.output

@@ -4,6 +4,7 @@ member scores all come from :func:`convscope.inference.infer` and therefore agre
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 import convscope
@@ -69,3 +70,16 @@ def test_infer_run_reproduces_the_stored_test_metrics(digits_run):
     _, prob = infer_run(digits_run, data.x_test)
     scores = M.compute(["accuracy"], data.y_test.numpy(), prob)
     assert scores["accuracy"] == digits_run.test_metrics["test_accuracy"]
+
+
+@pytest.mark.cuda
+def test_a_gpu_run_is_evaluated_on_the_gpu_and_its_pictures_still_draw(digits_cfg):
+    digits_cfg["train"].update(device="cuda", epochs=1)
+    run = convscope.load_run(convscope.run(digits_cfg).id)
+    assert InferenceSettings.for_run(run).device == "cuda"
+    _, prob = infer_run(run, run_data(run).x_test)
+    assert prob.shape == (len(run_data(run).x_test), 10)
+    assert next(run.model.parameters()).device.type == "cpu"  # infer_run gave it back where it was
+    from convscope.report import run_report
+
+    assert run_report(run).exists()  # every picture (correlation, occlusion, ...) on that model

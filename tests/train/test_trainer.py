@@ -130,8 +130,15 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_kill_9_keeps_finished_epochs_and_resume_matches_an_uninterrupted_run(digits_cfg, tmp_path):
-    digits_cfg["train"]["epochs"] = 4
+@pytest.mark.parametrize(("device", "precision"), [
+    ("cpu", "auto"),
+    pytest.param("cuda", "fp32", marks=pytest.mark.cuda),  # dropout on the GPU draws from the device's generator
+    pytest.param("cuda", "fp16", marks=pytest.mark.cuda),  # the loss scaler's state is part of the checkpoint
+])
+def test_kill_9_keeps_finished_epochs_and_resume_matches_an_uninterrupted_run(digits_cfg, tmp_path, device,
+                                                                                precision):
+    digits_cfg["train"].update(epochs=4, device=device, precision=precision)
+    digits_cfg["model"]["layers"].insert(3, {"dropout": 0.3})  # random draws in every step: the RNGs must resume
     import json
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

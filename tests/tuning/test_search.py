@@ -57,6 +57,21 @@ def test_asha_prunes_configs_that_cannot_learn(make_search):
     assert result.epochs < 6 * 3
 
 
+@pytest.mark.cuda
+def test_two_workers_train_their_trials_on_one_gpu(make_search, home):
+    cfg = make_search({"lr": {"loguniform": [1e-3, 3e-2]}, "filters": {"choice": [4, 8]}}, epochs=2,
+                      strategy="tpe", trials=4)
+    cfg["train"] = {**cfg["train"], "device": "cuda", "precision": "bf16"}
+    result = search(cfg, name="on-gpu", workers=2, progress=False)  # spawned workers: each opens its own CUDA context
+    assert result.finished == 4
+    runs = Store(home).runs(search="on-gpu")
+    assert len({r["pid"] for r in runs}) == 2
+    for r in runs:
+        env = r["info"]["env"]  # as the trial's trainer resolved it
+        assert r["status"] == "completed" and env["device"].startswith("cuda") and env["precision"] == "bf16"
+    assert result.best_value > 0.5  # 2 epochs on digits: far above chance (0.1)
+
+
 def test_two_workers_share_the_budget(make_search, home, store_backend):
     cfg = make_search({"lr": {"loguniform": [1e-3, 3e-2]}, "filters": {"choice": [4, 8]}}, epochs=2,
                       strategy="random", trials=4)

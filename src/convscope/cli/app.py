@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from convscope import formatting as fmt
 from convscope.cli.errors import err_console, friendly  # noqa: F401  (every command module imports them from here)
@@ -54,6 +55,15 @@ def status_markup(status: str) -> str:
     from convscope.store.status import status_color  # imports in commands: `convscope --help` stays instant
 
     return f"[{status_color(status)}]{status}[/]"
+
+
+def status_text(status: str) -> Text:
+    """A status in its colour, as a rich ``Text`` (a table cell that needs no markup parsing)."""
+    from convscope.store.status import status_color
+
+    text = Text(status)
+    text.stylize(status_color(status))  # a span on the word, as markup makes it: the padding stays unstyled
+    return text
 
 
 def metrics_text(values: dict[str, float]) -> str:

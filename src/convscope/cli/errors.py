@@ -34,14 +34,15 @@ def friendly(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from convscope.store.faults import explain_fault
-
         try:
             return fn(*args, **kwargs)
         except ConvscopeError as exc:
             _print_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:  # a full disk or a read-only store deep inside a write; anything else is a bug
+            # imported here: it imports SQLAlchemy, which `convscope runs` does without
+            from convscope.store.faults import explain_fault
+
             fault = explain_fault(exc)
             if fault is None:
                 raise

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from convscope import formatting as fmt
 from convscope.cli.app import (
@@ -20,6 +21,7 @@ from convscope.cli.app import (
     friendly,
     metrics_text,
     status_markup,
+    status_text,
     with_log,
 )
 from convscope.errors import ConvscopeError, naming
@@ -94,26 +96,27 @@ def runs_cmd(search: Annotated[str | None, typer.Option("--search", help="Only t
              as_json: JsonOption = False,
              home: HomeOption = None) -> None:
     """List stored runs (newest first; a search's leaderboard with --search)."""
-    from convscope.listing import best_text, headline_test, run_summary
-    from convscope.store.db import Store
+    from convscope.listing import best_text, headline_test, run_summary, stored_runs
 
     if search is not None:
         print_leaderboard(search, home, as_json=as_json)
         return
-    store = Store(home)
-    rows = [run_summary(r) for r in store.runs(limit=limit)]
+    location, stored = stored_runs(home, limit=limit)
+    rows = [run_summary(r) for r in stored]
     if as_json:
         _print_json(rows)
         return
     if not rows:
-        console.print(f"no runs in {store.location}")
+        console.print(f"no runs in {location}")
         return
-    table = Table(title=f"runs in {store.location}")
+    table = Table(title=f"runs in {location}")
     for col in ("id", "name", "date", "status", "epochs", "best val", "test"):
         table.add_column(col, justify="right" if col in ("id", "epochs") else "left")
     for r in rows:
-        table.add_row(str(r["id"]), r["name"], r["created"][:16].replace("T", " "), status_markup(r["status"]),
-                      str(r["epochs"]), best_text(r), headline_test(r))
+        # Text cells, not strings: rich parses a string cell for markup and emoji codes (a tenth of the table's
+        # time), and a run named "[red]x" or ":x:" is shown as it is named
+        table.add_row(Text(str(r["id"])), Text(r["name"]), Text(r["created"][:16].replace("T", " ")),
+                      status_text(r["status"]), Text(str(r["epochs"])), Text(best_text(r)), Text(headline_test(r)))
     console.print(table)
 
 

@@ -183,8 +183,8 @@ def _cached(opts: SynthOptions) -> dict[str, np.ndarray]:
 def load_ecg_synth(cfg: DataConfig) -> Source:
     """Synthetic MI-vs-normal lead-II records (see the module docstring), through the ECG pipeline."""
     opts = parse_options(SynthOptions, cfg)
-    if opts.leads is not None and opts.leads != ["ii"]:
-        raise ConfigError(f"data.leads: builtin:ecg-synth has one lead, 'ii' (asked for {', '.join(opts.leads)})",
+    if opts.leads is not None and opts.lead_labels != ["ii"]:
+        raise ConfigError(f"data.leads: builtin:ecg-synth has one lead, 'ii' (asked for {', '.join(opts.lead_labels or [])})",
                           hint="remove leads, or use leads: [ii]")
     arrays = _cached(opts)
 

@@ -1,10 +1,11 @@
-"""Replay of ``ecg-wfdb`` with ``labels: annotations`` on a new record: beats at R peaks, RR features, template.
+"""Replay of ``ecg-wfdb`` with ``labels: annotations`` on a new record: beats at R peaks, RR and beat features,
+template.
 
 Training cut one beat per annotated R peak (:mod:`convscope.data.ecg.annotated`); a new record has no
 annotations, so its R peaks come from NeuroKit2's detector (:func:`convscope.data.ecg.pipeline.r_peaks`,
 the path every beat-based prediction uses), or, with ``annotations="atr"``, from that annotation file's
 beats (to check a model against the reference). Either way the beats, their RR features and the template
-are made by :func:`~convscope.data.ecg.annotated.beats_at` and :func:`~convscope.data.ecg.annotated.pack_rr`,
+are made by :func:`~convscope.data.ecg.annotated.beats_at` and :func:`~convscope.data.ecg.annotated.pack_scalars`,
 the functions training used, so a record of the training set gives exactly its training samples.
 
 Example (needs a run trained with ``labels: annotations``; tests/inference/test_annotated_beats.py runs it):
@@ -38,7 +39,7 @@ class Beats:
 
 def annotated_beats(recipe: Recipe, item: Input, *, annotations: str | None = None) -> Beats:
     """``item``'s beats as run ``recipe.run_id``'s model samples (see the module's docstring)."""
-    from convscope.data.ecg.annotated import beats_at, class_table, pack_rr
+    from convscope.data.ecg.annotated import beats_at, class_table, pack_scalars
     from convscope.data.ecg.pipeline import r_peaks
 
     opts = recipe.beat_options
@@ -60,7 +61,7 @@ def annotated_beats(recipe: Recipe, item: Input, *, annotations: str | None = No
     order = np.argsort(positions, kind="stable")
     positions, usable, symbols = positions[order], usable[order], [symbols[i] for i in order]
     out = beats_at(sig, float(fs), positions, opts, usable=usable, name=item.name)
-    x = pack_rr(out["x"], out["rr"]) if opts.rr_features else out["x"]  # (B, C, L [+ 7])
+    x = pack_scalars(out["x"], out["scalars"]) if out["scalars"].shape[1] else out["x"]  # (B, C, L [+ F])
     keep = out["keep"]
     return Beats(x, positions[keep], float(fs), [s for s, k in zip(symbols, keep, strict=True) if k])
 

@@ -50,7 +50,7 @@ class InferenceSettings:
     ``for_run`` reads them from a stored run, so pictures and predictions repeat its evaluation exactly.
     """
 
-    precision: Literal["fp32", "bf16"] = "fp32"  # the training precision (bf16: autocast convs/matmuls)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # the training precision (bf16/fp16: autocast convs/matmuls)
     batch_size: int = 1024  # train.eval_batch_size: oneDNN may pick other kernels for other batch sizes
     channels_last: bool | Literal["auto"] = "auto"  # train.channels_last
     device: str = "cpu"
@@ -137,7 +137,7 @@ def infer(model: nn.Module, x: torch.Tensor | np.ndarray, *, precision: str = "f
     Args:
         model: a network returning one score per class (e.g. :class:`~convscope.models.build.ConvNet`).
         x: samples ``(N, C, L)`` or ``(N, C, H, W)``.
-        precision: ``fp32`` or ``bf16`` (autocast, as training ran).
+        precision: ``fp32``, ``bf16`` or ``fp16`` (autocast, as training ran).
         batch_size: samples per forward pass.
         channels_last: NHWC kernels (``auto``: where :func:`~convscope.train.speedups.use_channels_last`
             says they pay).
@@ -152,6 +152,11 @@ def infer(model: nn.Module, x: torch.Tensor | np.ndarray, *, precision: str = "f
 def infer_run(run: Run, x: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Logits and probabilities ``(N, K)`` of a stored run's best weights, evaluated as its trainer did."""
     settings = InferenceSettings.for_run(run)
-    logits, prob = infer(run.model, x, precision=settings.precision, batch_size=settings.batch_size,
-                         channels_last=settings.channels_last, device=settings.device)
+    model = run.model
+    home = next(model.parameters()).device
+    try:
+        logits, prob = infer(model, x, precision=settings.precision, batch_size=settings.batch_size,
+                             channels_last=settings.channels_last, device=settings.device)
+    finally:  # a GPU run is evaluated on the GPU; run.model stays where the caller had it (the pictures use it)
+        model.to(home)
     return logits.cpu().numpy(), prob.cpu().numpy()

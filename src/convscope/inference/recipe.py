@@ -92,7 +92,7 @@ class Recipe:
             if meta.get("layout") == "annotations":  # one sample per beat, cut at R peaks
                 common.update(beat_options=options_model.model_validate(cfg.options))  # type: ignore[attr-defined]
             unit = "beats" if opts.beats or meta.get("layout") == "annotations" else "windows" if opts.window_s is not None else "records"
-            leads = meta.get("leads") or opts.leads
+            leads = meta.get("leads") or opts.lead_labels
             rate = meta.get("sample_rate") or opts.resample_hz
             source_rate = cfg.options.get("sample_rate") or cfg.options.get("sampling_rate")
             return cls(**common, unit=unit, aggregate=str(meta.get("aggregate") or opts.resolved_aggregate),
@@ -162,13 +162,17 @@ class Recipe:
                 raise DataError(f"{item.name}: has {sig.shape[0]} leads without names; run {self.run_id}'s model "
                                 f"takes {channels}{need}", hint="give a file with named leads or exactly those leads")
             return sig
+        from convscope.data.ecg.leads import alternatives
+
         have = [n.lower() for n in item.leads]
-        missing = [lead for lead in self.leads if lead not in have]
+        # a label "v1|v5" is a choice ({any_of: [v1, v5]}): the first of them the record has, as in training
+        found = [next((lead for lead in alternatives(label) if lead in have), None) for label in self.leads]
+        missing = [label for label, lead in zip(self.leads, found, strict=True) if lead is None]
         if missing:
             raise DataError(f"{item.name}: lacks lead {', '.join(missing)}, which run {self.run_id}'s model needs "
                             f"(it has: {', '.join(have)})",
-                            hint=f"give records with leads {', '.join(self.leads)}")
-        return sig[[have.index(lead) for lead in self.leads]]
+                            hint=f"give records with leads {', '.join(self.leads)} ('|' separates a channel's choices)")
+        return sig[[have.index(lead) for lead in found if lead is not None]]
 
     def _checked(self, x: np.ndarray, item: Input) -> np.ndarray:
         if x.ndim != len(self.input_shape) + 1 or (len(x) and tuple(x.shape[1:]) != self.input_shape):
@@ -199,16 +203,24 @@ class Recipe:
                        beat_s=s.beat_s if s.beats else None)
         if self.beat_options is not None:
             b = self.beat_options
+            scalars = _scalar_names(b, self.leads or [])
             out.update(beats="one per R peak (annotated in training; NeuroKit2's detector on new records)",
                        beat_s=b.beat_s, template=b.template,
                        rr_features=list(_rr_names(b.rr_features)) if b.rr_features else None,
-                       rr_layout=f"the last {len(_rr_names(b.rr_features))} values of channel 0 (zeros on the others), "
-                                 f"seconds and ratios; one input tensor (N, C, L + {len(_rr_names(b.rr_features))})"
-                       if b.rr_features else None)
+                       beat_features=scalars[len(_rr_names(b.rr_features)):] if b.beat_features else None,
+                       rr_layout=f"the last {len(scalars)} values of channel 0 (zeros on the others): "
+                                 f"{', '.join(scalars)}; one input tensor (N, C, L + {len(scalars)})"
+                       if scalars else None)
         elif self.kind == "image":
             out.update(pixels="float32 in [0, 1] (8-bit / 255)", size_hw=list(self.input_shape[1:]),
                        mode="L" if self.input_shape[0] == 1 else "RGB")
         return out
+
+
+def _scalar_names(options: Any, leads: list[str]) -> list[str]:
+    from convscope.data.ecg.annotated import scalar_names
+
+    return scalar_names(options, leads)
 
 
 def _rr_names(option: bool | list[str]) -> tuple[str, ...]:

@@ -36,11 +36,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from convscope.errors import StorageError, StoreError
-from convscope.store import faults, schema
+from convscope.store import faults, queries, schema
 from convscope.store.artifacts import ARTIFACTS_ENV, ArtifactRoot
 from convscope.store.engine import READ_OPTION, database_url, engine_for, explain, shown
 from convscope.store.faults import explain_fault, is_read_only_fault, read_only_engine
-from convscope.store.heartbeat import Heartbeat, heartbeat_seconds, stale_after
+from convscope.store.heartbeat import (
+    Heartbeat,
+    dead_driver,
+    dead_run,
+    heartbeat_seconds,
+    stale_after,
+)
+from convscope.store.location import default_home
+from convscope.store.queries import decode_run
 from convscope.store.schema import SCHEMA_VERSION
 from convscope.store.status import RunStatus
 
@@ -52,21 +60,6 @@ R, E, A, S = schema.runs, schema.epochs, schema.artifacts, schema.searches
 
 class RunTakenOver(StoreError):
     """This process wrote to a run that another process took over (its heartbeat had gone stale)."""
-
-
-def default_home() -> Path:
-    return Path(os.environ.get("CONVSCOPE_HOME", "convscope-runs"))
-
-
-def pid_alive(pid: int) -> bool:
-    """True while process ``pid`` exists on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _json(value: Any) -> str | None:
@@ -201,12 +194,12 @@ class Store:
         host, now = socket.gethostname(), time.time()
         cutoff = now - stale_after()
         with self._read() as conn:
-            rows = conn.execute(sa.select(R.c.id, R.c.pid, R.c.host, R.c.heartbeat)
-                                .where(R.c.status == RUNNING)).all()
+            rows = conn.execute(sa.text(queries.RUNNING_RUNS_SQL)).all()
         for r in rows:
-            if r.host == host and r.pid and not pid_alive(r.pid):
+            how = dead_run(pid=r.pid, host=r.host, heartbeat=r.heartbeat, here=host, cutoff=cutoff)
+            if how == "pid":
                 guard, reason = (R.c.pid == r.pid) & (R.c.host == host), "process ended during training"
-            elif r.heartbeat is not None and r.heartbeat < cutoff:
+            elif how == "heartbeat":
                 # the same test inside the UPDATE: a beat that landed since the SELECT keeps the run alive
                 guard = R.c.heartbeat < cutoff
                 reason = f"no heartbeat from {r.host} for {now - r.heartbeat:.0f} s: its process or node died"
@@ -217,10 +210,9 @@ class Store:
                              .values(status=INTERRUPTED, reason=reason, finished=now))
         # a search whose driver process on this machine is gone reads `interrupted`, like its runs
         with self._read() as conn:
-            searches = conn.execute(sa.select(S.c.name, S.c.info).where(S.c.status == RUNNING)).all()
+            searches = conn.execute(sa.text(queries.RUNNING_SEARCHES_SQL)).all()
         for name, info_text in searches:
-            info = json.loads(info_text or "{}")
-            if info.get("host") == host and info.get("pid") and not pid_alive(int(info["pid"])):
+            if dead_driver(json.loads(info_text or "{}"), here=host):
                 with self._tx() as conn:
                     conn.execute(S.update().where((S.c.name == name) & (S.c.status == RUNNING))
                                  .values(status=INTERRUPTED))
@@ -377,16 +369,13 @@ class Store:
             row = conn.execute(sa.select(R).where(R.c.id == key)).mappings().first()
         if row is None:
             raise StoreError(f"no run {key} in {self.location}", hint="list runs with `convscope runs`")
-        return _decode(row)
+        return decode_run(row)
 
     def runs(self, *, search: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        query = sa.select(R).order_by(R.c.id.desc())
-        if search is not None:
-            query = query.where(R.c.search == search)
-        if limit:
-            query = query.limit(int(limit))
+        """Runs, newest first (one search's with ``search``): the query ``fast_read`` runs without SQLAlchemy."""
+        sql, params = queries.runs_query(search=search, limit=limit)
         with self._read() as conn:
-            return [_decode(r) for r in conn.execute(query).mappings().all()]
+            return [decode_run(r) for r in conn.execute(sa.text(sql), params).mappings().all()]
 
     def epochs(self, run_id: int) -> list[dict[str, Any]]:
         with self._read() as conn:
@@ -435,11 +424,4 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big", signed=True)
 
 
-def _decode(row: sa.RowMapping) -> dict[str, Any]:
-    out = dict(row)
-    for key in ("env", "test", "notes", "info", "params"):
-        out[key] = json.loads(out[key]) if out.get(key) else ({} if key != "notes" else [])
-    return out
-
-
-__all__ = ["FINISHED", "SCHEMA_VERSION", "RunTakenOver", "Store", "default_home", "pid_alive"]
+__all__ = ["FINISHED", "SCHEMA_VERSION", "RunTakenOver", "Store", "default_home"]

@@ -29,8 +29,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL
 
 from convscope.errors import StoreError
+from convscope.store.location import STORE_ENV, default_database, store_url
 
-STORE_ENV = "CONVSCOPE_STORE"
 READ_OPTION = "convscope_read"  # execution option of a read-only connection
 
 _engines: dict[tuple[int, str], sa.Engine] = {}
@@ -39,9 +39,9 @@ _lock = threading.Lock()
 
 def database_url(home: str | Path, url: str | None) -> URL:
     """The store's database: ``url``, else ``$CONVSCOPE_STORE``, else ``<home>/runs.db``."""
-    text = url or os.environ.get(STORE_ENV) or ""
+    text = store_url(url)
     if not text:
-        return sa.engine.make_url(f"sqlite:///{Path(home) / 'runs.db'}")
+        return sa.engine.make_url(f"sqlite:///{default_database(home)}")
     try:
         parsed = sa.engine.make_url(text)
     except sa.exc.ArgumentError:

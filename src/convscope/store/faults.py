@@ -23,7 +23,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from convscope.errors import StorageError, StoreError
-from convscope.store import schema
+from convscope.store import queries, schema
 
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
@@ -81,7 +81,7 @@ def read_only_engine(path: Path) -> sa.Engine:
         engine = sa.create_engine(f"sqlite:///file:{path.resolve()}?{query}&uri=true")
         try:
             with engine.connect() as conn:
-                version = conn.execute(sa.text("SELECT value FROM meta WHERE key='schema'")).scalar()
+                version = conn.execute(sa.text(queries.SCHEMA_VERSION_SQL)).scalar()
             break
         except sa.exc.OperationalError:
             continue

@@ -7,6 +7,10 @@ that died — and the next store opened anywhere marks it ``interrupted``. On th
 a process id that no longer exists says so at once, without waiting for the beats to go stale.
 
 Example:
+    >>> dead_run(pid=1, host="node2", heartbeat=100.0, here="node1", cutoff=160.0)
+    'heartbeat'
+    >>> dead_run(pid=1, host="node2", heartbeat=190.0, here="node1", cutoff=160.0) is None
+    True
     >>> beats = []
     >>> heart = Heartbeat(lambda: beats.append(1) or len(beats) < 3, interval=0.01)
     >>> heart.join(timeout=5)
@@ -35,6 +39,32 @@ def stale_after() -> float:
     a beat or two, never four in a row.
     """
     return 4 * heartbeat_seconds()
+
+
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def dead_run(*, pid: int | None, host: str | None, heartbeat: float | None, here: str, cutoff: float) -> str | None:
+    """How a ``running`` row is known dead: ``"pid"`` (its process on this host ``here`` is gone), ``"heartbeat"``
+    (its last beat is older than ``cutoff``, any host), or None while it may be alive."""
+    if host == here and pid and not pid_alive(pid):
+        return "pid"
+    if heartbeat is not None and heartbeat < cutoff:
+        return "heartbeat"
+    return None
+
+
+def dead_driver(info: dict, *, here: str) -> bool:
+    """True when a ``running`` search's driver process (its ``info`` pid and host) was on host ``here`` and is gone."""
+    return info.get("host") == here and bool(info.get("pid")) and not pid_alive(int(info["pid"]))
 
 
 class Heartbeat:
@@ -70,4 +100,4 @@ class Heartbeat:
         self._thread.join(timeout)
 
 
-__all__ = ["HEARTBEAT_ENV", "Heartbeat", "heartbeat_seconds", "stale_after"]
+__all__ = ["HEARTBEAT_ENV", "Heartbeat", "dead_driver", "dead_run", "heartbeat_seconds", "pid_alive", "stale_after"]

@@ -15,7 +15,8 @@ Versions:
       ``runs.artifacts`` (where the run's folder lives: a path or an fsspec URL)
 ====  =====================================================================================
 
-Adding a version is one function appended to :data:`MIGRATIONS` plus the new columns in the tables.
+Adding a version is one function appended to :data:`MIGRATIONS` plus the new columns in the tables, and
+``queries.SCHEMA_VERSION`` raised to match (``convscope runs`` reads a store at that version without SQLAlchemy).
 
 Example:
     >>> import sqlalchemy as sa
@@ -34,6 +35,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from convscope.errors import StoreError
+from convscope.store import queries
 
 metadata = sa.MetaData()
 
@@ -132,7 +134,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 def version(conn: sa.Connection) -> int:
     """The schema version recorded in ``meta`` (0 for an empty database)."""
     meta.create(conn, checkfirst=True)
-    row = conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema")).first()
+    row = conn.execute(sa.text(queries.SCHEMA_VERSION_SQL)).first()
     return int(row.value) if row else 0
 
 

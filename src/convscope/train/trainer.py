@@ -40,6 +40,7 @@ from convscope.train.speedups import (
     compile_model,
     configure_threads,
     fast_dropout,
+    grad_scaler,
     has_2d_convs,
     match_state_layout,
     resolve_precision,
@@ -93,16 +94,22 @@ class Trainer:
         self.data = data
         self.device = pick_device(cfg.device)
         configure_threads(cfg.threads)
+        if self.device.type == "cuda":  # process-wide cuDNN switches: set by the run that trains on the GPU
+            torch.backends.cudnn.deterministic = cfg.deterministic
+            torch.backends.cudnn.benchmark = not cfg.deterministic
         self.model = model.to(self.device)
-        self.precision = resolve_precision(cfg.precision, self.model, self.device)  # "fp32" or "bf16"
+        self.precision = resolve_precision(cfg.precision, self.model, self.device)  # "fp32", "bf16" or "fp16"
+        self.scaler = grad_scaler(self.device, self.precision)  # fp16's loss scaler, else None
         self.channels_last = use_channels_last(self.model, cfg.channels_last, self.device)
         # a 1D model runs as 1-pixel-high images (a twin sharing its weights); a 2D one converts its weights
         # once and the activations follow them
         self._as_images = self.channels_last and not has_2d_convs(self.model)
         if self.channels_last and not self._as_images:
             self.model.to(memory_format=torch.channels_last)
-        # train.threads: auto picks the fastest thread count while training (first, so later callbacks see its threads)
-        self.callbacks = ([AdaptiveThreads()] if cfg.threads == "auto" else []) + list(callbacks)
+        # train.threads: auto picks the fastest thread count while training (first, so later callbacks see its threads);
+        # on a GPU the CPU threads only launch kernels, and step times are launch times: nothing to pick
+        picks_threads = cfg.threads == "auto" and self.device.type == "cpu"
+        self.callbacks = ([AdaptiveThreads()] if picks_threads else []) + list(callbacks)
         self.augment = augment
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -220,10 +227,18 @@ class Trainer:
                     logits = self._train_forward(xb)
             loss = self.loss(logits, yb)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if self.scaler is None:
+                loss.backward()
+            else:  # fp16: backward on the scaled loss, then true gradients for the callbacks (health reads them)
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)
             for cb in self.callbacks:
                 cb.on_after_backward(self, self.step)
-            self.optimizer.step()
+            if self.scaler is None:
+                self.optimizer.step()
+            else:  # skips the step when a gradient overflowed, and adapts the scale
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
             if self.schedule_on == "batch":
                 self.scheduler.step()
             self.step += 1
@@ -314,6 +329,10 @@ class Trainer:
         }
         if self.best_state is not None:
             extra["best_state"] = self.best_state
+        if self.device.type == "cuda":  # dropout on the GPU draws from the device's own generator
+            extra["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        if self.scaler is not None:
+            extra["grad_scaler"] = self.scaler.state_dict()
         save_state(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler, epoch=epoch,
                    extra=extra)
 
@@ -322,6 +341,10 @@ class Trainer:
         epoch, extra = load_state(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler)
         self.generator.set_state(extra["generator"])
         torch.set_rng_state(extra["torch_rng"])
+        if self.device.type == "cuda" and "cuda_rng" in extra:
+            torch.cuda.set_rng_state(extra["cuda_rng"], self.device)
+        if self.scaler is not None and "grad_scaler" in extra:
+            self.scaler.load_state_dict(extra["grad_scaler"])
         self.step = int(extra["step"])
         self.history = [dict(row) for row in extra["history"]]
         self.best_epoch, self.best_value = extra["best_epoch"], extra["best_value"]

@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 from convscope.config import Config, apply_overrides, read_yaml
 from convscope.errors import BusyError, ConfigError
 from convscope.store import Store
-from convscope.store.db import pid_alive
+from convscope.store.heartbeat import pid_alive
 from convscope.store.search_info import SearchInfo
 from convscope.store.status import RunStatus
 from convscope.tuning.study import Objective

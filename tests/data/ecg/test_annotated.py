@@ -18,7 +18,8 @@ from convscope.cli import app
 from convscope.config import DataConfig
 from convscope.data import load_data
 from convscope.data.ecg import annotated
-from convscope.data.ecg.annotated import AAMI_CLASSES, BEAT_SYMBOLS, RR_FEATURES, rr_features
+from convscope.data.ecg.annotated import AAMI_CLASSES, BEAT_SYMBOLS, rr_features
+from convscope.data.ecg.rr_intervals import RR_FEATURES
 from convscope.errors import ConfigError, DataError
 from convscope.store import Store
 

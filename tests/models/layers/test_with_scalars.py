@@ -36,7 +36,20 @@ def test_the_signal_layers_never_see_the_scalars_and_the_head_does():
     assert not torch.allclose(net(x), net(changed))
 
 
+def test_channels_limits_what_the_signal_layers_read():
+    torch.manual_seed(0)
+    net = build_model([{"with_scalars": {"scalars": 3, "channels": 1, "layers": BODY}}, {"dense": 2}], (2, 53)).eval()
+    assert net.layers[0].body[0].in_channels == 1
+    x = torch.randn(4, 2, 53)
+    changed = x.clone()
+    changed[:, 1] += 5.0  # the second channel is not read
+    torch.testing.assert_close(net(x), net(changed))
+    changed[:, 0, :10] += 5.0
+    assert not torch.allclose(net(x), net(changed))
+
+
 @pytest.mark.parametrize(("block", "shape", "needle"), [
+    ({"scalars": 3, "channels": 3, "layers": BODY}, (2, 53), "3 channels asked of an input with 2"),
     ({"scalars": 3, "layers": [{"conv": {"filters": 4, "kernel": 5}}]}, (1, 53), "not flat features"),
     ({"scalars": 60, "layers": BODY}, (1, 53), "longer than its 60 scalars"),
     ({"scalars": 3, "layers": BODY}, (1, 8, 8), "is not a signal"),

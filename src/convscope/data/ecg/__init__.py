@@ -2,7 +2,8 @@
 
 The package is split by idea: ``options.py`` (what a user may write), ``pipeline.py`` (the signal
 steps), ``records.py`` (records through the pipeline into a Source), ``wfdb_files.py`` (reading WFDB
-files), ``wfdb_readers.py``, ``annotated.py`` (beat-annotated records), ``rr_intervals.py`` (their RR features) and ``array_readers.py`` (the sources). Every public name is re-exported here, so
+files), ``wfdb_readers.py``, ``annotated.py`` (beat-annotated records), ``rr_intervals.py`` (their RR features), ``beat_shape.py`` (their QRS-shape features), ``leads.py`` (which
+lead each channel takes) and ``array_readers.py`` (the sources). Every public name is re-exported here, so
 ``from convscope.data.ecg import load_wfdb, bandpass`` keeps working.
 """
 

@@ -9,7 +9,9 @@ beat; ``template: subtract`` keeps only that difference. ``rr_features: true`` a
 intervals (:data:`~convscope.data.ecg.rr_intervals.RR_FEATURES`) as the last 7 values of the first channel
 (zeros on the others), ``rr_features: [name, ...]`` any features of
 :data:`~convscope.data.ecg.rr_intervals.RR_TABLE` (e.g. the rhythm's irregularity) in that order; a model
-reads them with the ``with_scalars`` block.
+reads them with the ``with_scalars`` block. ``beat_features: [name, ...]`` (QRS-shape features of every
+lead against the record's median beat, :data:`~convscope.data.ecg.beat_shape.BEAT_FEATURES`) follow the RR
+features there (:func:`scalar_names`).
 
 The signal steps are the pipeline's (``leads``, ``resample_hz``, ``filter``, ``baseline``,
 ``normalize`` per beat or per record). What all records give is cached under the cache folder keyed
@@ -38,9 +40,10 @@ import wfdb
 from convscope.config import DataConfig
 from convscope.data.base import Source, Split
 from convscope.data.cache import cached_arrays
+from convscope.data.ecg.beat_shape import beat_features
 from convscope.data.ecg.options import WfdbOptions
 from convscope.data.ecg.pipeline import bandpass, remove_baseline, resample, zscore
-from convscope.data.ecg.rr_intervals import RR_FEATURES, rr_features, rr_names
+from convscope.data.ecg.rr_intervals import rr_features, rr_names
 from convscope.data.ecg.wfdb_files import read_signal, record_names
 from convscope.errors import ConfigError, DataError
 
@@ -50,28 +53,28 @@ AAMI_CLASSES = {"N": ["N", "L", "R", "e", "j"], "S": ["A", "a", "J", "S"], "V": 
 # Every WFDB beat annotation code (PhysioNet, "Annotation codes", beat annotations); other codes mark
 # rhythm changes, noise, signal quality or comments and are not beats.
 BEAT_SYMBOLS = ("N", "L", "R", "B", "A", "a", "J", "S", "V", "r", "F", "e", "j", "n", "E", "/", "f", "Q", "?")
-CACHE_VERSION = 1  # bump when what is cached changes, so old files are not reused
-_ONLY_HERE = ("annotator", "classes", "patients", "rr_features", "template")
+CACHE_VERSION = 2  # bump when what is cached changes, so old files are not reused
+_ONLY_HERE = ("annotator", "classes", "patients", "rr_features", "template", "beat_features")
 _NOT_HERE = ("window_s", "stride_s", "beats", "layout", "diagnoses", "task", "sampling", "min_likelihood")
 
 
 def beats_at(sig: np.ndarray, fs0: float, positions: np.ndarray, opts: WfdbOptions, *,
               usable: np.ndarray | None = None, name: str = "record") -> dict[str, Any]:
-    """Beats ``(B, channels, L)`` and RR features ``(B, F)`` (``opts.rr_features``' names, else the default 7)
-    of a signal ``(leads, samples)`` at ``fs0`` Hz cut at the beat positions ``positions`` (samples at
-    ``fs0``, sorted): training and ``predict`` both call this, so a prediction sees exactly the samples
-    training saw.
+    """Beats ``(B, channels, L)`` and scalar inputs ``(B, F)`` (``opts.rr_features``' RR features, then
+    ``opts.beat_features`` of each lead: :func:`scalar_names`) of a signal ``(leads, samples)`` at ``fs0`` Hz
+    cut at the beat positions ``positions`` (samples at ``fs0``, sorted): training and ``predict`` both call
+    this, so a prediction sees exactly the samples training saw.
 
     The signal steps (``resample_hz``, ``filter``, ``baseline``, ``normalize``) run first; a beat is kept
     when its window lies inside the record and ``usable`` (default: all) says so; the template (the
-    median of the kept beats) and the RR features (every beat is a neighbour, kept or not) follow.
-    Returns ``x``, ``rr`` (float32), ``fs`` (Hz after resampling), ``positions`` (kept beats' samples at
-    ``fs``), ``keep`` and ``inside`` (masks over ``positions``).
+    median of the kept beats; the beat features compare each beat with it), the RR features (every beat is
+    a neighbour, kept or not) follow. Returns ``x``, ``scalars`` (float32), ``fs`` (Hz after resampling),
+    ``positions`` (kept beats' samples at ``fs``), ``keep`` and ``inside`` (masks over ``positions``).
 
     Example:
-        >>> opts = WfdbOptions(beat_s=0.2, normalize="none", template="add")
+        >>> opts = WfdbOptions(beat_s=0.2, normalize="none", template="add", rr_features=True)
         >>> out = beats_at(np.ones((1, 100)), 50.0, np.array([2, 20, 40, 60, 98]), opts)
-        >>> out["x"].shape, out["rr"][:, 0].tolist(), out["positions"].tolist()  # 10-sample beats, 2 channels
+        >>> out["x"].shape, out["scalars"][:, 0].tolist(), out["positions"].tolist()  # 10-sample beats, 2 channels
         ((3, 2, 10), [0.36000001430511475, 0.4000000059604645, 0.4000000059604645], [20, 40, 60])
     """
     positions = np.asarray(positions, dtype=np.int64)
@@ -96,33 +99,47 @@ def beats_at(sig: np.ndarray, fs0: float, positions: np.ndarray, opts: WfdbOptio
     x = sig[:, starts[keep, None] + np.arange(width)].transpose(1, 0, 2)  # (B, leads, L)
     if opts.normalize == "window":
         x = zscore(x)
-    if opts.template is not None and len(x):
-        # The record's median beat is what this person's usual beat looks like (no labels needed);
-        # a beat minus it is ~0 for a normal beat of any person, so morphology transfers between people.
-        relative = x - np.median(x, axis=0, keepdims=True)  # (B, leads, L)
+    template = np.median(x, axis=0) if len(x) else np.zeros(x.shape[1:])  # (leads, L)
+    # The record's median beat is what this person's usual beat looks like (no labels needed);
+    # a beat minus it is ~0 for a normal beat of any person, so morphology transfers between people.
+    shape = beat_features(x, template, fs, opts.beat_features or ())  # (B, F' * leads), before subtracting
+    if opts.template is not None:
+        relative = x - template[None]  # (B, leads, L)
         x = np.concatenate([x, relative], axis=1) if opts.template == "add" else relative  # (B, 2 * leads or leads, L)
-    elif opts.template == "add":
-        x = np.concatenate([x, x], axis=1)  # no beat: (0, 2 * leads, L)
-    names = rr_names(opts.rr_features) or RR_FEATURES
-    if len(positions) >= 2:
+    names = rr_names(opts.rr_features)
+    if len(positions) >= 2 and names:
         rr = rr_features(positions / fs, names)[keep]  # (B, F); every beat, kept or not, is a neighbour
     else:
         rr = np.zeros((int(keep.sum()), len(names)))  # one beat has no RR interval; none is kept then
-    return {"x": x.astype(np.float32), "rr": rr.astype(np.float32), "fs": fs, "positions": positions[keep],
+    scalars = np.concatenate([rr, shape], axis=1)  # (B, F + F' * leads): what the with_scalars block reads
+    return {"x": x.astype(np.float32), "scalars": scalars.astype(np.float32), "fs": fs, "positions": positions[keep],
             "keep": keep, "inside": inside}
 
 
-def pack_rr(x: np.ndarray, rr: np.ndarray) -> np.ndarray:
-    """Beats ``(B, C, L)`` with their RR features ``(B, 7)`` as the last 7 values of channel 0 ``(B, C, L + 7)``
-    (zeros on the other channels): the one-tensor layout the ``with_scalars`` block reads.
+def scalar_names(opts: WfdbOptions, leads: list[str]) -> list[str]:
+    """The names of a beat's scalar inputs, in their packed order: the RR features, then each beat feature
+    of each of the beat's ``leads`` (``qrs_width_ratio[mlii]``).
 
     Example:
-        >>> pack_rr(np.zeros((1, 2, 3)), np.arange(7.0)[None]).tolist()[0][0]
+        >>> opts = WfdbOptions(leads=["mlii", {"any_of": ["v1", "v5"]}], rr_features=["pre_ratio"],
+        ...                    beat_features=["template_corr"])
+        >>> scalar_names(opts, opts.lead_labels)
+        ['pre_ratio', 'template_corr[mlii]', 'template_corr[v1|v5]']
+    """
+    return [*rr_names(opts.rr_features), *(f"{name}[{lead}]" for lead in leads for name in opts.beat_features or ())]
+
+
+def pack_scalars(x: np.ndarray, rr: np.ndarray) -> np.ndarray:
+    """Beats ``(B, C, L)`` with their scalar inputs ``(B, F)`` (e.g. 7 RR features) as the last F values of
+    channel 0 ``(B, C, L + F)`` (zeros on the other channels): the one-tensor layout ``with_scalars`` reads.
+
+    Example:
+        >>> pack_scalars(np.zeros((1, 2, 3)), np.arange(7.0)[None]).tolist()[0][0]
         [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     """
-    tail = np.zeros((len(x), x.shape[1], rr.shape[-1]), dtype=np.float32)  # (B, C, 7)
+    tail = np.zeros((len(x), x.shape[1], rr.shape[-1]), dtype=np.float32)  # (B, C, F)
     tail[:, 0] = rr
-    return np.concatenate([x.astype(np.float32, copy=False), tail], axis=-1)  # (B, C, L + 7)
+    return np.concatenate([x.astype(np.float32, copy=False), tail], axis=-1)  # (B, C, L + F)
 
 
 def class_table(opts: WfdbOptions) -> tuple[list[str], dict[str, int]]:
@@ -175,7 +192,7 @@ def _beats(root: Path, name: str, opts: WfdbOptions, lookup: dict[str, int]) -> 
                         hint=f"beats need neighbours for RR intervals; exclude_records: [{name}]")
     labels = np.array([lookup.get(s, -1) for s in beat_sym], dtype=np.int64)
     beats = beats_at(sig, fs0, beat_pos, opts, usable=labels >= 0, name=name)
-    x, rr, fs, keep, inside = beats["x"], beats["rr"], beats["fs"], beats["keep"], beats["inside"]
+    x, rr, fs, keep, inside = beats["x"], beats["scalars"], beats["fs"], beats["keep"], beats["inside"]
     unmapped = Counter(beat_sym[inside & (labels < 0)].tolist())
     return {"x": x, "y": labels[keep], "rr": rr, "fs": fs, "leads": leads,
             "non_beats": int((~is_beat).sum()), "unmapped": unmapped, "edge": int((~inside).sum())}
@@ -229,21 +246,25 @@ def load_annotated(cfg: DataConfig, root: Path, opts: WfdbOptions) -> Source:
     names = _records(root, opts)
     arrays = cached_arrays("ecg-wfdb", "annotated", _cache_key(root, names, opts), lambda: _read_all(root, names, opts))
     x, y, class_names = arrays["x"], arrays["y"], arrays["class_names"].tolist()
-    if opts.rr_features:
-        x = pack_rr(x, arrays["rr"])  # (B, leads, L + F): the last F values of lead 0 are RR features
+    scalars = scalar_names(opts, arrays["leads"].tolist())
+    if scalars:
+        x = pack_scalars(x, arrays["rr"])  # (B, leads, L + F): the last F values of lead 0 are the scalars
     fs = float(arrays["fs"])
     counts = Counter(y.tolist())
     non_beats, unmapped, edge = arrays["skipped"].tolist()
     notes = [f"ecg-wfdb (annotations): {len(names)} records of {len(np.unique(arrays['groups']))} patients -> {len(y)} "
              f"beats ({', '.join(f'{c} {counts[k]}' for k, c in enumerate(class_names))}) of {x.shape[1]} {'channels (lead, lead - median beat)' if opts.template == 'add' else 'leads'} x "
              f"{round(opts.beat_s * fs)} samples at {fs:g} Hz"
-             + (f" + {len(rr_names(opts.rr_features))} RR features ({', '.join(rr_names(opts.rr_features))}) as the last "
-                "values of lead 0" if opts.rr_features else ""),
+             + (f" + {len(rr_names(opts.rr_features))} RR features ({', '.join(rr_names(opts.rr_features))})"
+                if opts.rr_features else "")
+             + (f" + {len(scalars) - len(rr_names(opts.rr_features))} beat features "
+                f"({', '.join(scalars[len(rr_names(opts.rr_features)):])})" if opts.beat_features else "")
+             + (" as the last values of lead 0" if scalars else ""),
              f"ecg-wfdb (annotations): skipped {non_beats} non-beat annotations, {unmapped} beats of symbols outside "
              f"the classes ({', '.join(arrays['unmapped'].tolist()) or 'none'}), {edge} beats too close to a record's edge"]
     meta: dict[str, Any] = {"sample_rate": fs, "leads": arrays["leads"].tolist(), "aggregate": opts.aggregate or "none",
                             "synthetic": False, "layout": "annotations", "annotator": opts.annotator or "atr"}
-    if opts.rr_features:
-        meta["scalar_inputs"] = len(rr_names(opts.rr_features))
+    if scalars:
+        meta["scalar_inputs"] = len(scalars)
     return Source(train=Split(x, y, arrays["groups"], arrays["ids"]), class_names=class_names,
                   name="ecg-wfdb (annotations)", notes=notes, meta=meta)

@@ -122,7 +122,7 @@ def _array_records(x: np.ndarray, labels: np.ndarray, groups: np.ndarray | None,
     ids = np.arange(len(x)).astype(str) if ids is None else ids.astype(str)
     groups = ids if groups is None else groups.astype(str)  # no patient ids: each record is its own group
     records = [Record(select_leads(x[i], names, opts.leads, record=f"{what} row {i}"), fs, int(index[i]),
-                      group=groups[i], id=ids[i], leads=opts.leads or [n.lower() for n in names])
+                      group=groups[i], id=ids[i], leads=opts.lead_labels or [n.lower() for n in names])
                for i in range(len(x))]
     return records, class_names
 

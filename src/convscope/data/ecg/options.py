@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from convscope.config import DataConfig
 from convscope.config_errors import explain
+from convscope.data.ecg.beat_shape import BEAT_FEATURES
+from convscope.data.ecg.leads import AnyOf, lead_label, lead_spec
 from convscope.data.ecg.rr_intervals import RR_TABLE
 
 
@@ -32,7 +34,8 @@ class SignalOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    leads: list[str] | None = None  # lead names to keep, in this order; None: every lead of the record
+    leads: list[str | AnyOf] | None = None  # leads to keep, in this order, each a name or {any_of: [names]}
+    # (the first of those the record has: leads.py); None: every lead of the record
     resample_hz: int | None = Field(None, gt=0)  # e.g. 1000 -> 250 Hz; None: keep the record's rate
     filter: tuple[float | None, float | None] | None = None  # band-pass [low, high] Hz; None edge: one-sided
     baseline: bool = False  # remove baseline wander (median filters, de Chazal et al. 2004)
@@ -44,12 +47,14 @@ class SignalOptions(BaseModel):
     aggregate: Literal["mean", "none"] | None = None  # evaluation: average a record's window predictions;
     # None: "mean" when a record yields several samples (windows or beats), else "none"
 
-    @field_validator("leads")
+    @field_validator("leads", mode="before")
     @classmethod
-    def _lower(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and not value:
-            raise ValueError("give at least one lead, e.g. leads: [ii]")
-        return None if value is None else [str(v).lower() for v in value]
+    def _lower(cls, value: object) -> object:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not value:
+            raise ValueError("give at least one lead, e.g. leads: [ii] or [mlii, {any_of: [v1, v2]}]")
+        return [lead_spec(v) for v in value]
 
     @model_validator(mode="after")
     def _check(self) -> SignalOptions:
@@ -66,6 +71,11 @@ class SignalOptions(BaseModel):
         if self.beats and self.window_s is not None and self.beat_s > self.window_s:
             raise ValueError(f"beat_s {self.beat_s} s is longer than window_s {self.window_s} s: no beat fits a window")
         return self
+
+    @property
+    def lead_labels(self) -> list[str] | None:
+        """The model channels' names: each lead's name, a choice's alternatives joined by ``|`` (``v1|v5``)."""
+        return None if self.leads is None else [lead_label(spec) for spec in self.leads]
 
     @property
     def resolved_aggregate(self) -> str:
@@ -101,6 +111,8 @@ class WfdbOptions(SignalOptions):
     # rr_intervals.RR_FEATURES; or names of rr_intervals.RR_TABLE, e.g. [pre_ratio, post_ratio, rr_spread]
     template: Literal["add", "subtract"] | None = None  # the record's median beat: add a channel per lead
     # holding the beat minus it, or subtract it from the beat
+    beat_features: list[str] | None = None  # QRS-shape features against the record's median beat, on every
+    # lead (beat_shape.BEAT_FEATURES, e.g. [qrs_width_ratio, template_corr]), joined after the RR features
 
     @field_validator("rr_features")
     @classmethod
@@ -115,6 +127,22 @@ class WfdbOptions(SignalOptions):
                                      + f" (RR features: {', '.join(RR_TABLE)})")
             if len(set(value)) < len(value):
                 raise ValueError(f"a feature is named twice in {value}; name each once")
+        return value
+
+    @field_validator("beat_features")
+    @classmethod
+    def _known_shape(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError(f"give at least one beat feature ({', '.join(BEAT_FEATURES.names())}), or leave it out")
+        for name in value:
+            if name not in BEAT_FEATURES:
+                close = get_close_matches(str(name), BEAT_FEATURES.names(), n=1)
+                raise ValueError(f"unknown beat feature '{name}'" + (f"; did you mean '{close[0]}'?" if close else "")
+                                 + f" (beat features: {', '.join(BEAT_FEATURES.names())})")
+        if len(set(value)) < len(value):
+            raise ValueError(f"a feature is named twice in {value}; name each once")
         return value
 
 

@@ -4,7 +4,8 @@ Every signal source runs them in this order (``records.py`` does): the order mat
 before filtering keeps the filter's band inside the new Nyquist band; windowing before normalizing
 lets a window be z-scored on its own; beats come last so they are cut from normalized windows.
 
-1. ``leads``       pick leads by name (case-insensitive): ``[ii]``, ``[i, ii, v1, v2]``; they become channels
+1. ``leads``       pick leads by name (case-insensitive): ``[ii]``, ``[i, ii, v1, v2]``, or the first a record
+                   has of several, ``[mlii, {any_of: [v1, v2, v5]}]``; they become channels
 2. ``resample_hz`` polyphase resampling with its anti-aliasing FIR (``scipy.signal.resample_poly``)
 3. ``filter``      zero-phase Butterworth band-pass ``[0.5, 40]`` Hz (``sosfiltfilt``); ``baseline: true``
                    removes baseline wander with two median filters
@@ -23,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import warnings
 from fractions import Fraction
 
@@ -31,26 +31,19 @@ import numpy as np
 import wfdb.processing
 from scipy import signal
 
+from convscope.data.ecg.leads import AnyOf, lead_rows
 from convscope.errors import ConfigError, DataError
 
 # The 15 leads of the PTB Diagnostic database (12 standard + 3 Frank leads); PTB-XL has the first 12.
 LEAD_NAMES = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6", "vx", "vy", "vz")
 
 
-def select_leads(sig: np.ndarray, names: list[str], wanted: list[str] | None, *, record: str) -> np.ndarray:
-    """Rows of ``sig`` (leads, samples) for the ``wanted`` lead names, matched case-insensitively."""
+def select_leads(sig: np.ndarray, names: list[str], wanted: list[str | AnyOf] | None, *, record: str) -> np.ndarray:
+    """Rows of ``sig`` (leads, samples) for the ``wanted`` leads (names or ``{any_of}`` choices, ``leads.py``),
+    matched case-insensitively."""
     if wanted is None:
         return sig
-    have = [n.lower() for n in names]
-    rows = []
-    for lead in wanted:
-        if lead not in have:
-            close = difflib.get_close_matches(lead, have, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            raise ConfigError(f"data.leads: '{lead}' is not a lead of record {record} (it has: {', '.join(have)})",
-                              hint=f"{hint}pick leads from that list, e.g. leads: [{have[min(1, len(have) - 1)]}]")
-        rows.append(have.index(lead))
-    return sig[rows]
+    return sig[lead_rows(names, wanted, record=record)]
 
 
 def resample(sig: np.ndarray, fs: float, target: float) -> np.ndarray:

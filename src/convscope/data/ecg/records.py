@@ -145,7 +145,7 @@ def build_source(records: Iterable[Record], opts: SignalOptions, *, class_names:
                    "(leakage inflates accuracy); set split: {group_by: patient}")
         notes.append(message)
         warnings.warn(message, stacklevel=3)
-    meta = {"sample_rate": fs or None, "leads": leads or opts.leads, "aggregate": opts.resolved_aggregate, "synthetic": False,
+    meta = {"sample_rate": fs or None, "leads": leads or opts.lead_labels, "aggregate": opts.resolved_aggregate, "synthetic": False,
             **(meta or {})}
     return Source(train=splits["train"], val=splits.get("val"), test=splits.get("test"), class_names=class_names,
                   name=name, notes=notes, meta=meta)

@@ -25,14 +25,15 @@ from convscope.errors import DataError
 
 
 def read_signal(root: Path, name: str, opts: SignalOptions) -> tuple[np.ndarray, float, list[str]]:
-    """A WFDB record's signal (leads, samples) in physical units with the chosen leads, its rate and leads."""
+    """A WFDB record's signal (leads, samples) in physical units with the chosen leads, its rate and the
+    leads' names (a choice's label, ``v1|v5``, names the lead it picked)."""
     try:
         rec = wfdb.rdrecord(str(root / name))
     except (FileNotFoundError, ValueError) as exc:
         raise DataError(f"{root / name}: cannot read WFDB record ({exc})",
                         hint="each record needs its .hea header and the signal file it names (.dat or .mat)") from None
     sig = np.nan_to_num(rec.p_signal.T)  # (leads, samples); wfdb marks missing samples NaN
-    leads = opts.leads or [n.lower() for n in rec.sig_name]
+    leads = opts.lead_labels or [n.lower() for n in rec.sig_name]
     return select_leads(sig, rec.sig_name, opts.leads, record=name), float(rec.fs), leads
 
 

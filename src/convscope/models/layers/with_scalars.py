@@ -17,7 +17,9 @@ model:
 ```
 
 Packing the scalars into the sample keeps one input tensor, so training, evaluation, prediction and
-export need no second input.
+export need no second input. ``channels: N`` runs ``layers`` on the first N channels only: the other
+channels then reach the model only through scalars computed from them (e.g. a second lead's
+``beat_features``).
 
 Example:
     >>> import torch
@@ -51,22 +53,24 @@ class SignalWithScalars(nn.Module):
     Args:
         body: the signal network; must output ``(N, F)``.
         scalars: how many values at the end of lead 0 are scalars, not signal.
+        channels: how many of the first channels ``body`` reads; None: all.
     """
 
-    def __init__(self, body: nn.Module, scalars: int) -> None:
+    def __init__(self, body: nn.Module, scalars: int, channels: int | None = None) -> None:
         super().__init__()
         self.body = body
         self.scalars = scalars
+        self.channels = channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, C, L + k)
-        signal, scalars = x[..., :-self.scalars], x[:, 0, -self.scalars:]  # (N, C, L), (N, k)
+        signal, scalars = x[:, :self.channels, :-self.scalars], x[:, 0, -self.scalars:]  # (N, C', L), (N, k)
         return torch.cat([self.body(signal), scalars], dim=1)  # (N, F + k)
 
     def extra_repr(self) -> str:
-        return f"scalars={self.scalars}"
+        return f"scalars={self.scalars}" + (f", channels={self.channels}" if self.channels is not None else "")
 
 
-@register("with_scalars", args={"scalars": REQUIRED, "layers": REQUIRED},
+@register("with_scalars", args={"scalars": REQUIRED, "layers": REQUIRED, "channels": None},
           example="- with_scalars: {scalars: 7, layers: [{conv: {filters: 16, kernel: 7}}, global_avg_pool]}")
 def build_with_scalars(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, Shape]:
     from convscope.models.build import build_model  # the body is a network of its own words
@@ -78,8 +82,12 @@ def build_with_scalars(args: dict[str, Any], shape: Shape) -> tuple[nn.Module, S
     if not isinstance(args["layers"], list) or not args["layers"]:
         raise BuildError("with_scalars.layers: give the signal layers as a list",
                          hint="e.g. layers: [{conv: {filters: 16, kernel: 7}}, global_avg_pool]")
-    body = build_model(args["layers"], (shape[0], shape[1] - k))
+    channels = None if args["channels"] is None else positive_int(args["channels"], "with_scalars.channels")
+    if channels is not None and channels > shape[0]:
+        raise BuildError(f"with_scalars.channels: {channels} channels asked of an input with {shape[0]}",
+                         hint=f"use channels <= {shape[0]}, or leave it out to read every channel")
+    body = build_model(args["layers"], (shape[0] if channels is None else channels, shape[1] - k))
     if len(body.output_shape) != 1 or body.final_activation is not None:
         raise BuildError(f"with_scalars.layers: the signal layers end in {tuple(body.output_shape)}, not flat features",
                          hint="end them with global_avg_pool or flatten; the dense head comes after the block")
-    return SignalWithScalars(body.layers, k), (body.output_shape[0] + k,)
+    return SignalWithScalars(body.layers, k, channels), (body.output_shape[0] + k,)

@@ -32,7 +32,13 @@ from convscope.train.speedups.dropout import fast_dropout
 from convscope.train.speedups.fold_batchnorm import fold_batchnorm
 from convscope.train.speedups.inference import fuse_for_inference
 from convscope.train.speedups.layout import as_layout, has_2d_convs, match_state_layout, use_channels_last
-from convscope.train.speedups.precision import autocast, configure_threads, native_bf16, resolve_precision
+from convscope.train.speedups.precision import (
+    autocast,
+    configure_threads,
+    grad_scaler,
+    native_bf16,
+    resolve_precision,
+)
 from convscope.train.speedups.private_ops import SpeedupUnavailable, check_all, notes
 from convscope.train.speedups.window_convs import window_convs
 
@@ -40,6 +46,7 @@ __all__ = [
     "SpeedupUnavailable",
     "as_layout",
     "autocast",
+    "grad_scaler",
     "check_all",
     "compile_model",
     "configure_threads",

@@ -1,4 +1,4 @@
-"""Precision and threads: bf16 autocast where the CPU has bf16 units, and the thread count.
+"""Precision and threads: bf16 autocast where the CPU has bf16 units, fp16 with loss scaling, and the thread count.
 
 Example:
     >>> from torch import nn
@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from convscope.errors import ConfigError
 from convscope.models.module_traits import is_conv
 from convscope.train.speedups.private_ops import bf16_queries
 
@@ -48,16 +49,36 @@ def resolve_precision(setting: str, model: nn.Module, device: torch.device) -> s
 
     Conv nets train 1.6-2.2x faster in bf16 on AMX and reach the same MNIST test accuracy (docs/
     performance.md); dense-only nets are too small for the matrix units and lose time to the casts.
-    GPUs are left in float32 under ``auto`` (not measured here); ``precision: bf16`` works there too.
+    GPUs are left in float32 under ``auto``; ``precision: bf16`` and ``fp16`` work there too
+    (docs/performance.md, "On a GPU", has what they measured on an H200).
     """
+    if setting == "fp16" and device.type == "cpu":
+        # oneDNN's float16 convolutions need AVX512-FP16 or AVX-NE-CONVERT and fail mid-step without them; where a CPU
+        # has them, bf16 (same speed, float32's range, no loss scaling) is the better choice anyway
+        raise ConfigError("train.precision: fp16 is for GPUs, and this run trains on the CPU",
+                          hint="use precision: bf16 (native on AMX / AVX-512 BF16 CPUs), fp32, or auto")
     if setting != "auto":
         return setting
     has_convs = any(is_conv(m) for m in model.modules())
     return "bf16" if has_convs and device.type == "cpu" and native_bf16(device) else "fp32"
 
 
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
 def autocast(device: torch.device, precision: str) -> torch.autocast | None:
     """The autocast context for ``precision`` (``None`` for float32, which needs none)."""
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return None
+    dtype = AUTOCAST_DTYPES.get(precision)
+    return None if dtype is None else torch.autocast(device.type, dtype=dtype)
+
+
+def grad_scaler(device: torch.device, precision: str) -> torch.amp.GradScaler | None:
+    """PyTorch's loss scaler for ``fp16`` (its 5 exponent bits underflow small gradients without one), else None.
+
+    bf16 has float32's exponent range and needs no scaling.
+
+    Example:
+        >>> grad_scaler(torch.device("cpu"), "bf16") is None, type(grad_scaler(torch.device("cpu"), "fp16")).__name__
+        (True, 'GradScaler')
+    """
+    return torch.amp.GradScaler(device.type) if precision == "fp16" else None
