@@ -98,3 +98,12 @@ def test_a_config_without_a_record_split_or_split_by_beat_is_refused(bench, reco
     config["data"]["split"] = {"val": 0.3}
     with pytest.raises(SystemExit, match="names no records"):
         bench.ds1_only(config, [])
+
+
+def test_a_person_with_two_records_is_always_in_one_fold(bench, records):
+    ds1, ds2, overrides = bench.ds1_only(_config(records), [])
+    cfg = load_config(_config(records), overrides=overrides)
+    for fold_seed in range(5):  # by record, d5 and d6 would share a fold by chance 1 time in 5
+        folds = bench.patient_folds(cfg, ds1, ds2, k=3, seed=fold_seed)
+        assert sorted(r for fold in folds for r in fold) == TRAIN
+        assert sum({"d5", "d6"} <= set(fold) for fold in folds) == 1
