@@ -7,8 +7,9 @@ Each seed is one ``convscope.run`` (stored under ``--home``); the script reads t
 validation confusion matrices (best-validation weights) and computes, per AAMI class, sensitivity and
 positive predictive value (``convscope.train.metrics.class_table``: the numbers ``convscope show`` prints),
 plus accuracy, and prints mean +- std over the seeds next to the published numbers and the targets, and
-per seed the records and true classes the false positives come from. ``--set data.split.by=beat`` gives the flattering
-beat-level split for comparison. Needs the mitdb folder; exits 2 naming it when absent.
+per seed the records and true classes the false positives come from; with two or more seeds, also the seeds'
+ensemble (``convscope ensemble --how mean``: the mean of their probabilities per test beat). ``--set data.split.by=beat``
+gives the flattering beat-level split for comparison. Needs the mitdb folder; exits 2 naming it when absent.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import torch
 import convscope
 from convscope.config import load_config
 from convscope.data import load_data
+from convscope.ensemble import ensemble
+from convscope.errors import ConvscopeError
 from convscope.train.metrics import class_table
 
 PUBLISHED = {  # inter-patient DS1 -> DS2, (Se %, +P %)
@@ -39,10 +42,10 @@ TARGETS = {"V": (90.0, 90.0), "S": (75.0, 50.0)}  # issue 11: ahead of de Chazal
 
 
 def scores(confusion: list[list[int]], class_names: list[str]) -> dict[str, float]:
-    """Per-class Se and +P (percent) and accuracy of a stored confusion matrix (convscope.train.metrics'
+    """Per-class Se and +P (percent), accuracy and macro F1 of a stored confusion matrix (convscope.train.metrics'
     per-class table: what ``convscope show`` prints for the run)."""
     table = class_table(confusion, class_names)
-    out = {"accuracy": 100 * table.accuracy}
+    out = {"accuracy": 100 * table.accuracy, "macro_f1": 100 * table.macro.f1}
     for row in table.rows:
         out[f"{row.name}_se"], out[f"{row.name}_ppv"] = 100 * row.sensitivity, 100 * row.ppv
     return out
@@ -107,6 +110,15 @@ def main() -> int:
     print(f"\n{len(runs)} seeds, mean +- std:")
     for k in keys:
         print(f"  {k:10s} {summary[k][0]:6.1f} +- {summary[k][1]:.1f}")
+    mean_of_seeds = None
+    if len(runs) > 1:
+        try:
+            combined = ensemble([r["run_id"] for r in runs], how="mean", home=args.home)
+            mean_of_seeds = scores(combined.table.confusion, [row.name for row in combined.table.rows])
+            print(f"  ensemble of {len(runs)} seeds (mean probability): "
+                  + "  ".join(f"{k} {v:.1f}" for k, v in mean_of_seeds.items()))
+        except ConvscopeError as exc:  # a beat-level split: each seed drew its own test set
+            print(f"  no ensemble: {exc.message}")
     for cls, (se_t, ppv_t) in TARGETS.items():
         se, ppv = summary[f"{cls}_se"][0], summary[f"{cls}_ppv"][0]
         print(f"  target {cls}: Se {se:.1f} (>= {se_t}) {'met' if se >= se_t else 'MISSED'}, "
@@ -116,6 +128,7 @@ def main() -> int:
     cpu = subprocess.run(["grep", "-m1", "model name", "/proc/cpuinfo"], capture_output=True, text=True).stdout
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
     report = {"config": args.config, "overrides": overrides, "seeds": args.seeds, "runs": runs, "summary": summary,
+              "ensemble": mean_of_seeds,
               "cpu": cpu.split(":", 1)[-1].strip(), "load_after": load, "python": platform.python_version(),
               "torch": torch.__version__}
     if args.out:

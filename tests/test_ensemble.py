@@ -38,6 +38,16 @@ def test_vote_and_mean_of_three_seeds(digits_cfg):
     assert mean.metrics["test_accuracy"] == pytest.approx(np.mean(mean_prob.argmax(1) == y))
     result = CliRunner().invoke(app, ["ensemble", *[str(r.id) for r in runs]])
     assert result.exit_code == 0 and "ensemble (vote, 3 runs)" in result.output
+    # the per-class table (what an ECG benchmark reports: Se and +P per class) is the mean's own
+    by_hand = np.zeros((10, 10), dtype=int)
+    np.add.at(by_hand, (y, mean_prob.argmax(1)), 1)
+    assert mean.table.confusion == by_hand.tolist()
+    row = mean.table.rows[3]
+    assert row.sensitivity == pytest.approx(by_hand[3, 3] / by_hand[3].sum())
+    assert row.ppv == pytest.approx(by_hand[3, 3] / by_hand[:, 3].sum())
+    result = CliRunner().invoke(app, ["ensemble", "--how", "mean", *[str(r.id) for r in runs]], terminal_width=200)
+    assert result.exit_code == 0 and "per class, ensemble (mean)" in result.output
+    assert "+P" in result.output and f"{100 * row.ppv:.1f}%" in result.output
 
 
 def test_runs_on_different_data_are_refused(digits_cfg):

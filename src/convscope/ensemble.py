@@ -11,6 +11,9 @@ Example:
     >>> result = ensemble([run.id for run in runs], how="vote")
     >>> sorted(result.members), 0.0 <= result.metrics["test_accuracy"] <= 1.0   # members: run id -> its accuracy
     ([1, 2, 3], True)
+    >>> row = result.table.rows[3]   # the ensemble's per-class table (Se, +P, Sp, F1), as `convscope show` prints
+    >>> row.name, row.count == sum(result.table.confusion[3])
+    ('3', True)
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class EnsembleResult:
     run_ids: list[int]
     metrics: dict[str, float]  # the ensemble's test metrics
     members: dict[int, float] = field(default_factory=dict)  # run id -> its own test accuracy
+    table: M.ClassTable | None = None  # the ensemble's per-class Se, +P, Sp, F1 and confusion on the test set
 
 
 def ensemble(run_ids: list[int | str], *, how: Literal["vote", "mean"] = "vote",
@@ -77,5 +81,6 @@ def ensemble(run_ids: list[int | str], *, how: Literal["vote", "mean"] = "vote",
         combined = mean
     names = runs[0].config.train.metrics
     scores = M.compute(names, y, combined, class_names=data.class_names)
+    table = M.class_table(M.confusion(y, combined), data.class_names)
     return EnsembleResult(how=how, run_ids=[r.id for r in runs], members=members,
-                          metrics={f"test_{k}": v for k, v in scores.items()})
+                          metrics={f"test_{k}": v for k, v in scores.items()}, table=table)

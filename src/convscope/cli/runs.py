@@ -239,6 +239,11 @@ def ensemble_cmd(run_ids: Annotated[list[str], typer.Argument(help="Two or more 
     for run_id, acc in result.members.items():
         console.print(f"run {run_id}: test_accuracy {fmt.percent(acc)}")
     console.print(f"[bold green]ensemble ({result.how}, {len(result.run_ids)} runs)[/]: {metrics_text(result.metrics)}")
+    if result.table is not None and len(result.table.rows) <= 20:  # a clinical per-class table, as `show` prints
+        from convscope.report.clinical import rich_confusion, rich_table
+
+        console.print(rich_table(result.table, title=f"per class, ensemble ({result.how}) on the test set"))
+        console.print(rich_confusion(result.table, title="confusion, ensemble on the test set"))
 
 
 def print_leaderboard(name: str, home: Path | None, *, as_json: bool = False) -> None:

@@ -60,7 +60,13 @@ def uses_records(split: SplitConfig) -> bool:
     return split.preset is not None or split.train_records is not None or split.test_records is not None
 
 
-def _lists(split: SplitConfig) -> tuple[list[str], list[str], str]:
+def record_lists(split: SplitConfig) -> tuple[list[str], list[str], str]:
+    """``(train records, test records, what named them)`` of a record-level split: the preset's lists or the
+    config's own (``bench/mitbih_cv.py`` reads the first and refuses to open the second).
+
+    Raises:
+        ConfigError: both a preset and lists, one list missing, a record in both lists.
+    """
     if split.preset is not None:
         if split.train_records is not None or split.test_records is not None:
             raise ConfigError("data.split.preset: give a preset or train_records/test_records, not both",
@@ -88,7 +94,7 @@ def record_split(source: Source, split: SplitConfig, *, seed: int,
         DataError: a listed record that the source does not hold, a source without record ids.
     """
     notes = notes if notes is not None else []
-    train_names, test_names, what = _lists(split)
+    train_names, test_names, what = record_lists(split)
     part = source.train
     if source.val is not None or source.test is not None or part.ids is None:
         raise ConfigError(f"data.split: source '{source.name}' cannot be split by record",
