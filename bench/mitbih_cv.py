@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -42,7 +41,15 @@ from convscope.inference.engine import infer_run
 from convscope.train.metrics import confusion as confusion_of
 
 sys.path.insert(0, str(Path(__file__).parent))
-from mitbih_ds2 import TARGETS, false_positives, scores  # noqa: E402  (bench/ is not a package)
+from mitbih_ds2 import (  # noqa: E402  (bench/ is not a package)
+    TARGETS,
+    false_positives,
+    machine,
+    mitbih_arguments,
+    no_mitdb,
+    scores,
+    write_report,
+)
 
 SHOWN = ("S_se", "S_ppv", "V_se", "V_ppv", "N_se", "N_ppv", "F_se", "F_ppv", "macro_f1", "accuracy")
 
@@ -190,28 +197,18 @@ def cross_validate(config: str | Path | dict, overrides: list[str], *, seeds: li
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default="examples/mitbih-ds1-ds2.yaml")
-    ap.add_argument("--mitdb", default="/work/shared/data/mitdb")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    mitbih_arguments(ap, home="/tmp/convscope-mitbih-cv")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--fold-seed", type=int, default=0, help="deals the people into folds (keep it to compare settings)")
-    ap.add_argument("--set", dest="overrides", action="append", default=[])
-    ap.add_argument("--home", default="/tmp/convscope-mitbih-cv")
-    ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    if not Path(args.mitdb).is_dir():
-        print(f"error: {args.mitdb}: no MIT-BIH folder (PhysioNet mitdb 1.0.0: NNN.hea/.dat/.atr)", file=sys.stderr)
+    if no_mitdb(args.mitdb):
         return 2
     report = cross_validate(args.config, [f"data.path={args.mitdb}", *args.overrides], seeds=args.seeds,
                             k=args.folds, fold_seed=args.fold_seed, home=args.home)
-    cpu = subprocess.run(["grep", "-m1", "model name", "/proc/cpuinfo"], capture_output=True, text=True).stdout
-    report.update(cpu=cpu.split(":", 1)[-1].strip(), load_after=Path("/proc/loadavg").read_text().split()[:3],
-                  sets=args.overrides)
+    report.update(**machine(), sets=args.overrides)
     print(f"CPU {report['cpu_s']:.0f} s, wall {report['wall_s']:.0f} s (training + scoring, all folds and seeds), "
           f"load after {' '.join(report['load_after'])}")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=1))
+    write_report(report, args.out)
     return 0
 
 

@@ -91,17 +91,29 @@ def one_seed(config: str, seed: int, overrides: list[str], home: str) -> dict:
     return result
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def mitbih_arguments(ap: argparse.ArgumentParser, *, home: str) -> None:
+    """The options the MIT-BIH benches share (this one and mitbih_cv.py): config, mitdb, seeds, --set, home, out."""
     ap.add_argument("--config", default="examples/mitbih-ds1-ds2.yaml")
     ap.add_argument("--mitdb", default="/work/shared/data/mitdb")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--set", dest="overrides", action="append", default=[])
-    ap.add_argument("--home", default="/tmp/convscope-mitbih-runs")
+    ap.add_argument("--home", default=home)
     ap.add_argument("--out", default=None)
+
+
+def no_mitdb(folder: str) -> bool:
+    """True (after one line on stderr) when ``folder`` is not a MIT-BIH folder: the benches then exit 2."""
+    if Path(folder).is_dir():
+        return False
+    print(f"error: {folder}: no MIT-BIH folder (PhysioNet mitdb 1.0.0: NNN.hea/.dat/.atr)", file=sys.stderr)
+    return True
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mitbih_arguments(ap, home="/tmp/convscope-mitbih-runs")
     args = ap.parse_args()
-    if not Path(args.mitdb).is_dir():
-        print(f"error: {args.mitdb}: no MIT-BIH folder (PhysioNet mitdb 1.0.0: NNN.hea/.dat/.atr)", file=sys.stderr)
+    if no_mitdb(args.mitdb):
         return 2
     overrides = [f"data.path={args.mitdb}", *args.overrides]
     runs = [one_seed(args.config, s, overrides, args.home) for s in args.seeds]
@@ -125,16 +137,23 @@ def main() -> int:
               f"+P {ppv:.1f} (>= {ppv_t}) {'met' if ppv >= ppv_t else 'MISSED'}")
     for paper, numbers in PUBLISHED.items():
         print(f"  {paper}: " + ", ".join(f"{c} Se {s} / +P {p}" for c, (s, p) in numbers.items()))
+    report = {"config": args.config, "overrides": overrides, "seeds": args.seeds, "runs": runs, "summary": summary,
+              "ensemble": mean_of_seeds, **machine(), "python": platform.python_version(), "torch": torch.__version__}
+    write_report(report, args.out)
+    return 0
+
+
+def machine() -> dict:
+    """The CPU's model name and the load average after the runs, for the report."""
     cpu = subprocess.run(["grep", "-m1", "model name", "/proc/cpuinfo"], capture_output=True, text=True).stdout
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
-    report = {"config": args.config, "overrides": overrides, "seeds": args.seeds, "runs": runs, "summary": summary,
-              "ensemble": mean_of_seeds,
-              "cpu": cpu.split(":", 1)[-1].strip(), "load_after": load, "python": platform.python_version(),
-              "torch": torch.__version__}
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=1))
-    return 0
+    return {"cpu": cpu.split(":", 1)[-1].strip(), "load_after": load}
+
+
+def write_report(report: dict, out: str | None) -> None:
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

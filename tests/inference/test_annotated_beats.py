@@ -48,12 +48,17 @@ def annotated_run(annotated_records, tmp_path_factory) -> convscope.Run:
             "beat_s": 0.6, "filter": [0.5, 40], "rr_features": True, "template": "add",
             "classes": {"N": ["N"], "V": ["V"]},
             "split": {"train_records": ["a1", "a2", "a3"], "test_records": ["a4"], "val": 0.34}}
-    model = {"layers": [{"with_scalars": {"scalars": 7, "layers": [
+    return _train_beats("beats-annotated", data, scalars=7, home=tmp_path_factory.mktemp("annotated-home"))
+
+
+def _train_beats(name: str, data: dict, *, scalars: int, home) -> convscope.Run:
+    """One epoch of a tiny conv net on the beats, its ``scalars`` RR/beat features joined before the dense head."""
+    model = {"layers": [{"with_scalars": {"scalars": scalars, "layers": [
         {"conv": {"filters": 4, "kernel": 7, "activation": "relu"}}, "global_avg_pool"]}},
         {"dense": {"units": 2, "activation": "softmax"}}]}
-    cfg = {"name": "beats-annotated", "seed": 0, "data": data, "model": model,
+    cfg = {"name": name, "seed": 0, "data": data, "model": model,
            "train": {"epochs": 1, "batch_size": 32, "health": False}}
-    return convscope.run(cfg, home=tmp_path_factory.mktemp("annotated-home"))
+    return convscope.run(cfg, home=home)
 
 
 def test_annotated_beats_repeat_the_stored_test_confusion(annotated_run, annotated_records):
@@ -220,12 +225,7 @@ def two_lead_run(two_lead_records, tmp_path_factory) -> convscope.Run:
             "normalize": "record", "rr_features": True, "template": "subtract",
             "beat_features": ["qrs_width_ratio", "template_corr"], "classes": {"N": ["N"], "V": ["V"]},
             "exclude_records": ["b5"], "split": {"train_records": ["b1", "b2", "b3"], "test_records": ["b4"], "val": 0.34}}
-    model = {"layers": [{"with_scalars": {"scalars": 11, "layers": [
-        {"conv": {"filters": 4, "kernel": 7, "activation": "relu"}}, "global_avg_pool"]}},
-        {"dense": {"units": 2, "activation": "softmax"}}]}
-    cfg = {"name": "beats-two-leads", "seed": 0, "data": data, "model": model,
-           "train": {"epochs": 1, "batch_size": 32, "health": False}}
-    return convscope.run(cfg, home=tmp_path_factory.mktemp("two-lead-home"))
+    return _train_beats("beats-two-leads", data, scalars=11, home=tmp_path_factory.mktemp("two-lead-home"))
 
 
 def test_a_two_lead_run_with_beat_features_predicts_its_test_beats_bit_for_bit(two_lead_run, two_lead_records):
