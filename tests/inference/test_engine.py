@@ -83,3 +83,13 @@ def test_a_gpu_run_is_evaluated_on_the_gpu_and_its_pictures_still_draw(digits_cf
     from convscope.report import run_report
 
     assert run_report(run).exists()  # every picture (correlation, occlusion, ...) on that model
+
+
+def test_an_fp16_run_predicts_on_a_cpu_in_float32():
+    # what a GPU's fp16 run meets on a CPU-only machine: no float16 convolutions there
+    torch.manual_seed(0)
+    model = build_model([{"conv": {"filters": 4, "kernel": 3}}, "flatten", {"dense": 3}], (1, 16))
+    x = torch.randn(5, 1, 16)
+    logits, _ = infer(model, x, precision="fp16", device="cpu")
+    expected, _ = infer(model, x, precision="fp32", device="cpu")
+    assert torch.equal(logits, expected)

@@ -101,7 +101,9 @@ class Predictor:
         first = next(model.parameters(), None)
         self.device = torch.device(device) if device is not None else (first.device if first is not None
                                                                         else torch.device("cpu"))
-        self.precision = precision
+        # a GPU's fp16 run evaluated on a CPU: oneDNN's float16 convolutions need AVX512-FP16, which most CPUs lack
+        # (train.precision refuses fp16 there for the same reason), so it runs in float32 (last bits may differ)
+        self.precision = "fp32" if precision == "fp16" and self.device.type == "cpu" else precision
         self.batch_size = batch_size
         # the model is moved, laid out and folded under no_grad, not inference mode: parameters touched in
         # inference mode become inference tensors, and a later backward pass (Grad-CAM) would refuse them
