@@ -162,11 +162,11 @@ class Recipe:
                 raise DataError(f"{item.name}: has {sig.shape[0]} leads without names; run {self.run_id}'s model "
                                 f"takes {channels}{need}", hint="give a file with named leads or exactly those leads")
             return sig
-        from convscope.data.ecg.leads import alternatives
+        from convscope.data.ecg.leads import pick
 
         have = [n.lower() for n in item.leads]
         # a label "v1|v5" is a choice ({any_of: [v1, v5]}): the first of them the record has, as in training
-        found = [next((lead for lead in alternatives(label) if lead in have), None) for label in self.leads]
+        found = [pick(label, have) for label in self.leads]
         missing = [label for label, lead in zip(self.leads, found, strict=True) if lead is None]
         if missing:
             raise DataError(f"{item.name}: lacks lead {', '.join(missing)}, which run {self.run_id}'s model needs "

@@ -64,6 +64,12 @@ def alternatives(spec: str | AnyOf) -> list[str]:
     return list(spec.any_of) if isinstance(spec, AnyOf) else spec.split("|")
 
 
+def pick(spec: str | AnyOf, have: list[str]) -> str | None:
+    """The lead of ``have`` (lower-case names) that ``spec`` (a name, a choice or its stored label) takes: the first
+    of its alternatives present, or None."""
+    return next((lead for lead in alternatives(spec) if lead in have), None)
+
+
 def lead_label(spec: str | AnyOf) -> str:
     """The name a channel is stored under: the lead's name, or a choice's alternatives joined by ``|``."""
     return "|".join(alternatives(spec))
@@ -78,11 +84,11 @@ def lead_rows(names: list[str], wanted: list[str | AnyOf] | list[str], *, record
     have = [n.lower() for n in names]
     rows = []
     for k, spec in enumerate(wanted):
-        options = alternatives(spec)
-        found = [lead for lead in options if lead in have]
-        if found:
-            rows.append(have.index(found[0]))
+        lead = pick(spec, have)
+        if lead is not None:
+            rows.append(have.index(lead))
             continue
+        options = alternatives(spec)
         if len(options) == 1:
             close = difflib.get_close_matches(options[0], have, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
