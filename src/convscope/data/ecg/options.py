@@ -118,32 +118,31 @@ class WfdbOptions(SignalOptions):
     @classmethod
     def _known_rr(cls, value: bool | list[str]) -> bool | list[str]:
         if isinstance(value, list):
-            if not value:
-                raise ValueError("give at least one RR feature, or rr_features: true for the default 7")
-            for name in value:
-                if name not in RR_TABLE:
-                    close = get_close_matches(str(name), RR_TABLE, n=1)
-                    raise ValueError(f"unknown RR feature '{name}'" + (f"; did you mean '{close[0]}'?" if close else "")
-                                     + f" (RR features: {', '.join(RR_TABLE)})")
-            if len(set(value)) < len(value):
-                raise ValueError(f"a feature is named twice in {value}; name each once")
+            _known_names(value, list(RR_TABLE), what="RR feature",
+                         empty="give at least one RR feature, or rr_features: true for the default 7")
         return value
 
     @field_validator("beat_features")
     @classmethod
     def _known_shape(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return None
-        if not value:
-            raise ValueError(f"give at least one beat feature ({', '.join(BEAT_FEATURES.names())}), or leave it out")
-        for name in value:
-            if name not in BEAT_FEATURES:
-                close = get_close_matches(str(name), BEAT_FEATURES.names(), n=1)
-                raise ValueError(f"unknown beat feature '{name}'" + (f"; did you mean '{close[0]}'?" if close else "")
-                                 + f" (beat features: {', '.join(BEAT_FEATURES.names())})")
-        if len(set(value)) < len(value):
-            raise ValueError(f"a feature is named twice in {value}; name each once")
+        if value is not None:
+            known = BEAT_FEATURES.names()
+            _known_names(value, known, what="beat feature",
+                         empty=f"give at least one beat feature ({', '.join(known)}), or leave it out")
         return value
+
+
+def _known_names(value: list[str], known: list[str], *, what: str, empty: str) -> None:
+    """A ``ValueError`` for an empty list (``empty``), a name not in ``known`` (with a did-you-mean) or a repeat."""
+    if not value:
+        raise ValueError(empty)
+    for name in value:
+        if name not in known:
+            close = get_close_matches(str(name), known, n=1)
+            raise ValueError(f"unknown {what} '{name}'" + (f"; did you mean '{close[0]}'?" if close else "")
+                             + f" ({what}s: {', '.join(known)})")
+    if len(set(value)) < len(value):
+        raise ValueError(f"a feature is named twice in {value}; name each once")
 
 
 class ArrayOptions(SignalOptions):
