@@ -179,7 +179,8 @@ def run(config: str | Path | dict | Config = None, *, overrides: Sequence[str] |
     try:
         with naming(cfg.source):  # a layer, data path or metric found wrong now still names the config file
             data, model = prepare(cfg)
-            augment = build_augment(cfg.data.augment, rank=len(data.input_shape))  # refused before a run exists
+            augment = build_augment(cfg.data.augment, rank=len(data.input_shape),  # refused before a run exists
+                                    scalars=data.meta.get("scalar_inputs", 0))  # RR features pass untouched
             require(cfg.train.log)  # a logger whose package is missing says what to install before a run exists
         info = {"input_shape": list(data.input_shape), "class_names": data.class_names,
                 "assignment": data.assignment, "data_name": data.name, "meta": _scalar_meta(data.meta)}

@@ -112,3 +112,11 @@ def test_bad_specs_are_config_errors():
         build_augment({"time_shift": 1.5}, rank=2)
     with pytest.raises(ConfigError, match="samples of rank 4 cannot be augmented"):
         build_augment({"noise": 0.1}, rank=4)
+
+
+def test_packed_scalars_pass_through_every_signal_transform():
+    x = torch.randn(16, 2, 100 + 5)  # (N, C, L + 5 scalars)
+    spec = {"time_shift": 0.4, "scale": [0.5, 2.0], "noise": 0.3, "baseline_wander": 0.2}
+    out = build_augment(spec, rank=2, scalars=5)(x, gen())
+    assert out.shape == x.shape and torch.equal(out[..., -5:], x[..., -5:])
+    assert torch.equal(out[..., :-5], build_augment(spec, rank=2)(x[..., :-5], gen()))  # the same draws on the signal

@@ -187,12 +187,16 @@ def _make(key: str, value: Any) -> Augment | None:
     return _baseline_wander(float(value)) if value else None
 
 
-def build_augment(spec: dict[str, Any] | None, *, rank: int) -> Augment | None:
+def build_augment(spec: dict[str, Any] | None, *, rank: int, scalars: int = 0) -> Augment | None:
     """Compile ``data.augment`` into one batch transform, or None when there is nothing to do.
 
     Args:
         spec: the config's ``data.augment`` mapping (transform name -> setting).
         rank: the rank of one sample: 3 for images ``(C, H, W)``, 2 for signals ``(C, L)``.
+        scalars: how many values at the end of each signal are packed scalars, not signal (an
+            ``ecg-wfdb`` source's RR and beat features, read by ``with_scalars``): the transforms
+            see ``x[..., :-scalars]`` only and the scalars pass through unchanged (a time shift
+            would roll them into the beat, noise and gain would change how early a beat is).
 
     Returns:
         ``fn(x, generator) -> x`` for a batch ``(N, *sample)``; it returns a new tensor and leaves
@@ -226,4 +230,10 @@ def build_augment(spec: dict[str, Any] | None, *, rank: int) -> Augment | None:
             x = step(x, gen)
         return x
 
-    return augment
+    if not scalars:
+        return augment
+
+    def augment_signal(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:  # (N, C, L + k)
+        return torch.cat([augment(x[..., :-scalars], gen), x[..., -scalars:]], dim=-1)
+
+    return augment_signal

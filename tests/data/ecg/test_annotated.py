@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import wfdb
 import yaml
 from tests.mitdb import MITDB
@@ -234,3 +235,29 @@ def test_two_real_mitbih_records_match_their_annotation_files(tmp_path):
         for k, symbols in enumerate(AAMI_CLASSES.values()):
             assert (got == k).sum() == sum(s in symbols for s in aami)
     assert len(source.train.y[source.train.ids == "100"]) == 2271  # 2239 N + 33 A + 1 V, one N at the edge
+
+
+def test_augmentation_leaves_the_packed_rr_features_alone(mitdb_like, tmp_path, monkeypatch):
+    """A time shift would roll the RR features into the beat and noise would change how early a beat is:
+    the run's augmentation transforms the signal and passes the scalars through bit for bit."""
+    import convscope.api as api
+
+    made = []
+
+    def spy(spec, **kwargs):
+        made.append(api_build(spec, **kwargs))
+        return made[-1]
+
+    api_build = api.build_augment
+    monkeypatch.setattr(api, "build_augment", spy)
+    example = Path(__file__).parents[3] / "examples" / "mitbih-ds1-ds2.yaml"
+    run = convscope.run(example, home=tmp_path / "runs", overrides=[
+        f"data.path={mitdb_like}", "data.exclude_records=[]", "data.patients=null", "train.epochs=1",
+        "data.split={train_records: [r1, r2, r3], test_records: [r4], val: 0.34}",
+        "data.augment={time_shift: 0.3, scale: [0.5, 2.0], noise: 0.5, baseline_wander: 0.5}"])
+    assert run.status == "completed" and len(made) == 1
+    source = _load(_cfg(mitdb_like, rr_features=True))
+    x = torch.as_tensor(source.train.x)  # (B, 1, L + 7)
+    out = made[0](x, torch.Generator().manual_seed(0))
+    assert torch.equal(out[..., -7:], x[..., -7:])  # the 7 RR features, untouched
+    assert not torch.allclose(out[..., :-7], x[..., :-7])  # the beats were augmented
