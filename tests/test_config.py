@@ -35,6 +35,27 @@ def test_set_overrides_parse_yaml_values(digits_cfg):
     assert cfg.data.split.val == 0.3
 
 
+def test_set_reaches_into_the_layer_list_by_position(digits_cfg):
+    cfg = load_config(digits_cfg, ["model.layers.0.conv.kernel=5", "model.layers.3.dense.units=64",
+                                   "model.layers.2=global_avg_pool"])
+    layers = cfg.model.layers
+    assert layers[0]["conv"]["kernel"] == 5 and layers[0]["conv"]["filters"] == 8  # the rest of the layer kept
+    assert layers[3]["dense"]["units"] == 64 and layers[2] == "global_avg_pool" and len(layers) == 5
+
+
+@pytest.mark.parametrize("override, needle", [
+    ("model.layers.5.dense.units=3", "'5' is not a position in that list of 5"),
+    ("model.layers.first.conv.kernel=3", "'first' is not a position in that list of 5"),
+    ("model.layers.-1.conv.kernel=3", "'-1' is not a position in that list of 5"),
+    ("model.layers.2.flatten.x=1", "'2' is not a section"),  # the flatten layer is a bare word
+])
+def test_set_names_a_bad_list_position_and_the_fix(digits_cfg, override, needle):
+    with pytest.raises(ConfigError) as info:
+        apply_overrides(digits_cfg, [override], source="exp.yaml")
+    assert needle in str(info.value) and "exp.yaml" in str(info.value)
+    assert "0..4" in info.value.hint or "by position" in info.value.hint
+
+
 def test_yaml_file_is_read_with_the_safe_loader(tmp_path):
     path = tmp_path / "evil.yaml"
     path.write_text("name: !!python/object/apply:os.system ['echo hacked']\nmodel: {layers: [flatten]}\n")

@@ -32,6 +32,7 @@ from pydantic import (
 
 from convscope.config_errors import explain
 from convscope.config_limits import load_yaml_text, read_config_text
+from convscope.config_overrides import apply_overrides  # noqa: F401 (re-exported: convscope.config.apply_overrides)
 from convscope.errors import ConfigError
 
 # The keys that make a ``params`` entry a search range rather than a fixed value.
@@ -335,30 +336,6 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a config must be a mapping (name:, data:, model:, train: ...), "
                           f"got {type(raw).__name__}")
-    return raw
-
-
-def apply_overrides(raw: dict[str, Any], overrides: list[str] | None, *, source: str = "<config>") -> dict:
-    """Apply ``key.sub=value`` overrides (value parsed as YAML) to a raw config dict, in place."""
-    for item in overrides or []:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r}: expected key=value", hint="e.g. --set train.epochs=5")
-        try:
-            value = load_yaml_text(text, source=f"--set {key.strip()}")
-        except yaml.YAMLError:
-            value = text
-        node = raw
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise ConfigError(f"--set {key}: '{part}' is not a section in {source}",
-                                  hint="only mapping fields can hold sub-keys")
-            node = child
-        node[parts[-1]] = value
     return raw
 
 
