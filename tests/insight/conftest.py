@@ -1,11 +1,13 @@
-"""Two small trained runs for the picture tests -- a 1D and a 2D model on generated data whose evidence
-sits in a known place, so a picture can be checked against where it must look."""
+"""Small trained runs for the picture tests -- a 1D and a 2D model on generated data whose evidence
+sits in a known place, so a picture can be checked against where it must look, and a beat model whose
+samples carry packed RR features (WFDB records written here)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+import wfdb
 
 import convscope
 
@@ -65,3 +67,45 @@ def picture_runs(tmp_path_factory) -> dict[str, convscope.Run]:
                     {"dense": {"units": 16, "activation": "relu"}}, {"dense": {"units": 2, "activation": "softmax"}}]
     return {"1d": convscope.run(_config("signals", str(folder / "signals.npz"), signal_layers), home=home),
             "2d": convscope.run(_config("images", str(folder / "images.npz"), image_layers), home=home)}
+
+
+BEAT_FS = 100  # Hz of the generated WFDB records
+BEAT_L = 60  # samples of a 0.6 s beat at BEAT_FS: the signal part of every packed sample (1, BEAT_L + 7)
+
+
+def _beat_record(seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(samples, 1) lead MLII of a 40 s record, its beats' R-peak samples and symbols: every fourth beat a
+    premature 'V' (early, wide, inverted), the rest 'N' (a narrow spike)."""
+    rng = np.random.default_rng(seed)
+    sig = 0.02 * rng.standard_normal((40 * BEAT_FS, 1))
+    peaks, symbols, t = [], [], 60
+    while t < 40 * BEAT_FS - 60:
+        v = len(peaks) % 4 == 3
+        peaks.append(t)
+        symbols.append("V" if v else "N")
+        shape = -np.hanning(15) if v else np.hanning(5)
+        sig[t - len(shape) // 2:t - len(shape) // 2 + len(shape), 0] += shape
+        t += int(rng.integers(75, 90)) if (len(peaks) % 4 != 3) else int(rng.integers(50, 56))
+    return sig, np.array(peaks), symbols
+
+
+@pytest.fixture(scope="session")
+def scalar_run(tmp_path_factory) -> convscope.Run:
+    """A with_scalars beat model (1 epoch) on four generated annotated records with ``rr_features: true``:
+    samples (1, BEAT_L + 7), the 7 RR features the last 7 values of lead 0."""
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("beat-records")
+    for i, name in enumerate(["b1", "b2", "b3", "b4"]):
+        sig, peaks, symbols = _beat_record(i)
+        wfdb.wrsamp(name, fs=BEAT_FS, units=["mV"], sig_name=["MLII"], p_signal=sig, fmt=["16"], write_dir=str(root))
+        wfdb.wrann(name, "atr", peaks, symbol=symbols, write_dir=str(root))
+    data = {"source": "ecg-wfdb", "path": str(root), "labels": "annotations", "leads": ["mlii"], "beat_s": 0.6,
+            "rr_features": True, "classes": {"N": ["N"], "V": ["V"]},
+            "split": {"train_records": ["b1", "b2", "b3"], "test_records": ["b4"], "val": 0.34}}
+    model = {"layers": [{"with_scalars": {"scalars": 7, "layers": [
+        {"conv": {"filters": 4, "kernel": 5, "activation": "relu"}}, {"maxpool": 2},
+        {"conv": {"filters": 4, "kernel": 3, "activation": "relu"}}, "global_avg_pool"]}},
+        {"dense": {"units": 2, "activation": "softmax"}}]}
+    cfg = {"name": "beats-with-rr", "seed": 0, "data": data, "model": model,
+           "train": {"epochs": 1, "batch_size": 32, "health": False}}
+    return convscope.run(cfg, home=tmp_path_factory.mktemp("scalar-runs"))

@@ -9,7 +9,7 @@ from convscope.insight.look import PICTURES, look, pictures
 
 
 def test_every_picture_is_registered_in_report_order():
-    assert pictures() == ["curves", "kernels", "features", "filters", "occlusion", "gradcam", "correlation",
+    assert pictures() == ["curves", "kernels", "features", "filters", "occlusion", "scalars", "gradcam", "correlation",
                           "confusion", "roc", "top-losses"]
     assert PICTURES.get("roc").__module__ == "convscope.insight.plots"
 

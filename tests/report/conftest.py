@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.insight.conftest import scalar_run  # noqa: F401 -- a beat run with packed RR features
 
 import convscope
 from convscope.report import run_report, search_report

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from convscope.cli import app
-from convscope.report import compare, search_report
+from convscope.report import compare, run_report, search_report
 from convscope.tuning import load_search, search
 
 
@@ -32,6 +32,14 @@ def test_run_report_is_self_contained_and_escaped(reported_run, run_page):
                     "top-losses", "correlation"):
         assert f'alt="{picture}"' in page
     assert "Conv2d" in page and "1,234" not in page  # the model summary table is there
+    assert 'alt="scalars-0"' not in page  # no packed scalar inputs: no scalar importance
+
+
+def test_run_report_shows_scalar_importance_beside_occlusion(scalar_run):
+    page = run_report(scalar_run).read_text()
+    where = [page.index(f'alt="{picture}"') for picture in ("occlusion-0", "scalars-0", "gradcam-0")]
+    assert where == sorted(where)
+    assert "Scalar importance" in page
 
 
 def test_run_report_lists_the_verdicts(reported_run, run_page):

@@ -18,7 +18,15 @@ from torch import nn
 from convscope.insight import canvas
 from convscope.insight.drawing import draw_sample, grid, safe_name, save
 from convscope.insight.look import PICTURES
-from convscope.insight.run_parts import capture, class_name, feature_modules, pick_layers, pick_sample
+from convscope.insight.run_parts import (
+    capture,
+    class_name,
+    feature_modules,
+    pick_layers,
+    pick_sample,
+    scalar_names,
+    split_scalars,
+)
 
 if TYPE_CHECKING:
     from convscope.api import Run
@@ -80,13 +88,14 @@ def look_features(run: Run, out_dir: Path, *, index: int = 0, input_path: str | 
     model = run.model
     x, y = pick_sample(run, index, path=input_path)
     maps = feature_maps(model, x)
+    signal = split_scalars(x, len(scalar_names(run)))[0]  # drawn without its packed scalars (RR features)
     chosen = {name for name, _ in pick_layers(feature_modules(model), layer)}
     source = f"val sample {index} (class {class_name(run, y)})" if input_path is None else Path(input_path).name
     paths = []
     for name in [n for n in maps if n in chosen][:max_layers]:
         m = maps[name]
         size = f"of length {m.shape[1]}" if m.ndim == 2 else "×".join(map(str, m.shape[1:]))
-        fig = draw_features(x[0].numpy(), m, title=f"run {run.id} {name}: {m.shape[0]} feature maps {size} for {source}")
+        fig = draw_features(signal[0].numpy(), m, title=f"run {run.id} {name}: {m.shape[0]} feature maps {size} for {source}")
         paths.append(save(fig, Path(out_dir) / f"features-{safe_name(name)}.png"))
     return paths
 

@@ -20,7 +20,7 @@ from torch import nn
 from convscope.insight import canvas
 from convscope.insight.drawing import grid, safe_name, save
 from convscope.insight.look import PICTURES
-from convscope.insight.run_parts import conv_layers, pick_layers, run_data
+from convscope.insight.run_parts import conv_layers, pick_layers, run_data, scalar_names, split_scalars
 
 if TYPE_CHECKING:
     from convscope.api import Run
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def maximize_activation(model: nn.Module, module: nn.Module, channels: list[int], input_shape: tuple[int, ...], *,
                         steps: int = 128, lr: float = 0.05, l2: float = 0.5, jitter: int = 1,
                         center: float = 0.0, scale: float = 1.0, value_range: tuple[float, float] | None = None,
-                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                        seed: int = 0, scalars: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The input pattern (one per channel) that maximises each channel's mean output of ``module``.
 
     Args:
@@ -46,6 +46,8 @@ def maximize_activation(model: nn.Module, module: nn.Module, channels: list[int]
             "far" means for the L2 term.
         value_range: the inputs are clipped to it (the training data's min and max).
         seed: for the starting noise and the jitter.
+        scalars: (K,) packed scalar inputs (a ``with_scalars`` model's RR features) held fixed after the
+            signal: ``input_shape`` is then the signal's (C, L) and the model reads (C, L + K).
 
     Returns:
         patterns (len(channels), *input_shape) and each channel's final mean output.
@@ -65,6 +67,10 @@ def maximize_activation(model: nn.Module, module: nn.Module, channels: list[int]
     rows = torch.arange(len(channels))
 
     def outputs(inputs: torch.Tensor) -> torch.Tensor:
+        if scalars is not None:  # (n, C, L) -> (n, C, L + K): the scalars on lead 0, zeros on the others
+            packed = torch.zeros(len(inputs), inputs.shape[1], len(scalars))
+            packed[:, 0] = scalars
+            inputs = torch.cat([inputs, packed], dim=-1)
         model(inputs)
         return kept["out"][rows, index].reshape(len(channels), -1).mean(dim=1)  # (n,): sample i drives channel i
 
@@ -136,12 +142,14 @@ def look_filters(run: Run, out_dir: Path, *, layer: str | None = None, max_chann
         return []
     name, module = pick_layers(conv_layers(model), layer)[0] if layer else conv_layers(model)[-1]
     data = run_data(run)
-    x = data.x_train
+    count = len(scalar_names(run))
+    x, scalars = split_scalars(data.x_train, count)  # the pattern is signal; the scalars stay at their mean
     value_range = (float(x.min()), float(x.max()))
     channels = list(range(min(max_channels, module.out_channels)))
-    patterns, scores = maximize_activation(model, module, channels, data.input_shape, steps=steps,
+    patterns, scores = maximize_activation(model, module, channels, tuple(x.shape[1:]), steps=steps,
                                            center=float(x.mean()), scale=float(x.std()) or 1.0,
-                                           value_range=value_range, seed=run.config.seed)
+                                           value_range=value_range, seed=run.config.seed,
+                                           scalars=scalars.mean(dim=0) if count else None)
     kind = "signal" if len(data.input_shape) == 2 else "image"
     fig = draw_patterns(patterns, scores, channels,
                         title=f"run {run.id} {name}: the {kind} each channel responds to most "

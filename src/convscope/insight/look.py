@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 # Every picture: a function (run, out_dir, **options) -> [PNG paths], registered where it is defined with
 # its ``order`` (the report's order: how it learned, what it learned, where it looks, how it errs).
 # A picture of a whole search registers with ``of="search"`` and takes the search instead of a run.
+# A picture that only some runs have registers ``applies=`` a test of the run (e.g. ``scalars``: a run whose
+# samples carry packed RR features); ``look RUN all`` and the report skip it elsewhere, ``look RUN NAME`` says why.
 PICTURES: Registry[Callable[..., list[Path]]] = Registry("picture", discover="convscope.insight", field="look")
 
 
@@ -33,6 +35,13 @@ def pictures(of: str = "run") -> list[str]:
     """Every picture's name of a run (or, ``of="search"``, of a search), in the report's order."""
     names = [name for name in PICTURES.names() if PICTURES.traits(name).get("of", "run") == of]
     return sorted(names, key=lambda name: PICTURES.traits(name)["order"])
+
+
+def applies(what: str, run: Run) -> bool:
+    """True when the picture ``what`` can be drawn of ``run`` (every picture, except those registered with an
+    ``applies`` test the run fails)."""
+    test = PICTURES.traits(what).get("applies")
+    return test is None or bool(test(run))
 
 
 @PICTURES.register("curves", order=10)
@@ -54,7 +63,7 @@ def look(run: Run, what: str, out_dir: str | Path | None = None, **options: Any)
         options: passed to the pictures that take them (``index``, ``layer``, ``count``, ``input_path``);
             ``None`` values are ignored.
     """
-    names = pictures() if what == "all" else [what]
+    names = [name for name in pictures() if applies(name, run)] if what == "all" else [what]
     if what in pictures("search"):
         raise ConvscopeError(f"look: '{what}' is a picture of a search, not of a run",
                              hint=f"name the search: convscope look SEARCH {what}")
@@ -95,4 +104,4 @@ def look_search(name: str, what: str, out_dir: str | Path | None = None, *, home
     return PICTURES.get(what)(search, out, **{k: v for k, v in options.items() if v is not None})
 
 
-__all__ = ["PICTURES", "look", "look_curves", "look_search", "pictures"]
+__all__ = ["PICTURES", "applies", "look", "look_curves", "look_search", "pictures"]

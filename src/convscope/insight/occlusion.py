@@ -11,6 +11,11 @@
   for a global-pooling head the two maps are the same, and for a flatten + dense head -- the seed
   notebook's ConvNet -- the mean can point the wrong way while the per-position product is exactly how
   much each position adds to the score.
+
+A sample with packed scalar inputs (an ``ecg-wfdb`` source's RR features: the last K values of lead 0, read
+by ``with_scalars``) is explained over its signal only: the window never covers the scalars (they stay
+intact while the beat is occluded), Grad-CAM is stretched to the signal's length, and the trace is drawn
+without them. What each scalar adds is ``scalar_importance.py``'s picture.
 """
 
 from __future__ import annotations
@@ -32,12 +37,14 @@ from convscope.insight.look import PICTURES
 from convscope.insight.run_parts import (
     class_name,
     class_score,
+    explained_class,
+    explained_samples,
     feature_modules,
-    pick_sample,
-    predict,
     run_data,
+    scalar_names,
+    split_scalars,
 )
-from convscope.train import metrics as M
+from convscope.models.layers.with_scalars import SignalWithScalars
 
 if TYPE_CHECKING:
     from convscope.api import Run
@@ -70,16 +77,19 @@ def _default_window(size: tuple[int, ...]) -> tuple[int, ...]:
 
 @torch.no_grad()
 def occlusion_map(model: nn.Module, x: torch.Tensor, target: int, *, window: tuple[int, ...] | None = None,
-                  stride: tuple[int, ...] | None = None, baseline: float = 0.0, batch: int = 256) -> Occlusion:
+                  stride: tuple[int, ...] | None = None, baseline: float = 0.0, batch: int = 256,
+                  scalars: int = 0) -> Occlusion:
     """Occlusion sensitivity of ``model`` for class ``target`` on one sample ``x`` (1, C, *spatial).
 
     Args:
         window: the patch size per spatial dim (default: a fifth of an image side, a tenth of a signal).
         stride: the step (default: half the window).
         baseline: the value the patch puts in (grey for images, 0 for signals).
+        scalars: how many values at the end of a signal are packed scalars, not signal: the window slides
+            over the first L = length - scalars samples only and ``drop`` has length L.
     """
     model.eval()
-    size = tuple(x.shape[2:])
+    size = tuple(x.shape[2:-1]) + (x.shape[-1] - scalars,)  # the signal's (L,), or the image's (H, W)
     window = window or _default_window(size)
     stride = stride or tuple(max(1, w // 2) for w in window)
     starts = []
@@ -106,11 +116,17 @@ def occlusion_map(model: nn.Module, x: torch.Tensor, target: int, *, window: tup
     return Occlusion(drop_sum / np.maximum(count, 1), p0, tuple(window), tuple(stride))
 
 
-def grad_cam(model: nn.Module, x: torch.Tensor, target: int, *, layer: str | None = None) -> tuple[np.ndarray, str]:
-    """Grad-CAM heat map in [0, 1] of shape ``x.shape[2:]`` for class ``target``, and the layer it used.
+def grad_cam(model: nn.Module, x: torch.Tensor, target: int, *, layer: str | None = None,
+             scalars: int = 0) -> tuple[np.ndarray, str]:
+    """Grad-CAM heat map in [0, 1] of shape ``x.shape[2:]`` (less ``scalars``) for class ``target``, and the
+    layer it used.
 
     Args:
         layer: the conv layer whose (activated) maps are weighted; default: the last one.
+        scalars: how many values at the end of a signal are packed scalars: the map covers the first
+            L = length - scalars samples (a layer inside ``with_scalars`` sees just those: its map is
+            stretched to L; a layer that reads the scalars as signal is stretched to the whole length and
+            its last ``scalars`` values dropped).
     """
     model.eval()
     modules = feature_modules(model)
@@ -132,9 +148,19 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int, *, layer: str | Non
         hook.remove()
     cam = F.relu((grads * maps).sum(dim=1, keepdim=True)).detach()  # (1, 1, *s): per-position weights
     mode = "linear" if cam.dim() == 3 else "bilinear"
-    cam = F.interpolate(cam, size=tuple(x.shape[2:]), mode=mode, align_corners=False)[0, 0]
+    size = tuple(x.shape[2:])
+    if scalars and _reads_signal_only(model, module):
+        size = (size[0] - scalars,)
+    cam = F.interpolate(cam, size=size, mode=mode, align_corners=False)[0, 0]
+    cam = cam[..., :x.shape[-1] - scalars]  # (L,) or (H, W)
     peak = float(cam.max())
     return (cam / peak if peak > 0 else cam).numpy(), name
+
+
+def _reads_signal_only(model: nn.Module, module: nn.Module) -> bool:
+    """True when ``module`` sits in a ``with_scalars`` block's body, which is given the signal without the scalars."""
+    return any(module is m for block in model.modules() if isinstance(block, SignalWithScalars)
+               for m in block.body.modules())
 
 
 def _overlay(ax: canvas.Axes, x: np.ndarray, heat: np.ndarray, *, cmap: str, vmin: float, vmax: float,
@@ -152,25 +178,6 @@ def _overlay(ax: canvas.Axes, x: np.ndarray, heat: np.ndarray, *, cmap: str, vmi
         draw_sample(ax, x)
         image = ax.imshow(heat, cmap=cmap, vmin=vmin, vmax=vmax, alpha=alpha)
     return image
-
-
-def _samples(run: Run, index: int, count: int,
-             input_path: str | Path | None) -> list[tuple[int | None, torch.Tensor, int | None]]:
-    """(validation index or None, sample (1, C, ...), label or None) for each row of the figure."""
-    if input_path is not None:
-        x, _ = pick_sample(run, path=input_path)
-        return [(None, x, None)]
-    n = len(run_data(run).y_val)
-    return [(i, *pick_sample(run, i)) for i in range(index, min(index + count, n))]
-
-
-def _target(run: Run, x: torch.Tensor, y: int | None) -> int:
-    """The class to explain: the label when known, else the class the run predicts (its own inference path
-    and decision threshold, as ``convscope predict`` would say)."""
-    if y is not None:
-        return y
-    _, prob = predict(run, x)
-    return int(M.predictions(prob, float(run.info.threshold))[0])
 
 
 def _panels(count: int, *, signal: bool) -> tuple[canvas.Figure, list[tuple[canvas.Axes, ...]]]:
@@ -202,18 +209,20 @@ def look_occlusion(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, i
     data = run_data(run)
     signal = len(data.input_shape) == 2
     baseline = 0.0 if signal else float(data.x_train.mean())  # zeroed window / the data's mean grey
-    rows = _samples(run, index, count, input_path)
+    scalars = len(scalar_names(run))
+    rows = explained_samples(run, index, count, input_path)
     fig, axes = _panels(len(rows), signal=signal)
     for r, (i, x, y) in enumerate(rows):
-        target = _target(run, x, y)
+        target = explained_class(run, x, y)
         occ = occlusion_map(model, x, target, window=(window,) * (x.dim() - 2) if window else None,
-                            baseline=baseline)
+                            baseline=baseline, scalars=scalars)
         bound = float(np.abs(occ.drop).max()) or 1.0
         label = f"val {i}" if i is not None else Path(input_path).name
         what = f"{label}: class {class_name(run, target)}, p = {occ.probability:.3f}"
         if signal:
             ax = axes[r][0]
-            image = _overlay(ax, x[0].numpy(), occ.drop, cmap="RdBu_r", vmin=-bound, vmax=bound)
+            image = _overlay(ax, split_scalars(x, scalars)[0][0].numpy(), occ.drop, cmap="RdBu_r", vmin=-bound,
+                             vmax=bound)
             ax.set_title(f"{what}\ncolor: drop of p when samples are zeroed (window {occ.window[0]})", fontsize=8)
             fig.colorbar(image, ax=ax, pad=0.01, label="drop of p")
         else:
@@ -234,17 +243,18 @@ def look_gradcam(run: Run, out_dir: Path, *, index: int = 0, count: int = 1, inp
     """``gradcam-<index>.png``: Grad-CAM of the last conv layer (or ``layer``) over each sample."""
     model = run.model
     signal = len(run_data(run).input_shape) == 2
-    rows = _samples(run, index, count, input_path)
+    scalars = len(scalar_names(run))
+    rows = explained_samples(run, index, count, input_path)
     fig, axes = _panels(len(rows), signal=signal)
     used = layer
     for r, (i, x, y) in enumerate(rows):
-        target = _target(run, x, y)
-        cam, used = grad_cam(model, x, target, layer=layer)
+        target = explained_class(run, x, y)
+        cam, used = grad_cam(model, x, target, layer=layer, scalars=scalars)
         label = f"val {i}" if i is not None else Path(input_path).name
         what = f"{label}: class {class_name(run, target)}"
         if signal:
             ax = axes[r][0]
-            image = _overlay(ax, x[0].numpy(), cam, cmap="inferno", vmin=0, vmax=1)
+            image = _overlay(ax, split_scalars(x, scalars)[0][0].numpy(), cam, cmap="inferno", vmin=0, vmax=1)
             ax.set_title(f"{what}\ncolor: Grad-CAM of {used}", fontsize=8)
             fig.colorbar(image, ax=ax, pad=0.01, label="relevance")
         else:

@@ -17,7 +17,7 @@ from convscope.insight import canvas
 from convscope.insight.curves import curve_metrics
 from convscope.insight.drawing import draw_sample, grid, save
 from convscope.insight.look import PICTURES
-from convscope.insight.run_parts import class_name, predict, run_data
+from convscope.insight.run_parts import class_name, predict, run_data, scalar_names, split_scalars
 from convscope.train import metrics as M
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def look_top_losses(run: Run, out_dir: Path, *, k: int = 12) -> list[Path]:
     if not worst:  # a perfect validation score: the least sure correct answers are the next best lesson
         worst = top_losses(y, prob, threshold=threshold, k=k, only_wrong=False)
         what = f"no validation sample is misclassified; the {len(worst)} with the highest loss"
-    x = run_data(run).x_val
+    x = split_scalars(run_data(run).x_val, len(scalar_names(run)))[0]  # drawn without packed scalars
     signal = x.dim() == 3
     rows, cols = grid(len(worst), max_cols=4 if signal else 6)
     width, height = (2.4, 1.55) if signal else (1.7, 1.9)

@@ -19,6 +19,7 @@ from torch import nn
 from convscope.errors import ConvscopeError
 from convscope.inference.engine import infer_run
 from convscope.models.module_traits import is_conv
+from convscope.train import metrics as M
 from convscope.train.health import activation_kind, layer_root
 
 if TYPE_CHECKING:
@@ -36,6 +37,29 @@ def run_data(run: Run) -> Dataset:
 
         _DATA[key] = prepare(run.config)[0]
     return _DATA[key]
+
+
+def scalar_names(run: Run) -> list[str]:
+    """The names of the K scalar inputs (RR and beat features) a run's source packs as the last K values of
+    lead 0 of every sample (``[]`` for none); a run stored before the names were kept has ``scalar 1..K``."""
+    meta = run.info.meta
+    count = int(meta.get("scalar_inputs") or 0)
+    names = [str(n) for n in meta.get("scalar_names") or []]
+    return names if len(names) == count else [f"scalar {i}" for i in range(1, count + 1)]
+
+
+def split_scalars(x: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Samples ``(N, C, L + K)`` as their signal ``(N, C, L)`` and their ``count`` = K packed scalars ``(N, K)``
+    (the layout the ``with_scalars`` block reads); ``count`` 0: the samples themselves and ``(N, 0)``.
+
+    Example:
+        >>> signal, scalars = split_scalars(torch.arange(10.0).reshape(1, 1, 10), 3)
+        >>> signal.shape, scalars.tolist()
+        (torch.Size([1, 1, 7]), [[7.0, 8.0, 9.0]])
+    """
+    if not count:
+        return x, x.new_zeros(len(x), 0)
+    return x[..., :-count], x[:, 0, -count:]
 
 
 def is_signal(shape: tuple[int, ...]) -> bool:
@@ -109,6 +133,26 @@ def pick_sample(run: Run, index: int = 0, *, path: str | Path | None = None) -> 
         raise ConvscopeError(f"--index {index}: the validation split has {len(data.y_val)} samples",
                              hint=f"use 0..{len(data.y_val) - 1}")
     return data.x_val[index:index + 1], int(data.y_val[index])
+
+
+def explained_samples(run: Run, index: int, count: int,
+                      input_path: str | Path | None) -> list[tuple[int | None, torch.Tensor, int | None]]:
+    """(validation index or None, sample (1, C, ...), label or None) for each sample a picture explains:
+    validation samples ``index .. index + count - 1``, or the one in ``input_path``."""
+    if input_path is not None:
+        x, _ = pick_sample(run, path=input_path)
+        return [(None, x, None)]
+    n = len(run_data(run).y_val)
+    return [(i, *pick_sample(run, i)) for i in range(index, min(index + count, n))]
+
+
+def explained_class(run: Run, x: torch.Tensor, y: int | None) -> int:
+    """The class to explain: the label when known, else the class the run predicts (its own inference path
+    and decision threshold, as ``convscope predict`` would say)."""
+    if y is not None:
+        return y
+    _, prob = predict(run, x)
+    return int(M.predictions(prob, float(run.info.threshold))[0])
 
 
 def load_input(path: str | Path, shape: tuple[int, ...]) -> torch.Tensor:

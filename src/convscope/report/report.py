@@ -41,6 +41,9 @@ PICTURES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
      "Which parts of an input the prediction depends on, for the first validation samples.",
      [("occlusion", "Occlusion: red where hiding that part of the input (grey patch or zeroed window) lowers the "
                     "probability of the true class -- the evidence the model uses."),
+      ("scalars", "Scalar importance (runs with packed RR / beat features only): for the same samples, how much the "
+                  "class's probability drops when each scalar input alone is set to its training-set mean -- red "
+                  "bars are the features the prediction leans on; occlusion and Grad-CAM cover the signal only."),
       ("gradcam", "Grad-CAM: the last conv layer's maps weighted by the gradient of the class score; bright where the "
                   "evidence for the class lies (coarse: that layer's resolution, stretched).")]),
     ("errors", "How it errs",
@@ -135,13 +138,14 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
         run: a :class:`~convscope.api.Run` or a run id.
         home: the run store (for an id).
         out: the HTML path (default ``<run folder>/report.html``).
-        occlusion_samples: how many validation samples the occlusion and Grad-CAM pictures show.
+        occlusion_samples: how many validation samples the occlusion, scalar importance and Grad-CAM pictures show.
     """
     if not isinstance(run, Run):
         run = load_run(run, home=home)
     out = Path(out) if out is not None else run.dir / "report.html"
     has_weights = (run.dir / "best.safetensors").exists()
-    from convscope.insight.look import look  # the pictures import torch; importing the report does not
+    # the pictures import torch; importing the report does not
+    from convscope.insight.look import applies, look
 
     curves = look(run, "curves")
     groups = []
@@ -150,7 +154,9 @@ def run_report(run: Run | int | str, *, home: str | Path | None = None, out: str
         for what, caption in items:
             if not has_weights:
                 break
-            options = {"count": occlusion_samples} if what in ("occlusion", "gradcam") else {}
+            if not applies(what, run):
+                continue
+            options = {"count": occlusion_samples} if what in ("occlusion", "scalars", "gradcam") else {}
             paths = look(run, what, **options)
             if paths:  # the first picture (a net's first layer) shown; a deep net's other layers folded away
                 kinds.append({"first": figure(paths[0], title=what, caption=caption),

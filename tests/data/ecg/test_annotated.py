@@ -100,6 +100,7 @@ def test_every_annotated_beat_is_one_sample_centred_on_its_r_peak(mitdb_like):
 def test_rr_features_are_appended_to_lead_zero(mitdb_like):
     source = _load(_cfg(mitdb_like, rr_features=True))
     assert source.meta["scalar_inputs"] == len(RR_FEATURES) == 7
+    assert source.meta["scalar_names"] == list(RR_FEATURES)  # what the pictures label them with
     tail = source.train.x[source.train.ids == "r4", 0, -7:]  # r4: beats every 100 samples = 1 s
     np.testing.assert_allclose(tail[:, 0], 1.0)  # pre_rr
     np.testing.assert_allclose(tail[:, 4], 1.0)  # pre_ratio

@@ -266,5 +266,6 @@ def load_annotated(cfg: DataConfig, root: Path, opts: WfdbOptions) -> Source:
                             "synthetic": False, "layout": "annotations", "annotator": opts.annotator or "atr"}
     if scalars:
         meta["scalar_inputs"] = len(scalars)
+        meta["scalar_names"] = scalars  # what the pictures label them with (a stored run keeps both)
     return Source(train=Split(x, y, arrays["groups"], arrays["ids"]), class_names=class_names,
                   name="ecg-wfdb (annotations)", notes=notes, meta=meta)
